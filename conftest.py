@@ -1,0 +1,47 @@
+"""Fixtures shared by every test suite: private Redis servers and relay processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.procs import RedisServer, RelayProcess
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_redis() -> Iterator[RedisServer]:
+    """A Redis of this test's own, for tests that stop or restart it."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_relay(tmp_path: Path) -> Iterator[Callable[..., RelayProcess]]:
+    relays: list[RelayProcess] = []
+
+    def start(env: dict[str, str] | None = None, **kwargs: object) -> RelayProcess:
+        relay = RelayProcess(env or {}, log_dir=tmp_path, **kwargs)  # type: ignore[arg-type]
+        relays.append(relay)
+        return relay.start()
+
+    yield start
+    for relay in relays:
+        relay.kill()
+
+
+@pytest.fixture
+def redis_relay(start_relay: Callable[..., RelayProcess], redis_server: RedisServer, request: pytest.FixtureRequest
+                ) -> RelayProcess:
+    """A relay on the shared test Redis, with a stream key of this test's own."""
+    key = f"events:{request.node.name}"[:100]
+    return start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": key, "SSE_HEARTBEAT_SECONDS": "0.5"})

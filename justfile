@@ -1,0 +1,28 @@
+# Scrollr realtime. `just dev` brings the system up; `just test` runs every check and test.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+export PATH := justfile_directory() + "/.venv/bin:" + env_var("PATH")
+
+default: dev
+
+# Install what is missing (Debian packages as root, .venv, node_modules).
+bootstrap:
+    ./scripts/bootstrap
+
+# Start the whole system on embedded defaults and print where to look.
+dev: bootstrap
+    SCROLLR_DEV=1 scrollr-relay
+
+# Lint, type-check and run the whole test suite.
+test: bootstrap lint
+    pytest
+
+# ruff (lint + format) and mypy on Python.
+lint:
+    ruff check .
+    ruff format --check .
+    mypy
+
+# Format the code in place.
+fmt:
+    ruff format .
+    ruff check --fix .

@@ -1,0 +1,1 @@
+"""Scrollr's real-time relay: Sequin webhooks in, Server-Sent Events out, Redis in between."""

@@ -1,0 +1,3 @@
+from scrollr_relay.cli import main
+
+main()

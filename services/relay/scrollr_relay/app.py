@@ -1,0 +1,100 @@
+"""The relay's Litestar application: routes, lifespan of the bus and hub, CORS, metrics, OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response, asgi
+from litestar.config.cors import CORSConfig
+from litestar.types import Receive, Scope, Send
+from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+
+from scrollr_relay.bus import Bus
+from scrollr_relay.config import Settings
+from scrollr_relay.health import healthz, readyz
+from scrollr_relay.hub import Hub
+from scrollr_relay.memory_bus import MemoryBus
+from scrollr_relay.redis_bus import RedisBus
+from scrollr_relay.stream import EventStream
+from scrollr_relay.webhook import WebhookRejected, sequin_webhook
+
+log = logging.getLogger("scrollr.relay")
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.redis_url is None:
+        return MemoryBus(
+            maxlen=settings.stream_maxlen,
+            max_age_seconds=settings.stream_max_age_seconds,
+            dedupe_window_seconds=settings.dedupe_window_seconds,
+        )
+    return RedisBus(
+        settings.redis_url,
+        stream_key=settings.stream_key,
+        maxlen=settings.stream_maxlen,
+        max_age_seconds=settings.stream_max_age_seconds,
+        dedupe_window_seconds=settings.dedupe_window_seconds,
+    )
+
+
+def _rejected(_: Request[Any, Any, Any], exc: WebhookRejected) -> Response[dict[str, str]]:
+    headers = {"Retry-After": str(random.randint(1, 5))} if exc.status == 503 else {}
+    return Response({"error": exc.reason, "detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
+    bus = bus if bus is not None else make_bus(settings)
+    hub = Hub(bus, heartbeat_seconds=settings.heartbeat_seconds)
+    stream = EventStream(hub, bus, settings)
+
+    @asgi("/events", copy_scope=False, summary="Server-Sent Events stream of changes")
+    async def events(scope: Scope, receive: Receive, send: Send) -> None:
+        await stream(scope, receive, send)  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await bus.close()
+
+    route_handlers: list[object] = [
+        events,
+        sequin_webhook(bus, settings),
+        healthz,
+        readyz(bus),
+        PrometheusController,
+    ]
+    if settings.web_dir is not None:
+        route_handlers.append(
+            create_static_files_router(path="/", directories=[Path(settings.web_dir)], html_mode=True)
+        )
+    prometheus = PrometheusConfig(
+        app_name="scrollr_relay", prefix="scrollr_http", exclude=["/events", "/metrics"]
+    )
+    app = Litestar(
+        route_handlers=route_handlers,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        middleware=[prometheus.middleware],
+        exception_handlers={WebhookRejected: _rejected},
+        cors_config=CORSConfig(
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "OPTIONS"],
+            allow_headers=["Last-Event-ID", "Content-Type"],
+            max_age=3600,
+        ),
+        openapi_config=OpenAPIConfig(title="Scrollr relay", version="0.1.0", path="/schema"),
+        request_max_body_size=None,
+    )
+    app.state.hub = hub
+    app.state.bus = bus
+    return app

@@ -1,0 +1,68 @@
+"""`scrollr-relay`: validate the configuration, then serve the relay with uvicorn.
+
+uvicorn waits for open responses to finish before it runs the lifespan shutdown, and SSE responses
+never finish by themselves; so the server's exit hook first ends every stream (clients reconnect
+elsewhere and resume from their last id), then lets the server stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from types import FrameType
+
+import uvicorn
+from litestar import Litestar
+
+from scrollr_relay.app import create_app
+from scrollr_relay.config import ConfigError, Settings, load_settings, merged_environment
+from scrollr_relay.hub import Hub
+from scrollr_relay.logs import configure
+from scrollr_relay.subscriber import CLOSE_SHUTDOWN
+
+log = logging.getLogger("scrollr.relay")
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+class RelayServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+        super().__init__(config)
+        self._hub = hub
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._hub.close_all_soon(CLOSE_SHUTDOWN)
+        super().handle_exit(sig, frame)
+
+
+def _announce(settings: Settings) -> None:
+    bus = "redis " + settings.redis_url.split("@")[-1] if settings.redis_url else "in-memory (single process)"
+    log.info("relay listening on http://%s:%d (bus: %s)", settings.host, settings.port, bus)
+    if settings.dev_mode:
+        log.warning("DEV MODE: webhook secret is %s", settings.webhook_secret)
+
+
+def serve(settings: Settings) -> None:
+    app: Litestar = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http="httptools",
+        loop="uvloop",
+        backlog=4096,
+    )
+    _announce(settings)
+    RelayServer(config, app.state.hub).run()
+
+
+def main() -> None:
+    configure()
+    try:
+        settings = load_settings(merged_environment())
+    except ConfigError as exc:
+        print(f"scrollr-relay: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    serve(settings)

@@ -1,0 +1,152 @@
+"""Relay settings, read once from the environment (and an optional `.env` file) and validated at start-up.
+
+Every default is named here once; units are in the names. A bad value stops the process with a message
+that names the variable, instead of failing on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+from dotenv import dotenv_values
+
+DEFAULT_PORT = 8080
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_HEARTBEAT_SECONDS = 15.0
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_STREAM_MAXLEN = 10_000
+DEFAULT_STREAM_MAX_AGE_SECONDS = 0  # 0: trim by length only
+DEFAULT_DEDUPE_WINDOW_SECONDS = 3600
+DEFAULT_MAX_STREAMS = 10_000
+DEFAULT_CLIENT_BUFFER_BYTES = 1024 * 1024
+DEFAULT_RETRY_MILLISECONDS = 2000
+STREAM_KEY = "events:broadcast"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    webhook_secret: str
+    dev_mode: bool = False
+    redis_url: str | None = None
+    database_url: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    stream_maxlen: int = DEFAULT_STREAM_MAXLEN
+    stream_max_age_seconds: int = DEFAULT_STREAM_MAX_AGE_SECONDS
+    dedupe_window_seconds: int = DEFAULT_DEDUPE_WINDOW_SECONDS
+    max_streams: int = DEFAULT_MAX_STREAMS
+    client_buffer_bytes: int = DEFAULT_CLIENT_BUFFER_BYTES
+    retry_milliseconds: int = DEFAULT_RETRY_MILLISECONDS
+    stream_key: str = STREAM_KEY
+    web_dir: str | None = None
+    sequin_webhook_url: str | None = None
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float, kind: type) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return float(value) if kind is float else value
+
+
+def _truthy(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={raw!r} must be one of 1/0, true/false, yes/no, on/off")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*":
+            continue
+        scheme, sep, rest = origin.partition("://")
+        if not sep or not rest or scheme not in ("http", "https", "chrome-extension", "moz-extension"):
+            raise ConfigError(
+                f"ALLOWED_ORIGINS entry {origin!r} is not an origin like https://app.example.com "
+                "or chrome-extension://<extension id>"
+            )
+    return origins
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(tuple(f"{s}://" for s in schemes)):
+        raise ConfigError(f"{name}={raw!r} must start with one of {', '.join(s + '://' for s in schemes)}")
+    return raw
+
+
+def merged_environment(env_file: str | os.PathLike[str] | None = ".env") -> dict[str, str]:
+    """The process environment over the `.env` file's values (the environment wins, as in twelve-factor)."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    dev_mode = _truthy(env, "SCROLLR_DEV")
+    secret = env.get("SEQUIN_WEBHOOK_SECRET", "").strip()
+    if not secret:
+        if not dev_mode:
+            raise ConfigError(
+                "SEQUIN_WEBHOOK_SECRET is not set: the relay refuses unauthenticated webhooks. "
+                "Set it, or run with SCROLLR_DEV=1 to generate one for local development."
+            )
+        secret = secrets.token_urlsafe(24)
+    elif len(secret) < 16:
+        raise ConfigError("SEQUIN_WEBHOOK_SECRET must be at least 16 characters")
+    web_dir = env.get("SCROLLR_WEB_DIR", "").strip() or None
+    if web_dir is not None and not Path(web_dir).is_dir():
+        raise ConfigError(f"SCROLLR_WEB_DIR={web_dir!r} is not a directory")
+    return Settings(
+        webhook_secret=secret,
+        dev_mode=dev_mode,
+        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        database_url=_url(env, "DATABASE_URL", ("postgres", "postgresql")),
+        allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
+        heartbeat_seconds=_number(
+            env, "SSE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS, minimum=0.05, kind=float
+        ),
+        host=env.get("HOST", "").strip() or DEFAULT_HOST,
+        port=int(_number(env, "PORT", DEFAULT_PORT, minimum=0, kind=int)),
+        max_body_bytes=int(
+            _number(env, "WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024, kind=int)
+        ),
+        stream_maxlen=int(_number(env, "STREAM_MAXLEN", DEFAULT_STREAM_MAXLEN, minimum=1, kind=int)),
+        stream_max_age_seconds=int(
+            _number(env, "STREAM_MAX_AGE_SECONDS", DEFAULT_STREAM_MAX_AGE_SECONDS, minimum=0, kind=int)
+        ),
+        dedupe_window_seconds=int(
+            _number(env, "DEDUPE_WINDOW_SECONDS", DEFAULT_DEDUPE_WINDOW_SECONDS, minimum=1, kind=int)
+        ),
+        max_streams=int(_number(env, "MAX_STREAMS", DEFAULT_MAX_STREAMS, minimum=1, kind=int)),
+        client_buffer_bytes=int(
+            _number(env, "CLIENT_BUFFER_BYTES", DEFAULT_CLIENT_BUFFER_BYTES, minimum=4096, kind=int)
+        ),
+        stream_key=env.get("STREAM_KEY", "").strip() or STREAM_KEY,
+        web_dir=web_dir,
+        sequin_webhook_url=_url(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
+    )

@@ -1,0 +1,150 @@
+"""The hub: one bus reader per process, fanning each event out to this process's subscribers.
+
+Each event's SSE frame is encoded once; each subscriber gets one write per bus read (its events
+joined), so a burst costs one write per client, not one per event per client. One ping loop serves
+every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from scrollr_relay import metrics
+from scrollr_relay.backoff import Backoff
+from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
+from scrollr_relay.cursor import Cursor
+from scrollr_relay.event import StoredEvent
+from scrollr_relay.sse import PING_FRAME, change_frame, reset_frame
+from scrollr_relay.subscriber import CLOSE_SHUTDOWN, Frame, Subscriber
+
+log = logging.getLogger("scrollr.hub")
+
+READ_BATCH = 1000
+WAIT_SECONDS = 5.0
+READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
+
+
+def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
+    return [(e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data)) for e in events]
+
+
+class Hub:
+    def __init__(self, bus: Bus, *, heartbeat_seconds: float) -> None:
+        self._bus = bus
+        self._heartbeat_seconds = heartbeat_seconds
+        self.subscribers: set[Subscriber] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.head: Cursor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [asyncio.create_task(self._read_forever()), asyncio.create_task(self._ping_forever())]
+
+    async def stop(self) -> None:
+        """End every stream (clients reconnect elsewhere and resume), then stop reading."""
+        self.close_all(CLOSE_SHUTDOWN)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def close_all_soon(self, reason: str) -> None:
+        """close_all from a signal handler or another thread."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.close_all, reason)
+
+    def close_all(self, reason: str) -> None:
+        for subscriber in list(self.subscribers):
+            subscriber.close(reason)
+
+    def add(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+        metrics.OPEN_STREAMS.inc()
+
+    def remove(self, subscriber: Subscriber) -> None:
+        if subscriber in self.subscribers:
+            self.subscribers.remove(subscriber)
+            metrics.OPEN_STREAMS.dec()
+
+    def fan_out(self, frames: list[Frame]) -> None:
+        everything = b"".join(f[2] for f in frames)
+        by_filter: dict[frozenset[str], tuple[bytes, int]] = {}
+        delivered = 0
+        for subscriber in self.subscribers:
+            if not subscriber.live:
+                subscriber.hold(frames)
+                continue
+            topics = subscriber.topics
+            if topics is None:
+                data, count = everything, len(frames)
+            else:
+                cached = by_filter.get(topics)
+                if cached is None:
+                    chosen = [f[2] for f in frames if f[1] in topics]
+                    cached = by_filter[topics] = (b"".join(chosen), len(chosen))
+                data, count = cached
+            if count:
+                subscriber.write(data)
+                delivered += count
+        metrics.DELIVERIES.inc(delivered)
+
+    def reset_all(self, head: Cursor, reason: str) -> None:
+        log.warning("bus history reset (%s): telling %d streams to resync", reason, len(self.subscribers))
+        frame = reset_frame(head, reason)
+        for subscriber in self.subscribers:
+            if subscriber.live:
+                subscriber.write(frame)
+            else:
+                subscriber.close(f"reset_{reason}")
+        metrics.RESETS.labels(reason).inc(len(self.subscribers))
+
+    async def _head_when_available(self) -> Cursor:
+        attempt = 0
+        while True:
+            try:
+                head = await self._bus.head()
+                metrics.BUS_UP.set(1)
+                return head
+            except BusUnavailable as exc:
+                metrics.BUS_UP.set(0)
+                log.warning("bus unavailable, retrying: %s", exc)
+                await asyncio.sleep(READER_BACKOFF.delay(attempt))
+                attempt += 1
+
+    async def _read_forever(self) -> None:
+        cursor = self.head = await self._head_when_available()
+        attempt = 0
+        while True:
+            try:
+                events = await self._bus.read_after(cursor, READ_BATCH)
+                if attempt:
+                    log.info("bus reachable again")
+                attempt = 0
+                metrics.BUS_UP.set(1)
+                if not events:
+                    await self._bus.wait_after(cursor.position, WAIT_SECONDS)
+                    continue
+                self.fan_out(encode_frames(cursor.epoch, events))
+                cursor = self.head = Cursor(cursor.epoch, events[-1].id)
+            except HistoryGap as gap:
+                head = await self._head_when_available()
+                self.reset_all(head, gap.reason)
+                cursor = self.head = head
+            except BusUnavailable as exc:
+                metrics.BUS_UP.set(0)
+                log.warning("bus unavailable, retrying: %s", exc)
+                await asyncio.sleep(READER_BACKOFF.delay(attempt))
+                attempt += 1
+            except Exception:
+                # The reader must outlive any one bad read: streams depend on it.
+                log.exception("bus reader failed; retrying")
+                await asyncio.sleep(READER_BACKOFF.delay(attempt))
+                attempt += 1
+
+    async def _ping_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_seconds)
+            for subscriber in self.subscribers:
+                if subscriber.live:
+                    subscriber.write(PING_FRAME)

@@ -1,0 +1,21 @@
+"""Prometheus metrics of the relay, exported at /metrics by Litestar's Prometheus plugin.
+
+Defined once per process on the default registry (the one Litestar's controller exports).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+OPEN_STREAMS = Gauge("scrollr_open_streams", "Open /events streams in this process")
+EVENTS_ACCEPTED = Counter("scrollr_events_accepted_total", "Webhook changes accepted (including duplicates)")
+EVENTS_PUBLISHED = Counter("scrollr_events_published_total", "Changes appended to the bus")
+EVENTS_DEDUPLICATED = Counter(
+    "scrollr_events_deduplicated_total", "Changes acknowledged but not published again (already accepted)"
+)
+WEBHOOK_REJECTIONS = Counter("scrollr_webhook_rejections_total", "Webhook requests refused", ["reason"])
+DELIVERIES = Counter("scrollr_deliveries_total", "Events written to /events streams (one per client)")
+STREAM_CLOSES = Counter("scrollr_stream_closes_total", "Streams ended, by why", ["reason"])
+RESETS = Counter("scrollr_resets_total", "reset events sent, by why", ["reason"])
+STREAMS_REFUSED = Counter("scrollr_streams_refused_total", "Streams refused at the per-process cap")
+BUS_UP = Gauge("scrollr_bus_up", "1 while this process's bus reader reaches the bus")

@@ -1,0 +1,186 @@
+"""The Redis bus: the stream `events:broadcast` shared by every relay process.
+
+Publishing is one Lua script, so dedupe, append and trimming happen atomically: a batch is in the
+stream whole or not at all, and two relays receiving the same retried delivery publish it once.
+Companion keys carry the stream's name as a hash tag (`{events:broadcast}:...`) so they live in the
+stream's slot and the scripts also run on Redis Cluster.
+
+Redis does not record what trimming removed (`max-deleted-entry-id` only follows XDEL), so the
+script trims explicitly and remembers the newest trimmed id: a cursor older than it has lost events.
+The epoch key vanishes with the stream when Redis restarts empty, which is how old cursors are told
+apart from new ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from scrollr_relay.bus import BusUnavailable, HistoryGap, PublishResult, gap_reason
+from scrollr_relay.cursor import ORIGIN, Cursor, StreamId, new_epoch
+from scrollr_relay.event import Envelope, StoredEvent
+
+_ENSURE_EPOCH = """
+local function ensure_epoch()
+  local epoch = redis.call('GET', KEYS[2])
+  if not epoch then
+    redis.call('SET', KEYS[2], ARGV[1])
+    epoch = ARGV[1]
+  end
+  return epoch
+end
+local function last_id()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return '0-0' end
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return info[i + 1] end
+  end
+  return '0-0'
+end
+"""
+
+# KEYS: stream, epoch, dedupe zset, trimmed
+# ARGV: candidate epoch, maxlen, min id ('' = no age limit), now ms, dedupe window ms,
+#       then (dedupe key, topic, data) per envelope
+_PUBLISH = (
+    _ENSURE_EPOCH
+    + """
+local epoch = ensure_epoch()
+local now = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now - tonumber(ARGV[5])))
+local published, duplicates = 0, 0
+for i = 6, #ARGV, 3 do
+  if redis.call('ZSCORE', KEYS[3], ARGV[i]) then
+    duplicates = duplicates + 1
+  else
+    redis.call('ZADD', KEYS[3], now, ARGV[i])
+    redis.call('XADD', KEYS[1], '*', 't', ARGV[i + 1], 'd', ARGV[i + 2])
+    published = published + 1
+  end
+end
+local maxlen = tonumber(ARGV[2])
+local excess = redis.call('XLEN', KEYS[1]) - maxlen
+-- Trim in chunks of about 1% so the XRANGE that finds the newest trimmed id is amortised.
+if excess > 0 and excess >= math.max(1, math.floor(maxlen / 100)) then
+  local doomed = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
+  redis.call('SET', KEYS[4], doomed[#doomed][1])
+  redis.call('XTRIM', KEYS[1], 'MAXLEN', maxlen)
+end
+if ARGV[3] ~= '' then
+  local older = redis.call('XREVRANGE', KEYS[1], '(' .. ARGV[3], '-', 'COUNT', 1)
+  if #older > 0 then
+    redis.call('SET', KEYS[4], older[1][1])
+    redis.call('XTRIM', KEYS[1], 'MINID', ARGV[3])
+  end
+end
+return {epoch, published, duplicates, last_id()}
+"""
+)
+
+# KEYS: stream, epoch, dedupe zset, trimmed.  ARGV: candidate epoch, after id ('' = head only), count
+_READ = (
+    _ENSURE_EPOCH
+    + """
+local epoch = ensure_epoch()
+local trimmed = redis.call('GET', KEYS[4]) or '0-0'
+local entries = {}
+if ARGV[2] ~= '' then
+  entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
+end
+return {epoch, last_id(), trimmed, entries}
+"""
+)
+
+SOCKET_TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 2.0
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _stored(entry: list[Any]) -> StoredEvent:
+    raw_id, flat = entry
+    fields = {_text(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}
+    return StoredEvent(id=StreamId.parse(raw_id), topic=_text(fields["t"]), data=bytes(fields["d"]))
+
+
+class RedisBus:
+    def __init__(
+        self,
+        url: str,
+        *,
+        stream_key: str,
+        maxlen: int,
+        max_age_seconds: int = 0,
+        dedupe_window_seconds: int,
+    ) -> None:
+        self._redis = redis.Redis.from_url(
+            url,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            health_check_interval=30,
+        )
+        tag = "{" + stream_key + "}"
+        self._keys = [stream_key, f"{tag}:epoch", f"{tag}:dedupe", f"{tag}:trimmed"]
+        self._maxlen = maxlen
+        self._max_age_ms = max_age_seconds * 1000
+        self._dedupe_window_ms = dedupe_window_seconds * 1000
+        self._publish = self._redis.register_script(_PUBLISH)
+        self._read = self._redis.register_script(_READ)
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> PublishResult:
+        now_ms = int(time.time() * 1000)
+        min_id = f"{now_ms - self._max_age_ms}-0" if self._max_age_ms else ""
+        args: list[str | bytes | int] = [new_epoch(), self._maxlen, min_id, now_ms, self._dedupe_window_ms]
+        for envelope in envelopes:
+            args += [envelope.dedupe_key, envelope.topic, envelope.data]
+        try:
+            epoch, published, duplicates, last = await self._publish(keys=self._keys, args=args)
+        except RedisError as exc:
+            raise BusUnavailable(f"redis: {exc}") from exc
+        head = Cursor(_text(epoch), StreamId.parse(last))
+        return PublishResult(published=int(published), duplicates=int(duplicates), head=head)
+
+    async def _read_script(
+        self, after: StreamId | None, limit: int
+    ) -> tuple[str, StreamId, StreamId, list[Any]]:
+        try:
+            epoch, last, trimmed, entries = await self._read(
+                keys=self._keys, args=[new_epoch(), "" if after is None else str(after), limit]
+            )
+        except RedisError as exc:
+            raise BusUnavailable(f"redis: {exc}") from exc
+        return _text(epoch), StreamId.parse(last), StreamId.parse(trimmed), entries
+
+    async def head(self) -> Cursor:
+        epoch, last, _, _ = await self._read_script(None, 0)
+        return Cursor(epoch, last)
+
+    async def read_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
+        epoch, last, trimmed, entries = await self._read_script(cursor.position, limit)
+        reason = gap_reason(cursor, epoch, trimmed, last)
+        if reason is not None:
+            raise HistoryGap(reason)
+        return [_stored(entry) for entry in entries]
+
+    async def wait_after(self, position: StreamId, timeout_seconds: float) -> None:
+        try:
+            await self._redis.xread(
+                {self._keys[0]: str(position or ORIGIN)}, count=1, block=int(timeout_seconds * 1000)
+            )
+        except RedisError as exc:
+            raise BusUnavailable(f"redis: {exc}") from exc
+
+    async def ping(self) -> None:
+        try:
+            await self._redis.ping()
+        except RedisError as exc:
+            raise BusUnavailable(f"redis: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,92 @@
+"""Sequin's webhook wire format, decoded and validated at the edge with msgspec.
+
+Sequin posts either one bare message or a batch `{"data": [message, ...]}` (see
+shared/sequin/README.md). Unknown keys are ignored, never rejected: Sequin adds metadata fields over
+time. `record` and `changes` are carried as raw JSON: the relay forwards them untouched, so decoding
+them into Python objects would only be work undone again when the event is encoded.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Action = Literal["insert", "update", "delete", "read"]
+
+
+class WebhookFormatError(ValueError):
+    """The body is not a valid Sequin webhook; the message says where and why."""
+
+
+class Metadata(msgspec.Struct, frozen=True):
+    table_schema: str
+    table_name: str
+    idempotency_key: str
+    commit_timestamp: str | None = None
+    # Backfill (`read`) messages may lack these two (shared/sequin/README.md).
+    commit_lsn: int | None = None
+    commit_idx: int | None = None
+    record_pks: list[str | int] = []
+
+
+class Message(msgspec.Struct, frozen=True):
+    record: msgspec.Raw
+    action: Action
+    metadata: Metadata
+    # `null` on insert, delete and read; the old values of changed columns on update.
+    changes: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class Batch(msgspec.Struct, frozen=True):
+    data: list[Message]
+
+
+_decode_message = msgspec.json.Decoder(Message).decode
+_decode_batch = msgspec.json.Decoder(Batch).decode
+_JSON_OBJECT_START = b"{"
+
+
+def _first_byte(raw: msgspec.Raw) -> bytes:
+    return bytes(raw).lstrip()[:1]
+
+
+def _check(message: Message, where: str) -> None:
+    if _first_byte(message.record) != _JSON_OBJECT_START:
+        raise WebhookFormatError(f"Expected `object` for `record` - at `{where}.record`")
+    changes = bytes(message.changes).strip()
+    if changes != b"null" and changes[:1] != _JSON_OBJECT_START:
+        raise WebhookFormatError(f"Expected `object | null` for `changes` - at `{where}.changes`")
+    meta = message.metadata
+    if not meta.idempotency_key:
+        raise WebhookFormatError(f"Empty `idempotency_key` - at `{where}.metadata.idempotency_key`")
+    if not meta.table_name:
+        raise WebhookFormatError(f"Empty `table_name` - at `{where}.metadata.table_name`")
+    if message.action != "read" and (meta.commit_lsn is None or meta.commit_idx is None):
+        raise WebhookFormatError(
+            f"`{message.action}` messages need `commit_lsn` and `commit_idx` - at `{where}.metadata`"
+        )
+
+
+def decode_webhook(body: bytes) -> list[Message]:
+    """Decode a bare message or a batch; validate all of it before returning anything."""
+    try:
+        top = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+    except msgspec.ValidationError:
+        raise WebhookFormatError("Expected a JSON object at the top level") from None
+    except msgspec.DecodeError as exc:
+        raise WebhookFormatError(f"Malformed JSON: {exc}") from None
+    is_batch = "data" in top and "action" not in top
+    try:
+        if is_batch:
+            messages = _decode_batch(body).data
+            if not messages:
+                raise WebhookFormatError("Empty batch: `data` holds no messages")
+            for index, message in enumerate(messages):
+                _check(message, f"$.data[{index}]")
+            return messages
+        message = _decode_message(body)
+    except msgspec.ValidationError as exc:
+        raise WebhookFormatError(str(exc)) from None
+    _check(message, "$")
+    return [message]

@@ -1,0 +1,55 @@
+"""Server-Sent Events wire format (WHATWG HTML, "Server-sent events", 9.2.6), as pure functions.
+
+Frames are built once per event and shared by every connection that receives it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from scrollr_relay.cursor import Cursor
+
+CHANGE_EVENT = "change"
+RESET_EVENT = "reset"
+PING_FRAME = b": ping\n\n"
+
+
+def _single_line(value: str, what: str) -> str:
+    # A CR or LF would end the field early and let the rest be read as another field.
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise ValueError(f"SSE {what} must be a single line without NUL: {value!r}")
+    return value
+
+
+def frame(*, event: str, data: bytes, event_id: str | None = None) -> bytes:
+    """One event. `data` is compact JSON, so it never holds a newline and needs one `data:` line."""
+    if b"\n" in data or b"\r" in data:
+        raise ValueError("SSE data must be a single line of compact JSON")
+    head = f"event: {_single_line(event, 'event name')}\n"
+    if event_id is not None:
+        head = f"id: {_single_line(event_id, 'id')}\n" + head
+    return head.encode() + b"data: " + data + b"\n\n"
+
+
+def change_frame(cursor: Cursor, data: bytes) -> bytes:
+    return frame(event=CHANGE_EVENT, data=data, event_id=str(cursor))
+
+
+class ResetNotice(msgspec.Struct, frozen=True):
+    reason: str
+    cursor: str
+
+
+def reset_frame(head: Cursor, reason: str) -> bytes:
+    """Tells the client its position can't be honoured: refetch the snapshot.
+
+    The frame carries the current head as its id, so that EventSource's own reconnect sends a usable
+    id instead of the stale one (which would only earn another reset).
+    """
+    notice = msgspec.json.encode(ResetNotice(reason=reason, cursor=str(head)))
+    return frame(event=RESET_EVENT, data=notice, event_id=str(head))
+
+
+def preamble(retry_milliseconds: int) -> bytes:
+    """The first bytes of every stream: sent at once, so proxies and clients see the stream is live."""
+    return f"retry: {int(retry_milliseconds)}\n: connected\n\n".encode()

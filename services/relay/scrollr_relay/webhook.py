@@ -1,0 +1,139 @@
+"""`POST /webhooks/sequin`: where a Sequin delivery becomes events on the bus.
+
+Authenticate → read the body within its limit (after decompression, so a gzip bomb is refused) →
+decode and validate the whole delivery → publish it atomically with dedupe → 200. Sequin retries
+anything but a 2xx, so the 200 is sent only once the events are in the bus.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections import Counter as Tally
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, post
+
+from scrollr_relay import metrics
+from scrollr_relay.auth import check_webhook_auth
+from scrollr_relay.bus import Bus, BusUnavailable
+from scrollr_relay.config import Settings
+from scrollr_relay.event import envelope_for
+from scrollr_relay.sequin import decode_webhook
+
+log = logging.getLogger("scrollr.webhook")
+
+
+class WebhookRejected(Exception):
+    """A delivery refused with an HTTP status; `reason` labels the rejection metric."""
+
+    def __init__(self, status: int, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+
+
+class WebhookAccepted(msgspec.Struct, frozen=True):
+    accepted: int
+    published: int
+    duplicates: int
+    cursor: str
+
+
+def _too_large(limit: int) -> WebhookRejected:
+    return WebhookRejected(413, "too_large", f"Body exceeds {limit} bytes (counted after decompression)")
+
+
+async def read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo `Content-Encoding: gzip`, stopping as soon as the output passes `limit`."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise WebhookRejected(415, "unsupported_encoding", f"Unsupported Content-Encoding {encoding!r}")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise WebhookRejected(400, "bad_gzip", f"Body is not valid gzip: {exc}") from None
+    if len(out) > limit:
+        raise _too_large(limit)
+    if not inflater.eof:
+        raise WebhookRejected(400, "bad_gzip", "Body is truncated gzip")
+    return out
+
+
+def sequin_webhook(bus: Bus, settings: Settings) -> object:
+    """The route handler, bound to this app's bus and settings."""
+
+    @post("/webhooks/sequin", status_code=200, summary="Receive a Sequin change delivery")
+    async def handler(request: Request[Any, Any, Any]) -> Response[WebhookAccepted]:
+        started = time.perf_counter()
+        outcome: dict[str, object] = {}
+        try:
+            wire = await read_body(request, settings.max_body_bytes)
+            failure = check_webhook_auth(
+                secret=settings.webhook_secret,
+                authorization=request.headers.get("authorization"),
+                signature_header=request.headers.get("sequin-signature"),
+                body=wire,
+            )
+            if failure is not None:
+                raise WebhookRejected(401, failure.value, "Missing or wrong webhook credentials")
+            body = decompress(wire, request.headers.get("content-encoding"), settings.max_body_bytes)
+            try:
+                messages = decode_webhook(body)
+            except ValueError as exc:
+                raise WebhookRejected(400, "invalid_body", str(exc)) from None
+            outcome = {
+                "count": len(messages),
+                "tables": dict(Tally(m.metadata.table_name for m in messages)),
+                "actions": dict(Tally(m.action for m in messages)),
+            }
+            try:
+                result = await bus.publish([envelope_for(m) for m in messages])
+            except BusUnavailable as exc:
+                raise WebhookRejected(
+                    503, "bus_unavailable", f"Event bus unavailable, retry: {exc}"
+                ) from None
+        except WebhookRejected as rejected:
+            metrics.WEBHOOK_REJECTIONS.labels(rejected.reason).inc()
+            _log(rejected.reason, rejected.status, started, outcome, error=rejected.detail)
+            raise
+        metrics.EVENTS_ACCEPTED.inc(len(messages))
+        metrics.EVENTS_PUBLISHED.inc(result.published)
+        metrics.EVENTS_DEDUPLICATED.inc(result.duplicates)
+        _log("accepted", 200, started, outcome, published=result.published, duplicates=result.duplicates)
+        return Response(
+            WebhookAccepted(
+                accepted=len(messages),
+                published=result.published,
+                duplicates=result.duplicates,
+                cursor=str(result.head),
+            )
+        )
+
+    return handler
+
+
+def _log(outcome: str, status: int, started: float, fields: dict[str, object], **extra: object) -> None:
+    line = {"event": "webhook", "outcome": outcome, "status": status, **fields, **extra}
+    line["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    log.info(msgspec.json.encode(line).decode())

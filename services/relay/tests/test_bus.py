@@ -1,0 +1,124 @@
+"""One suite, both buses: they must keep the same semantics."""
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from scrollr_relay.bus import HistoryGap
+from scrollr_relay.cursor import Cursor, StreamId
+from scrollr_relay.event import Envelope
+from scrollr_relay.memory_bus import MemoryBus
+from scrollr_relay.redis_bus import RedisBus
+
+_keys = itertools.count()
+
+
+def env(n: int, topic: str = "trades") -> Envelope:
+    return Envelope(topic=topic, dedupe_key=f"k{n}", data=b'{"n":%d}' % n)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_bus(request, redis_server):
+    def make(maxlen=1000, max_age_seconds=0, dedupe_window_seconds=60):
+        if request.param == "memory":
+            bus = MemoryBus(maxlen=maxlen, max_age_seconds=max_age_seconds,
+                            dedupe_window_seconds=dedupe_window_seconds)
+        else:
+            bus = RedisBus(redis_server.url, stream_key=f"test:bus:{next(_keys)}:{id(request)}", maxlen=maxlen,
+                           max_age_seconds=max_age_seconds, dedupe_window_seconds=dedupe_window_seconds)
+        return bus
+
+    return make
+
+
+async def test_events_are_read_back_in_order_after_a_cursor(make_bus):
+    bus = make_bus()
+    start = await bus.head()
+    result = await bus.publish([env(1), env(2, "games"), env(3)])
+    assert (result.published, result.duplicates) == (3, 0)
+    events = await bus.read_after(start, 100)
+    assert [e.data for e in events] == [b'{"n":1}', b'{"n":2}', b'{"n":3}']
+    assert [e.topic for e in events] == ["trades", "games", "trades"]
+    assert events[0].id < events[1].id < events[2].id
+    assert result.head == Cursor(start.epoch, events[-1].id)
+    assert await bus.read_after(Cursor(start.epoch, events[0].id), 1) == events[1:2]
+    await bus.close()
+
+
+async def test_a_repeated_dedupe_key_is_published_once(make_bus):
+    bus = make_bus()
+    start = await bus.head()
+    first = await bus.publish([env(1), env(2)])
+    again = await bus.publish([env(2), env(3), env(3)])
+    assert (first.published, again.published, again.duplicates) == (2, 1, 2)
+    assert [e.data for e in await bus.read_after(start, 10)] == [b'{"n":1}', b'{"n":2}', b'{"n":3}']
+    await bus.close()
+
+
+async def test_a_cursor_older_than_the_trimmed_history_is_a_gap(make_bus):
+    bus = make_bus(maxlen=5)
+    start = await bus.head()
+    await bus.publish([env(n) for n in range(20)])
+    with pytest.raises(HistoryGap) as gap:
+        await bus.read_after(start, 100)
+    assert gap.value.reason == "history_trimmed"
+    head = await bus.head()
+    assert await bus.read_after(head, 10) == []
+    await bus.close()
+
+
+async def test_the_newest_trimmed_event_still_resumes_without_gap(make_bus):
+    bus = make_bus(maxlen=5)
+    start = await bus.head()
+    await bus.publish([env(n) for n in range(5)])
+    first_five = await bus.read_after(start, 10)
+    await bus.publish([env(n) for n in range(5, 10)])
+    # The client saw event 4; events 5..9 are all still there.
+    events = await bus.read_after(Cursor(start.epoch, first_five[-1].id), 10)
+    assert [e.data for e in events] == [b'{"n":%d}' % n for n in range(5, 10)]
+    await bus.close()
+
+
+async def test_a_cursor_from_another_epoch_is_a_gap(make_bus):
+    bus = make_bus()
+    head = await bus.head()
+    with pytest.raises(HistoryGap) as gap:
+        await bus.read_after(Cursor("otherepoch", head.position), 10)
+    assert gap.value.reason == "history_lost"
+    await bus.close()
+
+
+async def test_a_cursor_ahead_of_the_stream_is_a_gap(make_bus):
+    bus = make_bus()
+    head = await bus.head()
+    with pytest.raises(HistoryGap) as gap:
+        await bus.read_after(Cursor(head.epoch, StreamId(head.position.ms + 10**9, 0)), 10)
+    assert gap.value.reason == "unknown_position"
+    await bus.close()
+
+
+async def test_events_older_than_the_age_limit_are_trimmed(make_bus):
+    bus = make_bus(max_age_seconds=1)
+    start = await bus.head()
+    await bus.publish([env(1)])
+    before = await bus.read_after(start, 10)
+    # Wait until the clock has passed the age limit (a condition, not a guess at timing).
+    while time.time() * 1000 <= before[0].id.ms + 1100:
+        await asyncio.sleep(0.05)
+    await bus.publish([env(2)])
+    with pytest.raises(HistoryGap):
+        await bus.read_after(start, 10)
+    await bus.close()
+
+
+async def test_wait_after_returns_when_an_event_arrives(make_bus):
+    bus = make_bus()
+    head = await bus.head()
+    waiter = asyncio.create_task(bus.wait_after(head.position, 10))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    await bus.publish([env(1)])
+    await asyncio.wait_for(waiter, 5)
+    await bus.close()

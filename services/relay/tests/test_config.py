@@ -1,0 +1,56 @@
+import subprocess
+import sys
+
+import pytest
+
+from scrollr_relay.config import ConfigError, load_settings
+
+OK = {"SEQUIN_WEBHOOK_SECRET": "x" * 20}
+
+
+def test_defaults():
+    settings = load_settings(OK)
+    assert settings.heartbeat_seconds == 15
+    assert settings.port == 8080
+    assert settings.redis_url is None
+    assert settings.max_body_bytes == 1024 * 1024
+
+
+def test_no_secret_refuses_to_start_unless_dev_mode():
+    with pytest.raises(ConfigError, match="SEQUIN_WEBHOOK_SECRET"):
+        load_settings({})
+    assert len(load_settings({"SCROLLR_DEV": "1"}).webhook_secret) >= 16
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"SSE_HEARTBEAT_SECONDS": "soon"}, "SSE_HEARTBEAT_SECONDS"),
+        ({"SSE_HEARTBEAT_SECONDS": "0"}, "SSE_HEARTBEAT_SECONDS"),
+        ({"PORT": "-1"}, "PORT"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"ALLOWED_ORIGINS": "example.com"}, "ALLOWED_ORIGINS"),
+        ({"SCROLLR_DEV": "maybe"}, "SCROLLR_DEV"),
+        ({"SEQUIN_WEBHOOK_SECRET": "short"}, "SEQUIN_WEBHOOK_SECRET"),
+        ({"MAX_STREAMS": "0"}, "MAX_STREAMS"),
+    ],
+)
+def test_invalid_values_name_the_variable(env, names):
+    with pytest.raises(ConfigError, match=names):
+        load_settings({**OK, **env})
+
+
+def test_allowed_origins_take_web_and_extension_origins():
+    settings = load_settings({**OK, "ALLOWED_ORIGINS": "https://myscrollr.com/, chrome-extension://abcdef"})
+    assert settings.allowed_origins == ("https://myscrollr.com", "chrome-extension://abcdef")
+
+
+def test_the_command_stops_with_a_clear_message(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "scrollr_relay"],
+        env={"PATH": "/usr/bin", "SSE_HEARTBEAT_SECONDS": "x", "SEQUIN_WEBHOOK_SECRET": "y" * 20},
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 2
+    assert "SSE_HEARTBEAT_SECONDS='x' is not a valid float" in result.stderr

@@ -1,0 +1,64 @@
+import json
+
+import msgspec
+import pytest
+
+from scrollr_relay.event import ChangeEvent, envelope_for
+from scrollr_relay.sequin import WebhookFormatError, decode_webhook
+from tests.support.sequin import EXAMPLES, trade_message
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_every_sequin_example_decodes_to_events_with_its_table_action_record_and_changes(path):
+    raw = json.loads(path.read_bytes())
+    expected = raw["data"] if "data" in raw else [raw]
+    messages = decode_webhook(path.read_bytes())
+    assert len(messages) == len(expected)
+    for message, want in zip(messages, expected, strict=True):
+        data = envelope_for(message).data
+        assert b"\n" not in data  # the examples are pretty-printed; SSE data must be one line
+        event = msgspec.json.decode(data, type=ChangeEvent)
+        assert event.table == want["metadata"]["table_name"]
+        assert event.action == want["action"]
+        assert json.loads(bytes(event.record)) == want["record"]
+        assert json.loads(bytes(event.changes)) == want["changes"]
+        assert event.commit_lsn == want["metadata"]["commit_lsn"]
+        assert envelope_for(message).dedupe_key == want["metadata"]["idempotency_key"]
+
+
+def test_unknown_keys_are_ignored_not_rejected():
+    message = trade_message("NVDA", "1.00")
+    message["brand_new_top_level"] = 1
+    assert decode_webhook(json.dumps(message).encode())[0].metadata.table_name == "trades"
+
+
+def test_backfill_read_may_lack_commit_lsn():
+    message = trade_message("NVDA", "1.00", action="read")
+    del message["metadata"]["commit_lsn"], message["metadata"]["commit_idx"]
+    assert decode_webhook(json.dumps(message).encode())[0].metadata.commit_lsn is None
+
+
+def _bad(mutate):
+    message = trade_message("NVDA", "1.00")
+    mutate(message)
+    return json.dumps({"data": [trade_message("AAPL", "2.00"), message]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        (b"{not json", "Malformed JSON"),
+        (b"[1, 2]", "JSON object"),
+        (_bad(lambda m: m.update(action="upsert")), "$.data[1].action"),
+        (_bad(lambda m: m["metadata"].pop("idempotency_key")), "idempotency_key"),
+        (_bad(lambda m: m["metadata"].update(commit_lsn="x")), "$.data[1].metadata.commit_lsn"),
+        (_bad(lambda m: m.update(record=[1])), "$.data[1].record"),
+        (_bad(lambda m: m.update(changes="yes")), "$.data[1].changes"),
+        (_bad(lambda m: m["metadata"].pop("commit_idx")), "commit_idx"),
+        (_bad(lambda m: m.pop("metadata")), "metadata"),
+        (b'{"data": []}', "Empty batch"),
+    ],
+)
+def test_invalid_bodies_are_refused_with_an_error_naming_the_problem(body, names):
+    with pytest.raises(WebhookFormatError, match=r".*" + names.replace("$", r"\$").replace("[", r"\[")):
+        decode_webhook(body)

@@ -1,0 +1,233 @@
+"""GET /events on real relay processes with a real Redis."""
+
+import socket
+
+import httpx
+
+from tests.support.procs import wait_until
+from tests.support.sequin import batch, game_message, post, trade_message
+from tests.support.sse import SSEClient
+
+
+def open_stream(relay, query="", headers=None, **kwargs):
+    client = SSEClient(f"{relay.url}/events{query}", headers=headers, **kwargs)
+    client.wait_comment("connected")
+    return client
+
+
+def publish(relay, *symbols):
+    response = post(relay.url, batch(*(trade_message(s, "1.00") for s in symbols)))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def symbols(events):
+    return [e.json()["record"]["symbol"] for e in events]
+
+
+def test_headers_and_first_bytes(redis_relay):
+    client = open_stream(redis_relay)
+    assert client.status == 200
+    assert client.headers["content-type"].startswith("text/event-stream")
+    assert client.headers["cache-control"] == "no-cache"
+    assert client.headers["x-accel-buffering"] == "no"
+    assert "connection" not in client.headers
+
+
+def test_a_held_open_stream_sees_periodic_pings(redis_relay):
+    client = open_stream(redis_relay)
+    wait_until(lambda: client.wait_comment("ping", timeout=0.2) is None or True, what="ping")
+    count = client.parser.comments.count("ping")
+    client.parser.comments.clear()
+    client.wait_comment("ping", timeout=5)
+    assert count >= 1
+
+
+def test_an_authenticated_post_appears_in_an_open_stream_with_an_id(redis_relay):
+    client = open_stream(redis_relay)
+    publish(redis_relay, "AAA")
+    event = client.next()
+    assert event.event == "change"
+    assert event.id and event.id.count("-") == 2
+    assert set(event.json()) >= {"table", "action", "record", "changes", "commit_lsn", "commit_timestamp"}
+
+
+def test_resume_with_last_event_id_header_replays_the_gap_without_duplicates(redis_relay):
+    client = open_stream(redis_relay)
+    publish(redis_relay, "A1", "A2")
+    seen = client.events(2)
+    client.close()
+    publish(redis_relay, "A3", "A4")
+    again = open_stream(redis_relay, headers={"Last-Event-ID": seen[-1].id})
+    publish(redis_relay, "A5")
+    assert symbols(again.events(3)) == ["A3", "A4", "A5"]
+
+
+def test_resume_with_last_event_id_query_parameter(redis_relay):
+    client = open_stream(redis_relay)
+    publish(redis_relay, "Q1")
+    first = client.next()
+    client.close()
+    publish(redis_relay, "Q2")
+    again = open_stream(redis_relay, query=f"?lastEventId={first.id}")
+    assert symbols(again.events(1)) == ["Q2"]
+
+
+def test_ids_increase_along_the_stream(redis_relay):
+    client = open_stream(redis_relay)
+    publish(redis_relay, *[f"S{n}" for n in range(20)])
+    ids = [e.id for e in client.events(20)]
+    positions = [tuple(int(p) for p in i.split("-")[1:]) for i in ids]
+    assert positions == sorted(positions) and len(set(positions)) == 20
+
+
+def test_reset_when_the_cursor_was_trimmed_from_history(start_relay, redis_server):
+    relay = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": "events:trim-test", "STREAM_MAXLEN": "5"})
+    client = open_stream(relay)
+    publish(relay, "T0")
+    old = client.next()
+    client.close()
+    publish(relay, *[f"T{n}" for n in range(1, 30)])
+    again = open_stream(relay, headers={"Last-Event-ID": old.id})
+    reset = again.next()
+    assert reset.event == "reset"
+    assert reset.json()["reason"] == "history_trimmed"
+    publish(relay, "AFTER")
+    assert symbols(again.events(1)) == ["AFTER"]  # nothing between the reset and live
+
+
+def test_reset_after_redis_restart_for_new_and_open_streams(start_relay, fresh_redis):
+    relay = start_relay({"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.5"})
+    client = open_stream(relay)
+    publish(relay, "R1")
+    before = client.next()
+    fresh_redis.restart()
+    reset = client.next(timeout=20)
+    assert reset.event == "reset" and reset.json()["reason"] == "history_lost"
+    wait_until(lambda: httpx.get(f"{relay.url}/readyz").status_code == 200, what="ready")
+    publish(relay, "R2")
+    assert symbols(client.events(1)) == ["R2"]
+    again = open_stream(relay, headers={"Last-Event-ID": before.id})
+    late = again.next()
+    assert late.event == "reset" and late.json()["reason"] == "history_lost"
+
+
+def test_topics_limit_what_a_client_receives(redis_relay):
+    games_only = open_stream(redis_relay, query="?topics=games")
+    everything = open_stream(redis_relay)
+    post(redis_relay.url, batch(trade_message("T", "1.00"), game_message(7, 1, 0), trade_message("U", "1.00")))
+    assert [e.json()["table"] for e in everything.events(3)] == ["trades", "games", "trades"]
+    assert [e.json()["table"] for e in games_only.events(1)] == ["games"]
+    publish(redis_relay, "ONLY-TRADES")
+    post(redis_relay.url, batch(game_message(8, 2, 0)))
+    assert games_only.next().json()["record"]["id"] == 8
+
+
+def test_bad_stream_requests_get_400(redis_relay):
+    assert httpx.get(f"{redis_relay.url}/events", headers={"Last-Event-ID": "garbage"}).status_code == 400
+    assert httpx.get(f"{redis_relay.url}/events?topics=DROP;TABLE").status_code == 400
+
+
+def test_two_relays_on_one_redis_deliver_the_same_events_in_the_same_order(start_relay, redis_server):
+    env = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:two-relays"}
+    first, second = start_relay(env), start_relay(env)
+    a, b = open_stream(first), open_stream(second)
+    for n in range(10):
+        publish(first if n % 2 else second, f"X{n}")
+    on_a, on_b = a.events(10), b.events(10)
+    assert symbols(on_a) == symbols(on_b) == [f"X{n}" for n in range(10)]
+    assert [e.id for e in on_a] == [e.id for e in on_b]
+
+
+def test_a_slow_client_is_cut_off_while_a_fast_one_keeps_receiving(start_relay, redis_server):
+    relay = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": "events:slow", "CLIENT_BUFFER_BYTES": "65536"})
+    slow = open_stream(relay, rcvbuf=4096)  # never reads again
+    fast = open_stream(relay)
+    pad = "x" * 4000
+    sent = 0
+    got = []
+    while relay.metric("scrollr_stream_closes_total", 'reason="slow_client"') < 1:
+        assert sent < 2000, "slow client never cut off"
+        body = batch(*(trade_message(f"P{sent + i}", pad) for i in range(10)))
+        assert post(relay.url, body).status_code == 200
+        sent += 10
+        got += fast.events(10)
+    assert symbols(got) == [f"P{n}" for n in range(sent)]
+    publish(relay, "STILL-LIVE")
+    assert symbols(fast.events(1)) == ["STILL-LIVE"]
+    assert relay.metric("scrollr_open_streams") == 1
+    slow.close()
+
+
+def test_disconnects_free_the_stream_at_once(redis_relay):
+    clients = [open_stream(redis_relay) for _ in range(5)]
+    assert redis_relay.metric("scrollr_open_streams") == 5
+    for client in clients:
+        client.sock.shutdown(socket.SHUT_RDWR)
+        client.close()
+    wait_until(lambda: redis_relay.metric("scrollr_open_streams") == 0, timeout=5, what="streams freed")
+
+
+def test_stream_cap_answers_503_with_retry_after(start_relay, redis_server):
+    relay = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": "events:cap", "MAX_STREAMS": "2"})
+    held = [open_stream(relay), open_stream(relay)]
+    refused = httpx.get(f"{relay.url}/events")
+    assert refused.status_code == 503
+    assert 1 <= int(refused.headers["retry-after"]) <= 10
+    held[0].close()
+    wait_until(lambda: relay.metric("scrollr_open_streams") == 1, what="slot freed")
+    assert open_stream(relay).status == 200
+
+
+def test_shutdown_ends_streams_cleanly_and_clients_resume_elsewhere(start_relay, redis_server):
+    env = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:shutdown"}
+    leaving, staying = start_relay(env), start_relay(env)
+    client = open_stream(leaving)
+    publish(leaving, "BEFORE")
+    last = client.next()
+    # uvicorn re-raises the SIGTERM it handled once shutdown is done: exit status -15 means graceful.
+    assert leaving.terminate() in (0, -15)
+    client.wait_closed(timeout=10)
+    assert client.finished  # the chunked body's last chunk arrived: ended, not cut
+    publish(staying, "DURING")
+    moved = open_stream(staying, headers={"Last-Event-ID": last.id})
+    assert symbols(moved.events(1)) == ["DURING"]
+
+
+def test_cors_allows_configured_origins_and_last_event_id(start_relay):
+    relay = start_relay({"ALLOWED_ORIGINS": "https://app.example.com,chrome-extension://abcdefgh"})
+    preflight = httpx.options(
+        f"{relay.url}/events",
+        headers={"Origin": "chrome-extension://abcdefgh", "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "last-event-id"},
+    )
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers["access-control-allow-origin"] == "chrome-extension://abcdefgh"
+    assert "last-event-id" in preflight.headers["access-control-allow-headers"].lower()
+    client = open_stream(relay, headers={"Origin": "https://app.example.com"})
+    assert client.headers.get("access-control-allow-origin") == "https://app.example.com"
+    stranger = open_stream(relay, headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_memory_bus_by_default_with_history_and_resume(start_relay):
+    relay = start_relay({})
+    client = open_stream(relay)
+    publish(relay, "M1")
+    first = client.next()
+    client.close()
+    publish(relay, "M2")
+    assert symbols(open_stream(relay, headers={"Last-Event-ID": first.id}).events(1)) == ["M2"]
+    assert httpx.get(f"{relay.url}/readyz").json()["status"] == "ready"
+
+
+def test_metrics_count_and_streams_do_not_enter_request_histograms(redis_relay):
+    client = open_stream(redis_relay)
+    publish(redis_relay, "MET1", "MET2")
+    client.events(2)
+    text = httpx.get(f"{redis_relay.url}/metrics").text
+    assert redis_relay.metric("scrollr_deliveries_total") >= 2
+    assert redis_relay.metric("scrollr_events_published_total") >= 2
+    assert redis_relay.metric("scrollr_open_streams") == 1
+    assert 'path="/webhooks/sequin"' in text
+    assert 'path="/events"' not in text

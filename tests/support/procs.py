@@ -1,0 +1,132 @@
+"""Real processes for tests: a private redis-server, relay processes, and waiting on conditions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+T = TypeVar("T")
+SECRET = "test-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll `condition` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as exc:  # the condition may fail while a process starts
+            last_error = exc
+        time.sleep(interval)
+    raise TimeoutError(f"timed out waiting for {what or condition}: last error {last_error!r}")
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, keeping nothing on disk; restartable."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="scrollr-redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(self.ping, what="redis-server to answer")
+        return self
+
+    def ping(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class RelayProcess:
+    """`scrollr-relay` as a real process on a free port."""
+
+    def __init__(self, env: Mapping[str, str], *, log_dir: Path | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.env = {**os.environ, "SEQUIN_WEBHOOK_SECRET": SECRET, "HOST": "127.0.0.1", **env,
+                    "PORT": str(self.port)}
+        self.log_path = (log_dir or Path(tempfile.mkdtemp(prefix="scrollr-relay-"))) / f"relay-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, wait: bool = True) -> RelayProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scrollr_relay"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        if wait:
+            wait_until(self.healthy, what=f"relay on {self.port} to be healthy")
+        return self
+
+    def healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"relay exited with {self.proc.returncode}: {self.log()[-2000:]}")
+        return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def terminate(self, timeout: float = 10) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def metric(self, name: str, labels: str = "") -> float:
+        """One sample's value from /metrics (0 when absent)."""
+        key = f"{name}{{{labels}}}" if labels else name
+        for line in httpx.get(f"{self.url}/metrics", timeout=5).text.splitlines():
+            if line.startswith(key + " "):
+                return float(line.split()[-1])
+        return 0.0
