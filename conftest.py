@@ -40,8 +40,9 @@ def start_relay(tmp_path: Path) -> Iterator[Callable[..., RelayProcess]]:
 
 
 @pytest.fixture
-def redis_relay(start_relay: Callable[..., RelayProcess], redis_server: RedisServer, request: pytest.FixtureRequest
-                ) -> RelayProcess:
+def redis_relay(
+    start_relay: Callable[..., RelayProcess], redis_server: RedisServer, request: pytest.FixtureRequest
+) -> RelayProcess:
     """A relay on the shared test Redis, with a stream key of this test's own."""
     key = f"events:{request.node.name}"[:100]
     return start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": key, "SSE_HEARTBEAT_SECONDS": "0.5"})

@@ -26,7 +26,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.05, what: str = "") -> T:
+def wait_until(
+    condition: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.05, what: str = ""
+) -> T:
     """Poll `condition` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
@@ -56,8 +58,19 @@ class RedisServer:
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
             stdout=subprocess.DEVNULL,
         )
         wait_until(self.ping, what="redis-server to answer")
@@ -82,11 +95,20 @@ class RedisServer:
 class RelayProcess:
     """`scrollr-relay` as a real process on a free port."""
 
-    def __init__(self, env: Mapping[str, str], *, log_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, env: Mapping[str, str], *, log_dir: Path | None = None, port: int | None = None
+    ) -> None:
         self.port = port or free_port()
-        self.env = {**os.environ, "SEQUIN_WEBHOOK_SECRET": SECRET, "HOST": "127.0.0.1", **env,
-                    "PORT": str(self.port)}
-        self.log_path = (log_dir or Path(tempfile.mkdtemp(prefix="scrollr-relay-"))) / f"relay-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "SEQUIN_WEBHOOK_SECRET": SECRET,
+            "HOST": "127.0.0.1",
+            **env,
+            "PORT": str(self.port),
+        }
+        self.log_path = (
+            log_dir or Path(tempfile.mkdtemp(prefix="scrollr-relay-"))
+        ) / f"relay-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

@@ -16,8 +16,9 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "sequin" / "examples
 _lsn = itertools.count(50_000_000)
 
 
-def trade_message(symbol: str, price: str, *, action: str = "update", lsn: int | None = None,
-                  idx: int = 0, row_id: int = 1) -> dict[str, Any]:
+def trade_message(
+    symbol: str, price: str, *, action: str = "update", lsn: int | None = None, idx: int = 0, row_id: int = 1
+) -> dict[str, Any]:
     commit_lsn = next(_lsn) if lsn is None else lsn
     return {
         "record": {"id": row_id, "symbol": symbol, "price": price, "direction": "up"},
@@ -47,7 +48,9 @@ def batch(*messages: dict[str, Any]) -> bytes:
     return json.dumps({"data": list(messages)}).encode()
 
 
-def post(base: str, body: bytes, *, headers: dict[str, str] | None = None, auth: bool = True) -> httpx.Response:
+def post(
+    base: str, body: bytes, *, headers: dict[str, str] | None = None, auth: bool = True
+) -> httpx.Response:
     sent = {"content-type": "application/json", **(headers or {})}
     if auth:
         sent.setdefault("authorization", f"Bearer {SECRET}")

@@ -11,10 +11,10 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, asgi
 from litestar.config.cors import CORSConfig
-from litestar.types import Receive, Scope, Send
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
+from litestar.types import Receive, Scope, Send
 
 from scrollr_relay.bus import Bus
 from scrollr_relay.config import Settings

@@ -1,5 +1,4 @@
 import pytest
-
 from scrollr_relay.backoff import Backoff
 
 

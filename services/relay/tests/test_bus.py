@@ -5,7 +5,6 @@ import itertools
 import time
 
 import pytest
-
 from scrollr_relay.bus import HistoryGap
 from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
@@ -23,11 +22,17 @@ def env(n: int, topic: str = "trades") -> Envelope:
 def make_bus(request, redis_server):
     def make(maxlen=1000, max_age_seconds=0, dedupe_window_seconds=60):
         if request.param == "memory":
-            bus = MemoryBus(maxlen=maxlen, max_age_seconds=max_age_seconds,
-                            dedupe_window_seconds=dedupe_window_seconds)
+            bus = MemoryBus(
+                maxlen=maxlen, max_age_seconds=max_age_seconds, dedupe_window_seconds=dedupe_window_seconds
+            )
         else:
-            bus = RedisBus(redis_server.url, stream_key=f"test:bus:{next(_keys)}:{id(request)}", maxlen=maxlen,
-                           max_age_seconds=max_age_seconds, dedupe_window_seconds=dedupe_window_seconds)
+            bus = RedisBus(
+                redis_server.url,
+                stream_key=f"test:bus:{next(_keys)}:{id(request)}",
+                maxlen=maxlen,
+                max_age_seconds=max_age_seconds,
+                dedupe_window_seconds=dedupe_window_seconds,
+            )
         return bus
 
     return make
@@ -105,7 +110,7 @@ async def test_events_older_than_the_age_limit_are_trimmed(make_bus):
     await bus.publish([env(1)])
     before = await bus.read_after(start, 10)
     # Wait until the clock has passed the age limit (a condition, not a guess at timing).
-    while time.time() * 1000 <= before[0].id.ms + 1100:
+    while time.time() * 1000 <= before[0].id.ms + 1100:  # noqa: ASYNC110 - waiting on the clock itself
         await asyncio.sleep(0.05)
     await bus.publish([env(2)])
     with pytest.raises(HistoryGap):

@@ -2,7 +2,6 @@ import subprocess
 import sys
 
 import pytest
-
 from scrollr_relay.config import ConfigError, load_settings
 
 OK = {"SEQUIN_WEBHOOK_SECRET": "x" * 20}
@@ -50,7 +49,11 @@ def test_the_command_stops_with_a_clear_message(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "scrollr_relay"],
         env={"PATH": "/usr/bin", "SSE_HEARTBEAT_SECONDS": "x", "SEQUIN_WEBHOOK_SECRET": "y" * 20},
-        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert "SSE_HEARTBEAT_SECONDS='x' is not a valid float" in result.stderr

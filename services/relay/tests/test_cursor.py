@@ -1,5 +1,4 @@
 import pytest
-
 from scrollr_relay.cursor import Cursor, CursorError, StreamId, new_epoch
 
 
@@ -10,7 +9,9 @@ def test_round_trip_and_order():
     assert StreamId(1, 9) < StreamId(2, 0) < StreamId(2, 1)
 
 
-@pytest.mark.parametrize("raw", ["", "abc", "abc-1", "abc-1-x", "ABC-1-1", "a b-1-1", "abc--1-1", "abc-1-1-1"])
+@pytest.mark.parametrize(
+    "raw", ["", "abc", "abc-1", "abc-1-x", "ABC-1-1", "a b-1-1", "abc--1-1", "abc-1-1-1"]
+)
 def test_malformed_cursors_are_refused(raw):
     with pytest.raises(CursorError):
         Cursor.parse(raw)

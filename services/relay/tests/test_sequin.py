@@ -2,16 +2,16 @@ import json
 
 import msgspec
 import pytest
-
 from scrollr_relay.event import ChangeEvent, envelope_for
 from scrollr_relay.sequin import WebhookFormatError, decode_webhook
+
 from tests.support.sequin import EXAMPLES, trade_message
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_every_sequin_example_decodes_to_events_with_its_table_action_record_and_changes(path):
     raw = json.loads(path.read_bytes())
-    expected = raw["data"] if "data" in raw else [raw]
+    expected = raw.get("data", [raw])
     messages = decode_webhook(path.read_bytes())
     assert len(messages) == len(expected)
     for message, want in zip(messages, expected, strict=True):

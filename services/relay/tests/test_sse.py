@@ -1,5 +1,4 @@
 import pytest
-
 from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.sse import PING_FRAME, change_frame, frame, preamble, reset_frame
 

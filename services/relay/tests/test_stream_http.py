@@ -82,7 +82,9 @@ def test_ids_increase_along_the_stream(redis_relay):
 
 
 def test_reset_when_the_cursor_was_trimmed_from_history(start_relay, redis_server):
-    relay = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": "events:trim-test", "STREAM_MAXLEN": "5"})
+    relay = start_relay(
+        {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:trim-test", "STREAM_MAXLEN": "5"}
+    )
     client = open_stream(relay)
     publish(relay, "T0")
     old = client.next()
@@ -115,7 +117,9 @@ def test_reset_after_redis_restart_for_new_and_open_streams(start_relay, fresh_r
 def test_topics_limit_what_a_client_receives(redis_relay):
     games_only = open_stream(redis_relay, query="?topics=games")
     everything = open_stream(redis_relay)
-    post(redis_relay.url, batch(trade_message("T", "1.00"), game_message(7, 1, 0), trade_message("U", "1.00")))
+    post(
+        redis_relay.url, batch(trade_message("T", "1.00"), game_message(7, 1, 0), trade_message("U", "1.00"))
+    )
     assert [e.json()["table"] for e in everything.events(3)] == ["trades", "games", "trades"]
     assert [e.json()["table"] for e in games_only.events(1)] == ["games"]
     publish(redis_relay, "ONLY-TRADES")
@@ -140,7 +144,9 @@ def test_two_relays_on_one_redis_deliver_the_same_events_in_the_same_order(start
 
 
 def test_a_slow_client_is_cut_off_while_a_fast_one_keeps_receiving(start_relay, redis_server):
-    relay = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": "events:slow", "CLIENT_BUFFER_BYTES": "65536"})
+    relay = start_relay(
+        {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:slow", "CLIENT_BUFFER_BYTES": "65536"}
+    )
     slow = open_stream(relay, rcvbuf=4096)  # never reads again
     fast = open_stream(relay)
     pad = "x" * 4000
@@ -198,8 +204,11 @@ def test_cors_allows_configured_origins_and_last_event_id(start_relay):
     relay = start_relay({"ALLOWED_ORIGINS": "https://app.example.com,chrome-extension://abcdefgh"})
     preflight = httpx.options(
         f"{relay.url}/events",
-        headers={"Origin": "chrome-extension://abcdefgh", "Access-Control-Request-Method": "GET",
-                 "Access-Control-Request-Headers": "last-event-id"},
+        headers={
+            "Origin": "chrome-extension://abcdefgh",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "last-event-id",
+        },
     )
     assert preflight.status_code in (200, 204)
     assert preflight.headers["access-control-allow-origin"] == "chrome-extension://abcdefgh"

@@ -5,9 +5,9 @@ import json
 
 import httpx
 import pytest
-
 from scrollr_relay.auth import signature
 from scrollr_relay.cursor import Cursor
+
 from tests.support.procs import SECRET, wait_until
 from tests.support.sequin import EXAMPLES, batch, post, trade_message
 from tests.support.sse import SSEClient
@@ -30,7 +30,7 @@ def assert_nothing_published(relay, client):
 def test_every_sequin_example_reaches_an_open_stream(redis_relay, path):
     client = stream(redis_relay)
     raw = json.loads(path.read_bytes())
-    expected = raw["data"] if "data" in raw else [raw]
+    expected = raw.get("data", [raw])
     response = post(redis_relay.url, path.read_bytes())
     assert response.status_code == 200, response.text
     assert response.json()["published"] == len(expected)
@@ -47,7 +47,9 @@ def test_every_sequin_example_reaches_an_open_stream(redis_relay, path):
 def test_hmac_signed_and_gzip_bodies_are_accepted(redis_relay):
     client = stream(redis_relay)
     body = batch(trade_message("SIG", "1.00"))
-    signed = post(redis_relay.url, body, auth=False, headers={"sequin-signature": "sha256=" + signature(SECRET, body)})
+    signed = post(
+        redis_relay.url, body, auth=False, headers={"sequin-signature": "sha256=" + signature(SECRET, body)}
+    )
     assert signed.status_code == 200
     zipped = gzip.compress(batch(trade_message("GZ", "2.00")))
     assert post(redis_relay.url, zipped, headers={"content-encoding": "gzip"}).status_code == 200
@@ -146,8 +148,11 @@ def test_one_log_line_per_request(redis_relay):
     post(redis_relay.url, b"{}", auth=False)
 
     def lines():
-        return [json.loads(line.split(" ", 4)[-1][line.split(" ", 4)[-1].index("{"):])
-                for line in redis_relay.log().splitlines() if '"event":"webhook"' in line]
+        return [
+            json.loads(line.split(" ", 4)[-1][line.split(" ", 4)[-1].index("{") :])
+            for line in redis_relay.log().splitlines()
+            if '"event":"webhook"' in line
+        ]
 
     logged = wait_until(lambda: len(lines()) >= 2 and lines(), what="log lines")
     accepted, rejected = logged[-2], logged[-1]
