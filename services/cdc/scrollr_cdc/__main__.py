@@ -1,0 +1,3 @@
+from scrollr_cdc.cli import main
+
+main()

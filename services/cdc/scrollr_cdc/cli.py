@@ -1,0 +1,34 @@
+"""`scrollr-cdc`: stream Postgres changes to the relay's webhook in Sequin's format."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+from scrollr_relay.config import ConfigError, merged_environment
+from scrollr_relay.logs import configure
+
+from scrollr_cdc.config import load_cdc_settings
+from scrollr_cdc.emitter import CdcError, Emitter
+
+
+def main() -> None:
+    configure()
+    try:
+        settings = load_cdc_settings(merged_environment())
+    except ConfigError as exc:
+        print(f"scrollr-cdc: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    emitter = Emitter(settings)
+
+    def stop(_sig: int, _frame: FrameType | None) -> None:
+        emitter.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        emitter.run()
+    except CdcError as exc:
+        print(f"scrollr-cdc: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
