@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from scrollr_cdc.localpg import LocalPostgres
 
-from tests.support.procs import RedisServer, RelayProcess
+from tests.support.pg import new_database, remove_cluster, start_cluster
+from tests.support.procs import CdcProcess, RedisServer, RelayProcess
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +48,31 @@ def redis_relay(
     """A relay on the shared test Redis, with a stream key of this test's own."""
     key = f"events:{request.node.name}"[:100]
     return start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": key, "SSE_HEARTBEAT_SECONDS": "0.5"})
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalPostgres]:
+    """A PostgreSQL cluster of the test run's own, with wal_level=logical."""
+    cluster = start_cluster()
+    yield cluster
+    remove_cluster(cluster)
+
+
+@pytest.fixture
+def database_url(pg_cluster: LocalPostgres) -> str:
+    """A fresh, migrated database of this test's own."""
+    return new_database(pg_cluster)
+
+
+@pytest.fixture
+def start_cdc(tmp_path: Path) -> Iterator[Callable[..., CdcProcess]]:
+    emitters: list[CdcProcess] = []
+
+    def start(env: dict[str, str]) -> CdcProcess:
+        emitter = CdcProcess(env, log_dir=tmp_path)
+        emitters.append(emitter)
+        return emitter.start()
+
+    yield start
+    for emitter in emitters:
+        emitter.kill()

@@ -10,7 +10,7 @@ bootstrap:
 
 # Start the whole system on embedded defaults and print where to look.
 dev: bootstrap
-    SCROLLR_DEV=1 scrollr-relay
+    scrollr-dev
 
 # Lint, type-check and run the whole test suite.
 test: bootstrap lint

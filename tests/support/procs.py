@@ -152,3 +152,38 @@ class RelayProcess:
             if line.startswith(key + " "):
                 return float(line.split()[-1])
         return 0.0
+
+
+class CdcProcess:
+    """`scrollr-cdc` as a real process."""
+
+    def __init__(self, env: Mapping[str, str], *, log_dir: Path) -> None:
+        self.env = {**os.environ, "SEQUIN_WEBHOOK_SECRET": SECRET, **env}
+        self.log_path = log_dir / f"cdc-{free_port()}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> CdcProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scrollr_cdc"],
+            env=self.env,
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_streaming(self, timeout: float = 30) -> None:
+        def streaming() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"scrollr-cdc exited with {self.proc.returncode}: {self.log()[-2000:]}")
+            return "streaming changes" in self.log()
+
+        wait_until(streaming, timeout=timeout, what="scrollr-cdc to stream")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+            self.proc = None

@@ -22,6 +22,7 @@ from scrollr_relay.health import healthz, readyz
 from scrollr_relay.hub import Hub
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.redis_bus import RedisBus
+from scrollr_relay.snapshot import make_pool, snapshot_handler
 from scrollr_relay.stream import EventStream
 from scrollr_relay.webhook import WebhookRejected, sequin_webhook
 
@@ -51,6 +52,7 @@ def _rejected(_: Request[Any, Any, Any], exc: WebhookRejected) -> Response[dict[
 
 def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
     bus = bus if bus is not None else make_bus(settings)
+    pool = make_pool(settings.database_url) if settings.database_url else None
     hub = Hub(bus, heartbeat_seconds=settings.heartbeat_seconds)
     stream = EventStream(hub, bus, settings)
 
@@ -61,15 +63,20 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await hub.start()
+        if pool is not None:
+            await pool.open(wait=False)  # the relay serves streams even while Postgres is down
         try:
             yield
         finally:
             await hub.stop()
+            if pool is not None:
+                await pool.close()
             await bus.close()
 
     route_handlers: list[object] = [
         events,
         sequin_webhook(bus, settings),
+        snapshot_handler(bus, pool),
         healthz,
         readyz(bus),
         PrometheusController,

@@ -13,3 +13,4 @@ def configure(default_level: str = "INFO") -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         force=True,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook POST is noise

@@ -56,16 +56,17 @@ def parse_stream_request(query_string: bytes, last_event_id: str | None) -> Stre
         cursor = Cursor.parse(raw_cursor) if raw_cursor.strip() else None
     except CursorError as exc:
         raise StreamRequestError(str(exc)) from None
-    topics: frozenset[str] | None = None
-    if "topics" in query:
-        names = [t.strip() for value in query["topics"] for t in value.split(",") if t.strip()]
-        bad = [t for t in names if not _TOPIC_RE.match(t)]
-        if bad or not names:
-            raise StreamRequestError(
-                f"topics must be a comma-separated list of table names, got {bad or ''!r}"
-            )
-        topics = frozenset(names)
+    topics = parse_topics(query["topics"]) if "topics" in query else None
     return StreamRequest(cursor=cursor, topics=topics)
+
+
+def parse_topics(values: list[str]) -> frozenset[str]:
+    """`topics=trades,games` (possibly repeated) as a set of table names."""
+    names = [t.strip() for value in values for t in value.split(",") if t.strip()]
+    bad = [t for t in names if not _TOPIC_RE.match(t)]
+    if bad or not names:
+        raise StreamRequestError(f"topics must be a comma-separated list of table names, got {bad or ''!r}")
+    return frozenset(names)
 
 
 async def _plain(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:

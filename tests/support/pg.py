@@ -1,0 +1,50 @@
+"""Postgres helpers for tests: a throw-away cluster with logical replication, one database per test."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from scrollr_cdc.localpg import LocalPostgres
+from scrollr_cdc.migrate import migrate
+
+from tests.support.procs import free_port
+
+_names = itertools.count()
+
+
+def start_cluster() -> LocalPostgres:
+    cluster = LocalPostgres(Path(tempfile.mkdtemp(prefix="scrollr-pg-")), free_port(), durable=False)
+    cluster.start()
+    return cluster
+
+
+def remove_cluster(cluster: LocalPostgres) -> None:
+    cluster.stop("immediate")
+    shutil.rmtree(cluster.data_dir, ignore_errors=True)
+
+
+def new_database(cluster: LocalPostgres) -> str:
+    url = cluster.create_database(f"scrollr_test_{next(_names)}")
+    migrate(url)
+    return url
+
+
+def execute(url: str, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+
+def insert_trade(url: str, symbol: str, price: str = "100.00") -> int:
+    rows = execute(
+        url,
+        "INSERT INTO trades (symbol, price, previous_close, price_change, percentage_change, direction) "
+        "VALUES (%s, %s, %s, 0, 0, 'flat') RETURNING id",
+        (symbol, price, price),
+    )
+    return int(rows[0][0])
