@@ -17,8 +17,11 @@ from tests.support.procs import free_port
 _names = itertools.count()
 
 
-def start_cluster() -> LocalPostgres:
-    cluster = LocalPostgres(Path(tempfile.mkdtemp(prefix="scrollr-pg-")), free_port(), durable=False)
+def start_cluster(extra: dict[str, str] | None = None) -> LocalPostgres:
+    """A cluster in a fresh folder under /tmp (reachable by the postgres user), with logical replication."""
+    cluster = LocalPostgres(
+        Path(tempfile.mkdtemp(prefix="scrollr-pg-")), free_port(), durable=False, extra=extra
+    )
     cluster.start()
     return cluster
 

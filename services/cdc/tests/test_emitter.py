@@ -1,0 +1,290 @@
+"""The change emitter against a real Postgres (logical replication), real relays and a real Redis."""
+
+import os
+import subprocess
+import sys
+import threading
+
+from tests.support.faults import FlakyFront
+from tests.support.pg import execute, insert_trade, new_database, remove_cluster, start_cluster
+from tests.support.procs import SECRET, CdcProcess, free_port, wait_until
+from tests.support.sse import SSEClient
+from tests.support.state import Rows
+
+
+def open_stream(relay, **headers):
+    client = SSEClient(f"{relay.url}/events", headers=headers or None)
+    client.wait_comment("connected")
+    return client
+
+
+def cdc_env(database_url, relay_url, **extra):
+    return {
+        "DATABASE_URL": database_url,
+        "RELAY_WEBHOOK_URL": f"{relay_url}/webhooks/sequin",
+        "CDC_RETRY_MAX_SECONDS": "1",
+        **extra,
+    }
+
+
+def bump_all(url, rounds, ids):
+    """Each round: one transaction updating every row; returns nothing, the DB holds the truth."""
+    for n in range(rounds):
+        execute(url, "UPDATE trades SET price = %s WHERE id = ANY(%s)", (f"{100 + n}.00", ids))
+
+
+def assert_ordered_per_row(events, rows_expected):
+    """Per row, prices only increase (commit order), and the last one seen is the database's."""
+    last: dict[str, str] = {}
+    for event in events:
+        data = event.json()
+        key = str(data["record"]["id"])
+        price = data["record"]["price"]
+        if key in last:
+            assert float(price) >= float(last[key]), f"row {key} went back from {last[key]} to {price}"
+        last[key] = price
+    assert last == rows_expected
+
+
+def collect_until(client, done, timeout=60):
+    events = []
+
+    def finished():
+        events.extend(e for e in [client.next(timeout=timeout)] if e.event == "change")
+        return done(events)
+
+    wait_until(finished, timeout=timeout, interval=0, what="events")
+    return events
+
+
+def prices(url):
+    return {str(r[0]): f"{r[1]:.2f}" for r in execute(url, "SELECT id, price FROM trades")}
+
+
+def test_insert_update_delete_reach_a_stream_as_three_events(database_url, start_relay, start_cdc):
+    relay = start_relay({})
+    client = open_stream(relay)
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    trade_id = insert_trade(database_url, "NVDA", "187.34")
+    execute(database_url, "UPDATE trades SET price = 187.90, direction = 'up' WHERE id = %s", (trade_id,))
+    execute(database_url, "DELETE FROM trades WHERE id = %s", (trade_id,))
+    inserted, updated, deleted = (e.json() for e in client.events(3, timeout=20))
+    assert [inserted["action"], updated["action"], deleted["action"]] == ["insert", "update", "delete"]
+    assert inserted["record"]["symbol"] == "NVDA" and inserted["record"]["price"] == "187.34"
+    assert inserted["changes"] is None
+    assert updated["record"]["price"] == "187.90"
+    assert updated["changes"] == {"price": "187.34", "direction": "flat"}
+    assert deleted["record"]["price"] == "187.90" and deleted["changes"] is None
+    assert inserted["commit_lsn"] < updated["commit_lsn"] < deleted["commit_lsn"]
+    assert {e["table"] for e in (inserted, updated, deleted)} == {"trades"}
+
+
+def test_existing_rows_are_backfilled_as_read(database_url, start_relay, start_cdc):
+    ids = [insert_trade(database_url, f"OLD{n}") for n in range(3)]
+    relay = start_relay({})
+    client = open_stream(relay)
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    reads = client.events(3, timeout=20)
+    assert {e.json()["action"] for e in reads} == {"read"}
+    assert sorted(e.json()["record"]["id"] for e in reads) == ids
+
+
+def test_sigkill_mid_burst_and_restart_loses_nothing(database_url, start_relay, start_cdc, redis_server):
+    ids = [insert_trade(database_url, f"K{n}") for n in range(5)]
+    relay = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": "events:cdc-kill"})
+    client = open_stream(relay)
+    env = cdc_env(database_url, relay.url, CDC_BATCH_SIZE="3")
+    emitter = start_cdc(env)
+    emitter.wait_streaming()
+    writer = threading.Thread(target=bump_all, args=(database_url, 60, ids))
+    writer.start()
+    wait_until(
+        lambda: "accepted" in relay.log() and relay.log().count('"outcome":"accepted"') >= 5, what="burst"
+    )
+    emitter.kill()  # SIGKILL mid-burst
+    writer.join()
+    start_cdc(env).wait_streaming()
+    expected = prices(database_url)
+    events = collect_until(
+        client,
+        lambda ev: (
+            {
+                str(e.json()["record"]["id"]): e.json()["record"]["price"]
+                for e in ev
+                if e.json()["action"] != "read"
+            }
+            == expected
+        ),
+    )
+    assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
+
+
+def test_relay_restart_mid_burst_loses_nothing(database_url, start_relay, start_cdc, redis_server):
+    ids = [insert_trade(database_url, f"R{n}") for n in range(5)]
+    env = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:cdc-relay-restart"}
+    relay = start_relay(env)
+    watcher = start_relay(env)  # a second relay keeps the client's stream while the first restarts
+    client = open_stream(watcher)
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    writer = threading.Thread(target=bump_all, args=(database_url, 60, ids))
+    writer.start()
+    wait_until(lambda: relay.log().count('"outcome":"accepted"') >= 5, what="burst")
+    relay.kill()
+    relay.start()
+    writer.join()
+    expected = prices(database_url)
+    events = collect_until(
+        client,
+        lambda ev: (
+            {
+                str(e.json()["record"]["id"]): e.json()["record"]["price"]
+                for e in ev
+                if e.json()["action"] != "read"
+            }
+            == expected
+        ),
+    )
+    assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
+
+
+def test_relay_answering_500_for_a_while_loses_nothing(database_url, start_relay, start_cdc):
+    ids = [insert_trade(database_url, f"F{n}") for n in range(3)]
+    relay = start_relay({})
+    client = open_stream(relay)
+    front = FlakyFront(relay.url)
+    try:
+        emitter = start_cdc(cdc_env(database_url, front.url))
+        emitter.wait_streaming()
+        front.failing = True
+        bump_all(database_url, 20, ids)
+        wait_until(lambda: front.refused >= 3, what="refusals")
+        assert emitter.log().count("delivery of") >= 3 and "HTTP 500" in emitter.log()
+        front.failing = False
+        expected = prices(database_url)
+        events = collect_until(
+            client,
+            lambda ev: (
+                {
+                    str(e.json()["record"]["id"]): e.json()["record"]["price"]
+                    for e in ev
+                    if e.json()["action"] != "read"
+                }
+                == expected
+            ),
+        )
+        assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
+    finally:
+        front.close()
+
+
+def test_snapshot_then_stream_converges_under_concurrent_writes(database_url, start_relay, start_cdc):
+    ids = [insert_trade(database_url, f"S{n}") for n in range(8)]
+    relay = start_relay({"DATABASE_URL": database_url})
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    stop = threading.Event()
+
+    def write():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            execute(
+                database_url,
+                "UPDATE trades SET price = %s WHERE id = %s",
+                (f"{200 + n}.00", ids[n % len(ids)]),
+            )
+            if n % 7 == 0:
+                execute(
+                    database_url,
+                    "DELETE FROM trades WHERE id = (SELECT max(id) FROM trades WHERE symbol LIKE 'N%%')",
+                )
+                insert_trade(database_url, f"N{n}")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    wait_until(lambda: relay.log().count('"outcome":"accepted"') >= 5, what="writes flowing")
+    rows = Rows()
+    client = rows.follow(relay.url)  # snapshot taken while writes go on
+    wait_until(lambda: relay.log().count('"outcome":"accepted"') >= 20, what="more writes")
+    stop.set()
+    writer.join()
+    marker = insert_trade(database_url, "MARKER")
+
+    def caught_up():
+        event = client.next(timeout=20)
+        if event.event == "change":
+            rows.apply(event)
+        return str(marker) in rows.tables.get("trades", {})
+
+    wait_until(caught_up, timeout=30, interval=0, what="marker")
+    truth = {str(r[0]): f"{r[1]:.2f}" for r in execute(database_url, "SELECT id, price FROM trades")}
+    assert {k: v["price"] for k, v in rows.tables["trades"].items()} == truth
+
+
+def test_wal_level_not_logical_is_a_clear_error():
+    cluster = start_cluster({"wal_level": "replica"})
+    try:
+        result = run_cdc(
+            {"DATABASE_URL": cluster.url(), "RELAY_WEBHOOK_URL": "http://127.0.0.1:9/webhooks/sequin"}
+        )
+    finally:
+        remove_cluster(cluster)
+    assert result.returncode == 3
+    assert "wal_level is 'replica', not 'logical'" in result.stderr
+
+
+def run_cdc(env):
+    return subprocess.run(
+        [sys.executable, "-m", "scrollr_cdc"],
+        env={**os.environ, "SEQUIN_WEBHOOK_SECRET": SECRET, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_publication_is_a_clear_error(pg_cluster):
+    url = pg_cluster.create_database("scrollr_no_publication")
+    result = run_cdc({"DATABASE_URL": url})
+    assert result.returncode == 3
+    assert "publication 'scrollr' does not exist" in result.stderr
+
+
+def test_unreachable_relay_is_retried_with_each_failure_logged(database_url, start_cdc, start_relay):
+    port = free_port()
+    emitter = start_cdc(cdc_env(database_url, f"http://127.0.0.1:{port}"))
+    insert_trade(database_url, "LATE")
+    wait_until(lambda: emitter.log().count("ConnectError") >= 3, timeout=30, what="logged retries")
+    assert emitter.proc is not None and emitter.proc.poll() is None
+    relay = start_relay({}, port=port)
+    client = open_stream(relay)
+    emitter.wait_streaming()
+    insert_trade(database_url, "AFTER")
+    got = [e.json()["record"]["symbol"] for e in client.events(1, timeout=30)]
+    assert got == ["AFTER"]
+
+
+def test_invalidated_slot_is_a_clear_error(tmp_path, start_relay):
+    cluster = start_cluster({"max_slot_wal_keep_size": "1MB", "wal_keep_size": "0"})
+    try:
+        url = new_database(cluster)
+        relay = start_relay({})
+        emitter = CdcProcess(cdc_env(url, relay.url), log_dir=tmp_path).start()
+        emitter.wait_streaming()
+        emitter.kill()
+
+        def lost():
+            execute(
+                url,
+                "INSERT INTO trades (symbol, price) SELECT 'W' || g || random(), 1 FROM generate_series(1, 2000) g",
+            )
+            execute(url, "SELECT pg_switch_wal()")
+            execute(url, "CHECKPOINT")
+            return execute(url, "SELECT wal_status FROM pg_replication_slots")[0][0] == "lost"
+
+        wait_until(lost, timeout=60, interval=0, what="slot invalidated")
+        result = run_cdc(cdc_env(url, relay.url))
+    finally:
+        remove_cluster(cluster)
+    assert result.returncode == 3
+    assert "was invalidated" in result.stderr
