@@ -1,0 +1,35 @@
+"""deploy/sequin.yaml must keep pointing Sequin at this relay, authenticated, for both tables."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+CONFIG = Path(__file__).resolve().parents[3] / "deploy" / "sequin.yaml"
+
+
+def load():
+    # Sequin substitutes ${VAR:-default} before parsing; do the same with placeholders.
+    text = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: m.group(2) or f"<{m.group(1)}>", CONFIG.read_text())
+    return yaml.safe_load(text)
+
+
+def test_sinks_cover_trades_and_games_and_post_to_the_relay_webhook():
+    config = load()
+    endpoints = {e["name"]: e for e in config["http_endpoints"]}
+    tables = set()
+    for sink in config["sinks"]:
+        assert sink["destination"]["type"] == "webhook"
+        endpoint = endpoints[sink["destination"]["http_endpoint"]]
+        assert endpoint["url"].endswith("/webhooks/sequin")
+        assert sink["database"] in {d["name"] for d in config["databases"]}
+        assert sink["batch_size"] > 1
+        tables.add(sink["table"])
+    assert tables == {"public.trades", "public.games"}
+
+
+def test_the_secret_travels_as_an_encrypted_bearer_header():
+    endpoint = load()["http_endpoints"][0]
+    headers = {h["key"]: h["value"] for h in endpoint["encrypted_headers"]}
+    assert headers == {"Authorization": "Bearer <SEQUIN_WEBHOOK_SECRET>"}
+    assert "headers" not in endpoint  # never in plain headers
