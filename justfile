@@ -1,6 +1,6 @@
 # Scrollr realtime. `just dev` brings the system up; `just test` runs every check and test.
 set shell := ["bash", "-euo", "pipefail", "-c"]
-export PATH := justfile_directory() + "/.venv/bin:" + env_var("PATH")
+export PATH := justfile_directory() + "/.venv/bin:" + justfile_directory() + "/node_modules/.bin:" + env_var("PATH")
 
 default: dev
 
@@ -8,19 +8,25 @@ default: dev
 bootstrap:
     ./scripts/bootstrap
 
+# Build the dashboard, its SharedWorker and the extension with esbuild.
+web: bootstrap
+    node web/build.mjs
+
 # Start the whole system on embedded defaults and print where to look.
-dev: bootstrap
+dev: web
     scrollr-dev
 
 # Lint, type-check and run the whole test suite.
-test: bootstrap lint
+test: web lint
+    npm test
     pytest
 
-# ruff (lint + format) and mypy on Python.
+# ruff (lint + format) and mypy on Python; tsc on TypeScript.
 lint:
     ruff check .
     ruff format --check .
     mypy
+    tsc --noEmit -p tsconfig.json
 
 # Format the code in place.
 fmt:

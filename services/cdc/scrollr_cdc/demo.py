@@ -152,8 +152,22 @@ class Demo:
             self.schedule_game(start_now=True)
 
     def schedule_game(self, *, start_now: bool = False) -> None:
-        league = self.rand.choice(list(TEAMS))
-        (home_code, home), (away_code, away) = self.rand.sample(TEAMS[league], 2)
+        """A new game between two teams of one league that have no other game scheduled or running."""
+        busy = {
+            code
+            for row in self.conn.execute(
+                "SELECT home_team_code, away_team_code FROM games WHERE state IN ('pre', 'in')"
+            )
+            for code in row
+        }
+        leagues = [
+            league for league, teams in TEAMS.items() if sum(code not in busy for code, _ in teams) >= 2
+        ]
+        if not leagues:
+            return
+        league = self.rand.choice(leagues)
+        free = [team for team in TEAMS[league] if team[0] not in busy]
+        (home_code, home), (away_code, away) = self.rand.sample(free, 2)
         self._external_id += 1
         state, detail = (
             ("in", Clock(1, PERIOD_SECONDS[league]).short_detail()) if start_now else ("pre", "Scheduled")

@@ -1,0 +1,53 @@
+// Builds the dashboard (web/dist), the extension (extension/dist) and, with --tests, the node tests
+// (build/tests). Driven by the project's commands (just web / dev / test); nothing built is committed.
+import { build } from "esbuild";
+import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const api = process.env.SCROLLR_API_ORIGIN ?? "";
+const extensionApi = process.env.SCROLLR_EXTENSION_API_ORIGIN ?? "http://localhost:8080";
+const common = { bundle: true, target: "es2022", logLevel: "warning", sourcemap: true };
+
+async function buildWeb() {
+  const out = path.join(root, "web/dist");
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  const define = { __SCROLLR_API__: JSON.stringify(api), "process.env.NODE_ENV": '"production"' };
+  await build({ ...common, entryPoints: [path.join(root, "web/src/main.tsx")], outfile: path.join(out, "app.js"), format: "esm", minify: true, define });
+  // Stable name, no hash: every tab must load the same SharedWorker URL.
+  await build({ ...common, entryPoints: [path.join(root, "web/workers/sse-worker.ts")], outfile: path.join(out, "sse-worker.js"), format: "iife", define });
+  await copyFile(path.join(root, "web/index.html"), path.join(out, "index.html"));
+  await copyFile(path.join(root, "web/src/styles.css"), path.join(out, "styles.css"));
+}
+
+async function buildExtension() {
+  const src = path.join(root, "extension/src");
+  const out = path.join(root, "extension/dist");
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  const define = { __SCROLLR_API__: JSON.stringify(extensionApi), "process.env.NODE_ENV": '"production"' };
+  await build({ ...common, entryPoints: [path.join(src, "background.ts")], outfile: path.join(out, "background.js"), format: "esm", define });
+  await build({ ...common, entryPoints: [path.join(src, "popup.tsx")], outfile: path.join(out, "popup.js"), format: "iife", minify: true, define });
+  await copyFile(path.join(src, "popup.html"), path.join(out, "popup.html"));
+  await copyFile(path.join(src, "popup.css"), path.join(out, "popup.css"));
+  const { manifest } = await import(path.join(src, "manifest.mjs"));
+  await writeFile(path.join(out, "manifest.json"), JSON.stringify(manifest(extensionApi), null, 2));
+}
+
+async function buildTests() {
+  const dir = path.join(root, "web/tests");
+  const out = path.join(root, "build/tests");
+  await rm(out, { recursive: true, force: true });
+  const entries = (await readdir(dir)).filter((f) => f.endsWith(".test.ts")).map((f) => path.join(dir, f));
+  await build({ ...common, entryPoints: entries, outdir: out, format: "esm", platform: "node", outExtension: { ".js": ".mjs" } });
+}
+
+if (process.argv.includes("--tests")) {
+  await buildTests();
+} else {
+  await buildWeb();
+  const { existsSync } = await import("node:fs");
+  if (existsSync(path.join(root, "extension/src/background.ts"))) await buildExtension();
+}

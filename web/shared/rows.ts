@@ -1,0 +1,96 @@
+// The client's rows and the rule for applying a change (README, "the client's rule"): rows are
+// keyed by table and primary key; a change replaces the row whole (or removes it) unless the row
+// already holds a newer one by (commit_lsn, commit_idx). Re-applying what the snapshot already
+// reflects is therefore harmless. Pure: no I/O.
+
+import { type Row, type RowChange, type Table, TABLES } from "./protocol";
+
+export interface ChangeEvent {
+  table: string;
+  action: "insert" | "update" | "delete" | "read";
+  record: Row;
+  changes: Record<string, unknown> | null;
+  commit_lsn: number | null;
+  commit_idx: number | null;
+  commit_timestamp: string | null;
+}
+
+export interface Snapshot {
+  cursor: string;
+  rows: Partial<Record<Table, Row[]>>;
+}
+
+export interface RowsState {
+  tables: Record<Table, Map<string, Row>>;
+  versions: Map<string, [number, number]>;
+}
+
+export function emptyRows(): RowsState {
+  return { tables: { trades: new Map(), games: new Map() }, versions: new Map() };
+}
+
+export function isTable(name: string): name is Table {
+  return (TABLES as readonly string[]).includes(name);
+}
+
+export function rowsFromSnapshot(snapshot: Snapshot): RowsState {
+  const state = emptyRows();
+  for (const table of TABLES) {
+    for (const row of snapshot.rows[table] ?? []) state.tables[table].set(String(row.id), row);
+  }
+  return state;
+}
+
+export function parseChange(data: string): ChangeEvent {
+  const event = JSON.parse(data) as ChangeEvent;
+  if (typeof event.table !== "string" || typeof event.record !== "object" || event.record === null) {
+    throw new Error("not a change event");
+  }
+  return event;
+}
+
+function newer(a: [number, number], b: [number, number]): boolean {
+  return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+}
+
+/** Apply one change in place; the row change to show, or null if it changed nothing. */
+export function applyChange(state: RowsState, event: ChangeEvent, eventId: string): RowChange | null {
+  if (!isTable(event.table)) return null;
+  const key = String(event.record.id);
+  const versionKey = `${event.table}:${key}`;
+  const version: [number, number] = [event.commit_lsn ?? 0, event.commit_idx ?? -1];
+  const held = state.versions.get(versionKey);
+  if (held !== undefined && !newer(version, held)) return null;
+  state.versions.set(versionKey, version);
+  const table = state.tables[event.table];
+  if (event.action === "delete") {
+    if (!table.delete(key)) return null;
+    return { table: event.table, key, row: null, eventId };
+  }
+  table.set(key, event.record);
+  return { table: event.table, key, row: event.record, eventId };
+}
+
+/** Apply a change made elsewhere (a view following its stream owner). */
+export function applyRowChange(state: RowsState, change: RowChange): void {
+  if (change.row === null) state.tables[change.table].delete(change.key);
+  else state.tables[change.table].set(change.key, change.row);
+}
+
+export function rowsToLists(state: RowsState): Record<Table, Row[]> {
+  return { trades: [...state.tables.trades.values()], games: [...state.tables.games.values()] };
+}
+
+export function rowsFromLists(lists: Partial<Record<Table, Row[]>>): RowsState {
+  return rowsFromSnapshot({ cursor: "", rows: lists });
+}
+
+/** Order of two stream ids `<epoch>-<ms>-<seq>` of the same epoch; ids of another epoch count as newer. */
+export function isAfter(eventId: string, cursor: string | null): boolean {
+  if (!cursor) return true;
+  const [epochA, msA, seqA] = eventId.split("-");
+  const [epochB, msB, seqB] = cursor.split("-");
+  if (epochA !== epochB) return true;
+  const msDiff = Number(msA) - Number(msB);
+  return msDiff > 0 || (msDiff === 0 && Number(seqA) > Number(seqB));
+}

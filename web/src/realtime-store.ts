@@ -1,0 +1,99 @@
+// A tab's view of the shared stream: follows ViewMessages from the stream owner and offers a
+// snapshot for useSyncExternalStore. Pure apart from `connectRealtime`, which picks the owner:
+// the SharedWorker; else the tab elected with Web Locks; else (neither API) a stream per tab.
+
+import { startOwner } from "../shared/owner";
+import { CHANNEL_NAME, type Row, type RowChange, type Status, type ViewMessage, WORKER_PATH } from "../shared/protocol";
+import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
+
+export interface RealtimeView {
+  status: Status;
+  latestTrades: Row[];
+  latestGames: Row[];
+  /** How many times each row changed while this tab watched (drives the highlight). */
+  versions: ReadonlyMap<string, number>;
+}
+
+export class RealtimeStore {
+  private rows: RowsState = emptyRows();
+  private cursor: string | null = null;
+  private hasState = false;
+  private early: RowChange[] = [];
+  private readonly versions = new Map<string, number>();
+  private readonly listeners = new Set<() => void>();
+  private view: RealtimeView = { status: "disconnected", latestTrades: [], latestGames: [], versions: this.versions };
+  /** Stream ids applied in this tab, in order (tests read it to prove nothing came twice). */
+  readonly appliedEventIds: string[] = [];
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = (): RealtimeView => this.view;
+
+  handle = (message: ViewMessage): void => {
+    if (message.type === "state") {
+      this.rows = rowsFromLists(message.rows);
+      this.cursor = message.cursor;
+      this.hasState = true;
+      const early = this.early.filter((c) => isAfter(c.eventId, this.cursor));
+      this.early = [];
+      this.applyChanges(early);
+      this.publish(message.status);
+    } else if (message.type === "changes") {
+      if (!this.hasState) {
+        this.early.push(...message.changes);
+        return;
+      }
+      this.applyChanges(message.changes.filter((c) => isAfter(c.eventId, this.cursor)));
+      this.publish(this.view.status);
+    } else {
+      this.publish(message.status);
+    }
+  };
+
+  private applyChanges(changes: RowChange[]): void {
+    for (const change of changes) {
+      applyRowChange(this.rows, change);
+      const key = `${change.table}:${change.key}`;
+      this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+      this.appliedEventIds.push(change.eventId);
+      this.cursor = change.eventId;
+    }
+  }
+
+  private publish(status: Status): void {
+    this.view = {
+      status,
+      latestTrades: [...this.rows.tables.trades.values()],
+      latestGames: [...this.rows.tables.games.values()],
+      versions: this.versions,
+    };
+    for (const listener of this.listeners) listener();
+  }
+}
+
+export function connectRealtime(store: RealtimeStore, apiBase: string): void {
+  const onMessage = (event: MessageEvent) => store.handle(event.data as ViewMessage);
+  if (typeof SharedWorker !== "undefined") {
+    new BroadcastChannel(CHANNEL_NAME).addEventListener("message", onMessage);
+    const worker = new SharedWorker(WORKER_PATH, { name: CHANNEL_NAME });
+    worker.port.onmessage = onMessage;
+    worker.port.start();
+    return;
+  }
+  if (typeof navigator !== "undefined" && navigator.locks) {
+    const channel = new BroadcastChannel(CHANNEL_NAME);
+    channel.addEventListener("message", onMessage);
+    void navigator.locks.request(`${CHANNEL_NAME}-owner`, () => {
+      startOwner(apiBase);
+      return new Promise<never>(() => {}); // hold the lock (and the stream) while this tab lives
+    });
+    channel.postMessage({ type: "hello" });
+    return;
+  }
+  const privateName = `${CHANNEL_NAME}-${Math.random().toString(36).slice(2)}`;
+  new BroadcastChannel(privateName).addEventListener("message", onMessage);
+  startOwner(apiBase, new BroadcastChannel(privateName));
+}

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { applyChange, isAfter, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
+
+function change(action: ChangeEvent["action"], id: number, price: string, lsn: number, idx = 0): ChangeEvent {
+  return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: idx, commit_timestamp: null };
+}
+
+test("a change replaces the row whole; delete removes it", () => {
+  const state = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [{ id: 1, price: "1.00" }] } });
+  assert.deepEqual(applyChange(state, change("update", 1, "2.00", 10), "e-2-0")?.row, { id: 1, price: "2.00" });
+  assert.equal(state.tables.trades.get("1")?.price, "2.00");
+  assert.equal(applyChange(state, change("delete", 1, "2.00", 11), "e-3-0")?.row, null);
+  assert.equal(state.tables.trades.size, 0);
+});
+
+test("re-applying an older or equal change is harmless", () => {
+  const state = rowsFromSnapshot({ cursor: "e-1-0", rows: {} });
+  applyChange(state, change("insert", 1, "1.00", 10), "e-2-0");
+  applyChange(state, change("update", 1, "3.00", 12), "e-3-0");
+  assert.equal(applyChange(state, change("update", 1, "2.00", 11), "e-4-0"), null);
+  assert.equal(applyChange(state, change("update", 1, "3.00", 12), "e-4-0"), null);
+  assert.equal(state.tables.trades.get("1")?.price, "3.00");
+  assert.notEqual(applyChange(state, change("update", 1, "4.00", 12, 1), "e-5-0"), null);
+});
+
+test("unknown tables are ignored", () => {
+  const state = rowsFromSnapshot({ cursor: "e-1-0", rows: {} });
+  assert.equal(applyChange(state, { ...change("insert", 1, "1", 1), table: "users" }, "e-2-0"), null);
+});
+
+test("isAfter orders stream ids within an epoch", () => {
+  assert.ok(isAfter("ab-10-1", "ab-10-0"));
+  assert.ok(isAfter("ab-11-0", "ab-10-9"));
+  assert.ok(!isAfter("ab-10-0", "ab-10-0"));
+  assert.ok(!isAfter("ab-9-5", "ab-10-0"));
+  assert.ok(isAfter("zz-1-0", "ab-10-0"));
+  assert.ok(isAfter("ab-1-0", null));
+});
