@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from scrollr_cdc.localpg import LocalPostgres
 
+from tests.support.browser import ARGS, CHROMIUM, WEB_DIST
 from tests.support.pg import new_database, remove_cluster, start_cluster
 from tests.support.procs import CdcProcess, RedisServer, RelayProcess
 
@@ -76,3 +78,12 @@ def start_cdc(tmp_path: Path) -> Iterator[Callable[..., CdcProcess]]:
     yield start
     for emitter in emitters:
         emitter.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    assert (WEB_DIST / "sse-worker.js").exists(), "web/dist is not built: run `just web` (just test does)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield chromium
+        chromium.close()

@@ -1,0 +1,143 @@
+"""The dashboard in real Chromium: one shared stream for every tab, live updates, outages, reset."""
+
+import pytest
+
+from tests.support.browser import ARTIFACTS, WEB_DIST
+from tests.support.pg import execute, insert_trade
+from tests.support.procs import wait_until
+from tests.support.sequin import batch, post, trade_message
+
+pytestmark = pytest.mark.browser
+
+
+def price_cell(page, symbol):
+    return page.locator(f'tr[data-symbol="{symbol}"] [data-field="price"]')
+
+
+def wait_price(page, symbol, price, timeout=20_000):
+    page.wait_for_function(
+        '([s, p]) => document.querySelector(`tr[data-symbol="${s}"] [data-field=price]`)?.textContent === p',
+        arg=[symbol, price],
+        timeout=timeout,
+    )
+
+
+def status(page):
+    return page.get_attribute("[data-testid=status]", "data-status")
+
+
+def update(trade_id, symbol, price):
+    message = trade_message(symbol, price, row_id=trade_id)
+    return message
+
+
+@pytest.fixture
+def seeded(database_url):
+    ids = {symbol: insert_trade(database_url, symbol, "100.00") for symbol in ("AAPL", "NVDA", "MSFT")}
+    return database_url, ids
+
+
+def relay_env(database_url, **extra):
+    return {
+        "DATABASE_URL": database_url,
+        "SCROLLR_WEB_DIR": str(WEB_DIST),
+        "SSE_HEARTBEAT_SECONDS": "1",
+        **extra,
+    }
+
+
+def open_tabs(browser, url, count):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pages = [context.new_page() for _ in range(count)]
+    for page in pages:
+        page.goto(url)
+    for page in pages:
+        page.wait_for_selector("[data-status=connected]", timeout=20_000)
+    return context, pages
+
+
+def test_three_tabs_share_one_stream_and_show_the_same_live_updates(browser, seeded, start_relay):
+    database_url, ids = seeded
+    relay = start_relay(relay_env(database_url))
+    context, pages = open_tabs(browser, relay.url, 3)
+    try:
+        for page in pages:
+            wait_price(page, "NVDA", "100.00")
+        wait_until(lambda: relay.metric("scrollr_open_streams") == 1, what="one stream")
+        assert relay.metric("scrollr_open_streams") == 1  # three tabs, one EventSource
+        assert post(relay.url, batch(update(ids["NVDA"], "NVDA", "187.34"))).status_code == 200
+        for page in pages:
+            wait_price(page, "NVDA", "187.34")  # no reload: the same page objects
+        assert relay.metric("scrollr_open_streams") == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        pages[0].screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_tab_opened_late_gets_the_current_state_at_once(browser, seeded, start_relay):
+    database_url, ids = seeded
+    relay = start_relay(relay_env(database_url))
+    context, pages = open_tabs(browser, relay.url, 1)
+    try:
+        post(relay.url, batch(update(ids["AAPL"], "AAPL", "231.40")))
+        wait_price(pages[0], "AAPL", "231.40")
+        late = context.new_page()
+        late.goto(relay.url)
+        wait_price(late, "AAPL", "231.40", timeout=5_000)
+        assert relay.metric("scrollr_open_streams") == 1
+    finally:
+        context.close()
+
+
+def test_relay_outage_keeps_data_shows_status_and_resumes_without_gaps(
+    browser, seeded, start_relay, redis_server
+):
+    database_url, ids = seeded
+    env = relay_env(database_url, REDIS_URL=redis_server.url, STREAM_KEY="events:dashboard-outage")
+    served = start_relay(env)
+    publisher = start_relay(env)
+    context, pages = open_tabs(browser, served.url, 2)
+    try:
+        post(publisher.url, batch(update(ids["MSFT"], "MSFT", "101.00")))
+        for page in pages:
+            wait_price(page, "MSFT", "101.00")
+        served.kill()
+        for page in pages:
+            page.wait_for_function(
+                "document.querySelector('[data-testid=status]').dataset.status !== 'connected'",
+                timeout=20_000,
+            )
+            assert price_cell(page, "MSFT").text_content() == "101.00"  # last data kept
+        sent = []
+        for n, price in enumerate(("102.00", "103.00", "104.00")):
+            response = post(
+                publisher.url,
+                batch(update(ids["MSFT"], "MSFT", price), update(ids["AAPL"], "AAPL", f"2{n}0.00")),
+            )
+            sent.append(response.json()["cursor"])
+        served.start()
+        for page in pages:
+            page.wait_for_selector("[data-status=connected]", timeout=60_000)
+            wait_price(page, "MSFT", "104.00")
+            wait_price(page, "AAPL", "220.00")
+            applied = page.evaluate("window.__scrollr.appliedEventIds")
+            assert len(applied) == len(set(applied)), "an event was applied twice"
+            assert sent[-1] in applied
+    finally:
+        context.close()
+
+
+def test_reset_refetches_the_snapshot(browser, seeded, start_relay, fresh_redis):
+    database_url, ids = seeded
+    relay = start_relay(relay_env(database_url, REDIS_URL=fresh_redis.url))
+    context, pages = open_tabs(browser, relay.url, 1)
+    try:
+        wait_price(pages[0], "AAPL", "100.00")
+        # A change the stream never carries: only a fresh snapshot can show it.
+        execute(database_url, "UPDATE trades SET price = 555.55 WHERE id = %s", (ids["AAPL"],))
+        fresh_redis.restart()  # the bus loses its history: open streams get `reset`
+        wait_price(pages[0], "AAPL", "555.55", timeout=30_000)
+        pages[0].wait_for_selector("[data-status=connected]", timeout=30_000)
+    finally:
+        context.close()
