@@ -1,7 +1,7 @@
 // Builds the dashboard (web/dist), the extension (extension/dist) and, with --tests, the node tests
 // (build/tests). Driven by the project's commands (just web / dev / test); nothing built is committed.
 import { build } from "esbuild";
-import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,16 +22,17 @@ async function buildWeb() {
   await copyFile(path.join(root, "web/src/styles.css"), path.join(out, "styles.css"));
 }
 
-async function buildExtension() {
+async function buildExtension(out = path.join(root, "extension/dist")) {
   const src = path.join(root, "extension/src");
-  const out = path.join(root, "extension/dist");
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   const define = { __SCROLLR_API__: JSON.stringify(extensionApi), "process.env.NODE_ENV": '"production"' };
   await build({ ...common, entryPoints: [path.join(src, "background.ts")], outfile: path.join(out, "background.js"), format: "esm", define });
   await build({ ...common, entryPoints: [path.join(src, "popup.tsx")], outfile: path.join(out, "popup.js"), format: "iife", minify: true, define });
   await copyFile(path.join(src, "popup.html"), path.join(out, "popup.html"));
-  await copyFile(path.join(src, "popup.css"), path.join(out, "popup.css"));
+  // The dashboard's styles, narrowed to a popup's width.
+  const styles = await readFile(path.join(root, "web/src/styles.css"), "utf8");
+  await writeFile(path.join(out, "popup.css"), styles + (await readFile(path.join(src, "popup.css"), "utf8")));
   const { manifest } = await import(path.join(src, "manifest.mjs"));
   await writeFile(path.join(out, "manifest.json"), JSON.stringify(manifest(extensionApi), null, 2));
 }
@@ -44,10 +45,12 @@ async function buildTests() {
   await build({ ...common, entryPoints: entries, outdir: out, format: "esm", platform: "node", outExtension: { ".js": ".mjs" } });
 }
 
+const extensionOut = process.argv.indexOf("--extension-out");
 if (process.argv.includes("--tests")) {
   await buildTests();
+} else if (extensionOut > 0) {
+  await buildExtension(path.resolve(process.argv[extensionOut + 1])); // tests: built for their relay
 } else {
   await buildWeb();
-  const { existsSync } = await import("node:fs");
-  if (existsSync(path.join(root, "extension/src/background.ts"))) await buildExtension();
+  await buildExtension();
 }

@@ -81,8 +81,14 @@ export function rowsToLists(state: RowsState): Record<Table, Row[]> {
   return { trades: [...state.tables.trades.values()], games: [...state.tables.games.values()] };
 }
 
-export function rowsFromLists(lists: Partial<Record<Table, Row[]>>): RowsState {
-  return rowsFromSnapshot({ cursor: "", rows: lists });
+export function rowsFromLists(lists: Partial<Record<Table, Row[]>>, versions: Array<[string, number, number]> = []): RowsState {
+  const state = rowsFromSnapshot({ cursor: "", rows: lists });
+  for (const [key, lsn, idx] of versions) state.versions.set(key, [lsn, idx]);
+  return state;
+}
+
+export function versionsToList(state: RowsState): Array<[string, number, number]> {
+  return [...state.versions].map(([key, [lsn, idx]]) => [key, lsn, idx]);
 }
 
 /** Order of two stream ids `<epoch>-<ms>-<seq>` of the same epoch; ids of another epoch count as newer. */

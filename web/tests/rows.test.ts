@@ -38,3 +38,12 @@ test("isAfter orders stream ids within an epoch", () => {
   assert.ok(isAfter("zz-1-0", "ab-10-0"));
   assert.ok(isAfter("ab-1-0", null));
 });
+
+test("versions survive a round trip through storage lists", async () => {
+  const { rowsFromLists, rowsToLists, versionsToList } = await import("../shared/rows");
+  const state = rowsFromSnapshot({ cursor: "e-1-0", rows: {} });
+  applyChange(state, change("insert", 1, "1.00", 10), "e-2-0");
+  const restored = rowsFromLists(rowsToLists(state), versionsToList(state));
+  assert.equal(applyChange(restored, change("insert", 1, "1.00", 10), "e-2-0"), null);
+  assert.equal(restored.tables.trades.get("1")?.price, "1.00");
+});

@@ -139,6 +139,7 @@ class EventStream:
             send, topics=request.topics, buffer_limit_bytes=self._settings.client_buffer_bytes
         )
         self._hub.add(subscriber)
+        log.debug("stream opened after %s topics %s", request.cursor, request.topics)
         watcher: asyncio.Task[None] | None = None
         try:
             # A fresh list: middleware (CORS) appends to it in place.

@@ -1,0 +1,99 @@
+"""The MV3 extension in real Chromium: background stream, popup, worker stops, relay outages."""
+
+import pytest
+
+from tests.support.extension import extension_browser, open_popup
+from tests.support.pg import insert_trade
+from tests.support.procs import free_port, wait_until
+from tests.support.sequin import batch, post, trade_message
+
+pytestmark = pytest.mark.browser
+SYMBOLS = ("AAPL", "NVDA", "MSFT")
+
+
+def wait_price(page, symbol, price, timeout=30_000):
+    page.wait_for_function(
+        '([s, p]) => document.querySelector(`tr[data-symbol="${s}"] [data-field=price]`)?.textContent === p',
+        arg=[symbol, price],
+        timeout=timeout,
+    )
+
+
+def wait_status(page, status, timeout=30_000):
+    page.wait_for_selector(f"[data-status={status}]", timeout=timeout)
+
+
+@pytest.fixture
+def ids(database_url):
+    return {symbol: insert_trade(database_url, symbol, "100.00") for symbol in SYMBOLS}
+
+
+def applied(page):
+    return page.evaluate("chrome.storage.session.get('scrollr').then((s) => s.scrollr.applied)")
+
+
+def test_popup_shows_live_updates_without_being_reopened(database_url, ids, start_relay):
+    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
+    with extension_browser(relay.url) as (context, extension_id):
+        popup = open_popup(context, extension_id)
+        wait_status(popup, "connected")
+        wait_price(popup, "NVDA", "100.00")
+        for price in ("187.34", "187.90"):
+            assert post(relay.url, batch(trade_message("NVDA", price, row_id=ids["NVDA"]))).status_code == 200
+            wait_price(popup, "NVDA", price)
+        assert relay.metric("scrollr_open_streams") == 1
+
+
+def test_events_published_while_the_worker_is_stopped_all_show_once_it_runs_again(
+    database_url, ids, start_relay
+):
+    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
+    with extension_browser(relay.url) as (context, extension_id):
+        popup = open_popup(context, extension_id)
+        wait_status(popup, "connected")
+        cdp = context.new_cdp_session(popup)
+        cdp.send("ServiceWorker.enable")
+        cdp.send("ServiceWorker.stopAllWorkers")
+        wait_until(lambda: relay.metric("scrollr_open_streams") == 0, what="the worker's stream to close")
+        cursors = []
+        for n, symbol in enumerate(SYMBOLS):
+            response = post(relay.url, batch(trade_message(symbol, f"{300 + n}.00", row_id=ids[symbol])))
+            cursors.append(response.json()["cursor"])
+        # The popup's port dropped with the worker; reconnecting it starts the worker again, which
+        # resumes from the cursor it stored.
+        for n, symbol in enumerate(SYMBOLS):
+            wait_price(popup, symbol, f"{300 + n}.00")
+        wait_status(popup, "connected")
+        seen = applied(popup)
+        assert all(cursor in seen for cursor in cursors)
+        assert len(seen) == len(set(seen))
+
+
+def test_relay_down_and_back_status_follows_and_the_stream_resumes_without_gap(
+    database_url, ids, start_relay, redis_server
+):
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "STREAM_KEY": "events:extension-outage",
+    }
+    relay = start_relay(env, port=free_port())
+    publisher = start_relay(env)
+    with extension_browser(relay.url) as (context, extension_id):
+        popup = open_popup(context, extension_id)
+        wait_status(popup, "connected")
+        relay.kill()
+        popup.wait_for_function(
+            "document.querySelector('[data-testid=status]').dataset.status !== 'connected'", timeout=20_000
+        )
+        cursors = [
+            post(publisher.url, batch(trade_message(s, "222.00", row_id=ids[s]))).json()["cursor"]
+            for s in SYMBOLS
+        ]
+        relay.start()
+        wait_status(popup, "connected", timeout=60_000)
+        for symbol in SYMBOLS:
+            wait_price(popup, symbol, "222.00")
+        seen = applied(popup)
+        assert all(cursor in seen for cursor in cursors)
+        assert len(seen) == len(set(seen))
