@@ -32,9 +32,9 @@ def applied(page):
     return page.evaluate("chrome.storage.session.get('scrollr').then((s) => s.scrollr.applied)")
 
 
-def test_popup_shows_live_updates_without_being_reopened(database_url, ids, start_relay):
+def test_popup_shows_live_updates_without_being_reopened(playwright, database_url, ids, start_relay):
     relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with extension_browser(relay.url) as (context, extension_id):
+    with extension_browser(playwright, relay.url) as (context, extension_id):
         popup = open_popup(context, extension_id)
         wait_status(popup, "connected")
         wait_price(popup, "NVDA", "100.00")
@@ -45,10 +45,10 @@ def test_popup_shows_live_updates_without_being_reopened(database_url, ids, star
 
 
 def test_events_published_while_the_worker_is_stopped_all_show_once_it_runs_again(
-    database_url, ids, start_relay
+    playwright, database_url, ids, start_relay
 ):
     relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with extension_browser(relay.url) as (context, extension_id):
+    with extension_browser(playwright, relay.url) as (context, extension_id):
         popup = open_popup(context, extension_id)
         wait_status(popup, "connected")
         cdp = context.new_cdp_session(popup)
@@ -70,7 +70,7 @@ def test_events_published_while_the_worker_is_stopped_all_show_once_it_runs_agai
 
 
 def test_relay_down_and_back_status_follows_and_the_stream_resumes_without_gap(
-    database_url, ids, start_relay, redis_server
+    playwright, database_url, ids, start_relay, redis_server
 ):
     env = {
         "DATABASE_URL": database_url,
@@ -79,7 +79,7 @@ def test_relay_down_and_back_status_follows_and_the_stream_resumes_without_gap(
     }
     relay = start_relay(env, port=free_port())
     publisher = start_relay(env)
-    with extension_browser(relay.url) as (context, extension_id):
+    with extension_browser(playwright, relay.url) as (context, extension_id):
         popup = open_popup(context, extension_id)
         wait_status(popup, "connected")
         relay.kill()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright
 
 from tests.support.browser import ARGS, CHROMIUM
 
@@ -28,25 +28,20 @@ def build_extension(api_origin: str) -> Path:
 
 
 @contextmanager
-def extension_browser(api_origin: str) -> Iterator[tuple[BrowserContext, str]]:
+def extension_browser(playwright: Playwright, api_origin: str) -> Iterator[tuple[BrowserContext, str]]:
     """A persistent Chromium profile with the extension loaded; yields the context and extension id."""
     folder = build_extension(api_origin)
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="scrollr-profile-"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*ARGS, f"--disable-extensions-except={folder}", f"--load-extension={folder}"],
-        )
-        try:
-            worker = (
-                context.service_workers[0]
-                if context.service_workers
-                else context.wait_for_event("serviceworker")
-            )
-            yield context, worker.url.split("/")[2]
-        finally:
-            context.close()
+    context = playwright.chromium.launch_persistent_context(
+        tempfile.mkdtemp(prefix="scrollr-profile-"),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*ARGS, f"--disable-extensions-except={folder}", f"--load-extension={folder}"],
+    )
+    try:
+        worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+        yield context, worker.url.split("/")[2]
+    finally:
+        context.close()
 
 
 def open_popup(context: BrowserContext, extension_id: str) -> Page:

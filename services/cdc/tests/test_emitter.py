@@ -255,13 +255,15 @@ def test_unreachable_relay_is_retried_with_each_failure_logged(database_url, sta
     emitter = start_cdc(cdc_env(database_url, f"http://127.0.0.1:{port}"))
     insert_trade(database_url, "LATE")
     wait_until(lambda: emitter.log().count("ConnectError") >= 3, timeout=30, what="logged retries")
-    assert emitter.proc is not None and emitter.proc.poll() is None
+    assert emitter.proc is not None and emitter.proc.poll() is None  # still running, not crashed
     relay = start_relay({}, port=port)
-    client = open_stream(relay)
+    # LATE (as an insert, or a backfill read if it beat the slot) was held back, then delivered.
+    wait_until(lambda: '"outcome":"accepted"' in relay.log(), timeout=30, what="the retried delivery")
+    assert "relay accepted the batch after" in emitter.log()
     emitter.wait_streaming()
+    client = open_stream(relay)
     insert_trade(database_url, "AFTER")
-    got = [e.json()["record"]["symbol"] for e in client.events(1, timeout=30)]
-    assert got == ["AFTER"]
+    assert [e.json()["record"]["symbol"] for e in client.events(1, timeout=30)] == ["AFTER"]
 
 
 def test_invalidated_slot_is_a_clear_error(tmp_path, start_relay):
