@@ -38,7 +38,9 @@ def extension_browser(playwright: Playwright, api_origin: str) -> Iterator[tuple
         args=[*ARGS, f"--disable-extensions-except={folder}", f"--load-extension={folder}"],
     )
     try:
-        worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+        worker = (
+            context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+        )
         yield context, worker.url.split("/")[2]
     finally:
         context.close()

@@ -1,0 +1,70 @@
+"""nginx from Debian's packages in front of relays, running the deploy config (deploy/nginx/)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from tests.support.procs import free_port, wait_until
+
+LOCATIONS = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "scrollr-locations.conf"
+
+
+def locations(read_timeout_seconds: float | None) -> str:
+    """The deploy locations, with the SSE read timeout shortened for a test if asked."""
+    text = LOCATIONS.read_text()
+    if read_timeout_seconds is not None:
+        text = re.sub(r"proxy_read_timeout 3600s;", f"proxy_read_timeout {read_timeout_seconds}s;", text)
+    return text
+
+
+class Nginx:
+    def __init__(self, upstream_ports: list[int], *, read_timeout_seconds: float | None = None) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="scrollr-nginx-"))
+        servers = "".join(f"server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
+        (self.dir / "locations.conf").write_text(locations(read_timeout_seconds))
+        (self.dir / "nginx.conf").write_text(
+            f"""
+worker_processes 1;
+daemon off;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+  access_log {self.dir}/access.log;
+  client_body_temp_path {self.dir}/body;
+  proxy_temp_path {self.dir}/proxy;
+  upstream scrollr_relay {{ {servers} keepalive 8; }}
+  server {{
+    listen 127.0.0.1:{self.port};
+    include {self.dir}/locations.conf;
+  }}
+}}
+"""
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Nginx:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(self.dir / "nginx.conf"), "-e", str(self.dir / "error.log")],
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200, what="nginx")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
