@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +20,8 @@ def locations(read_timeout_seconds: float | None) -> str:
     """The deploy locations, with the SSE read timeout shortened for a test if asked."""
     text = LOCATIONS.read_text()
     if read_timeout_seconds is not None:
-        text = re.sub(r"proxy_read_timeout 3600s;", f"proxy_read_timeout {read_timeout_seconds}s;", text)
+        millis = int(read_timeout_seconds * 1000)
+        text = re.sub(r"proxy_read_timeout 3600s;", f"proxy_read_timeout {millis}ms;", text)
     return text
 
 
@@ -31,6 +33,7 @@ class Nginx:
         (self.dir / "locations.conf").write_text(locations(read_timeout_seconds))
         (self.dir / "nginx.conf").write_text(
             f"""
+{"user root;" if os.geteuid() == 0 else ""}
 worker_processes 1;
 daemon off;
 pid {self.dir}/nginx.pid;
@@ -64,7 +67,8 @@ http {{
         return self
 
     def stop(self) -> None:
+        """Shut down (SIGTERM: nginx closes every connection, workers included) and wait."""
         if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()
+            self.proc.wait(15)
             self.proc = None

@@ -189,6 +189,16 @@ class SSEClient:
                 raise TimeoutError(f"no comment {text!r} in time")
             self._fill(deadline)
 
+    def wait_comments(self, text: str, count: int, timeout: float = 10.0) -> None:
+        """Read until `count` comment lines `text` arrived on this connection."""
+        deadline = time.monotonic() + timeout
+        while self.parser.comments.count(text) < count:
+            if self.closed:
+                raise StreamClosed(f"stream ended after {self.parser.comments.count(text)} {text!r}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.parser.comments.count(text)} of {count} {text!r} in time")
+            self._fill(deadline)
+
     def wait_closed(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while not self.closed:

@@ -53,7 +53,9 @@ class LocalPostgres:
         self.port = port
         self.settings = {**SETTINGS, "port": str(port), **(extra or {})}
         if not durable:  # test clusters: speed over crash safety
-            self.settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
+            # (synchronous_commit stays on: logical decoding sends only flushed WAL, so "off" would
+            # delay every change by up to wal_writer_delay.)
+            self.settings.update(fsync="off", full_page_writes="off")
         self.bin = binaries()
 
     def url(self, dbname: str = "postgres") -> str:

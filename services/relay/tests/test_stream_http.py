@@ -101,6 +101,7 @@ def test_reset_when_the_cursor_was_trimmed_from_history(start_relay, redis_serve
 def test_reset_after_redis_restart_for_new_and_open_streams(start_relay, fresh_redis):
     relay = start_relay({"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.5"})
     client = open_stream(relay)
+    wait_until(lambda: relay.metric("scrollr_bus_up") == 1, what="the bus reader to hold a position")
     publish(relay, "R1")
     before = client.next()
     fresh_redis.restart()

@@ -120,6 +120,7 @@ def test_a_duplicate_delivery_is_acknowledged_and_published_once(redis_relay):
 def test_redis_down_gets_503_and_the_retry_is_published_once_redis_is_back(start_relay, fresh_redis):
     relay = start_relay({"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.5"})
     client = stream(relay)
+    wait_until(lambda: relay.metric("scrollr_bus_up") == 1, what="the bus reader to hold a position")
     fresh_redis.stop()
     body = batch(trade_message("RETRY", "1.00"))
     response = post(relay.url, body)

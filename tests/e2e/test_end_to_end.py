@@ -1,0 +1,286 @@
+"""End to end: a Postgres row reaches two dashboard tabs and the extension popup, also under faults.
+
+Every fault test ends by comparing every client's rows with the database's. Each test prints the
+latency from row commit to DOM update (p50/p99) over its burst.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from tests.support.browser import WEB_DIST
+from tests.support.extension import extension_browser, open_popup
+from tests.support.nginx import Nginx
+from tests.support.pg import execute, insert_trade
+from tests.support.procs import free_port, wait_until
+from tests.support.sse import SSEClient
+
+pytestmark = pytest.mark.browser
+SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "NFLX"]
+
+# Records when each price reached the DOM (Date.now(), the same clock as Python's time.time()).
+OBSERVE = """
+window.__seen = [];
+new MutationObserver(() => {
+  for (const cell of document.querySelectorAll('tr[data-symbol] [data-field=price]')) {
+    const key = cell.closest('tr').dataset.symbol + '=' + cell.textContent;
+    if (!window.__seenKeys?.has(key)) {
+      (window.__seenKeys ??= new Set()).add(key);
+      window.__seen.push([key, Date.now()]);
+    }
+  }
+}).observe(document.body, { subtree: true, childList: true, characterData: true });
+"""
+TAB_ROWS = "Object.fromEntries(window.__scrollr.getSnapshot().latestTrades.map(r => [String(r.id), r.price]))"
+POPUP_ROWS = (
+    "chrome.storage.session.get('scrollr').then(s => Object.fromEntries("
+    "(s.scrollr?.rows.trades ?? []).map(r => [String(r.id), r.price])))"
+)
+
+
+class Clients:
+    """Two dashboard tabs (one SharedWorker) and the extension popup, all following `base`."""
+
+    def __init__(self, playwright: Any, browser: Any, base: str, stack: ExitStack) -> None:
+        context = browser.new_context()
+        stack.callback(context.close)
+        self.tabs = [context.new_page() for _ in range(2)]
+        for tab in self.tabs:
+            tab.goto(base)
+            tab.evaluate(OBSERVE)
+        extension, extension_id = stack.enter_context(extension_browser(playwright, base))
+        self.popup = open_popup(extension, extension_id)
+        for page in [*self.tabs, self.popup]:
+            page.wait_for_selector("[data-status=connected]", timeout=30_000)
+
+    def views(self) -> list[dict[str, str]]:
+        return [tab.evaluate(TAB_ROWS) for tab in self.tabs] + [self.popup.evaluate(POPUP_ROWS)]
+
+    def converge(self, database_url: str, timeout: float = 60) -> dict[str, str]:
+        truth = trade_prices(database_url)
+        wait_until(
+            lambda: all(view == truth for view in self.views()),
+            timeout=timeout,
+            interval=0.2,
+            what="every client's rows to equal the database's",
+        )
+        return truth
+
+    def latencies_ms(self, commits: dict[str, float]) -> list[float]:
+        out = []
+        for tab in self.tabs:
+            for key, shown_at in tab.evaluate("window.__seen"):
+                if key in commits:
+                    out.append(shown_at - commits[key] * 1000)
+        return out
+
+
+def trade_prices(database_url: str) -> dict[str, str]:
+    return {str(r[0]): f"{r[1]:.2f}" for r in execute(database_url, "SELECT id, price FROM trades")}
+
+
+def report(name: str, latencies: list[float]) -> None:
+    if not latencies:
+        print(f"\n[{name}] commit-to-DOM latency: no samples")
+        return
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    print(
+        f"\n[{name}] commit-to-DOM latency over {len(ordered)} DOM updates (2 tabs): "
+        f"p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms"
+    )
+
+
+class Burst:
+    """Writes `count` price updates, one transaction each, `pause` apart; remembers commit times."""
+
+    def __init__(self, database_url: str, ids: dict[str, int], count: int, pause: float = 0.02) -> None:
+        self.commits: dict[str, float] = {}
+        self.done = threading.Event()
+        self.written = 0
+
+        def run() -> None:
+            rand = random.Random(7)
+            for n in range(count):
+                symbol = rand.choice(SYMBOLS)
+                price = f"{1000 + n}.{rand.randint(0, 99):02d}"
+                execute(database_url, "UPDATE trades SET price = %s WHERE id = %s", (price, ids[symbol]))
+                self.commits[f"{symbol}={price}"] = time.time()
+                self.written += 1
+                time.sleep(pause)
+            self.done.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def wait(self, timeout: float = 60) -> None:
+        assert self.done.wait(timeout), "burst did not finish"
+
+
+@pytest.fixture
+def e2e(database_url, start_relay, start_cdc, fresh_redis, playwright, browser):
+    ids = {symbol: insert_trade(database_url, symbol, "100.00") for symbol in SYMBOLS}
+    with ExitStack() as stack:
+        yield {
+            "db": database_url,
+            "ids": ids,
+            "redis": fresh_redis,
+            "stack": stack,
+            "start_relay": start_relay,
+            "start_cdc": start_cdc,
+            "playwright": playwright,
+            "browser": browser,
+        }
+
+
+def relay_env(e2e: dict[str, Any], **extra: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": e2e["db"],
+        "REDIS_URL": e2e["redis"].url,
+        "SCROLLR_WEB_DIR": str(WEB_DIST),
+        "SSE_HEARTBEAT_SECONDS": "1",
+        **extra,
+    }
+
+
+def cdc_env(e2e: dict[str, Any], webhook_base: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": e2e["db"],
+        "RELAY_WEBHOOK_URL": f"{webhook_base}/webhooks/sequin",
+        "CDC_RETRY_MAX_SECONDS": "1",
+    }
+
+
+def accepted(relay: Any) -> int:
+    return relay.log().count('"outcome":"accepted"')
+
+
+def test_a_row_update_reaches_two_dashboard_tabs_and_the_extension_popup(e2e):
+    relay = e2e["start_relay"](relay_env(e2e), port=free_port())
+    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
+    # 1. Update a row in Postgres.
+    execute(e2e["db"], "UPDATE trades SET price = 187.34 WHERE id = %s", (e2e["ids"]["NVDA"],))
+    # 2-3. The emitter sends the webhook; the relay logs its reception.
+    wait_until(lambda: '"tables":{"trades":1},"actions":{"update":1}' in relay.log(), what="webhook logged")
+    # 4-5. Both tabs and the popup update without a reload.
+    for page in [*clients.tabs, clients.popup]:
+        page.wait_for_function(
+            "document.querySelector('tr[data-symbol=NVDA] [data-field=price]')?.textContent === '187.34'",
+            timeout=20_000,
+        )
+    assert relay.metric("scrollr_open_streams") == 2  # one SharedWorker for both tabs + the extension
+    burst = Burst(e2e["db"], e2e["ids"], 100)
+    burst.wait()
+    clients.converge(e2e["db"])
+    latencies = clients.latencies_ms(burst.commits)
+    report("steady path", latencies)
+    assert len(latencies) >= 50
+
+
+def test_relay_killed_and_restarted_mid_burst(e2e):
+    relay = e2e["start_relay"](relay_env(e2e), port=free_port())
+    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
+    burst = Burst(e2e["db"], e2e["ids"], 150)
+    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
+    relay.kill()
+    relay.start()
+    burst.wait()
+    clients.converge(e2e["db"])
+    report("relay killed and restarted", clients.latencies_ms(burst.commits))
+
+
+def test_two_relays_on_one_redis_one_killed_its_clients_move_and_resume(e2e):
+    first = e2e["start_relay"](relay_env(e2e))
+    second = e2e["start_relay"](relay_env(e2e))
+    proxy = Nginx([first.port, second.port]).start()
+    e2e["stack"].callback(proxy.stop)
+    e2e["start_cdc"](cdc_env(e2e, proxy.url)).wait_streaming()
+    clients = Clients(e2e["playwright"], e2e["browser"], proxy.url, e2e["stack"])
+    victim, survivor = (first, second) if first.metric("scrollr_open_streams") else (second, first)
+    moved = victim.metric("scrollr_open_streams")
+    assert moved >= 1
+    burst = Burst(e2e["db"], e2e["ids"], 150)
+    wait_until(lambda: accepted(first) + accepted(second) >= 10, what="burst under way")
+    victim.kill()
+    burst.wait()
+    clients.converge(e2e["db"])
+    assert survivor.metric("scrollr_open_streams") == 2  # the victim's clients are here now
+    report("two relays, one killed", clients.latencies_ms(burst.commits))
+
+
+def test_redis_restarted_clients_reset_refetch_and_converge(e2e):
+    relay = e2e["start_relay"](relay_env(e2e), port=free_port())
+    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
+    burst = Burst(e2e["db"], e2e["ids"], 150)
+    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
+    e2e["redis"].restart()
+    burst.wait()
+    clients.converge(e2e["db"])
+    assert relay.metric("scrollr_resets_total", 'reason="history_lost"') >= 1
+    report("redis restarted", clients.latencies_ms(burst.commits))
+
+
+def test_emitter_sigkill_mid_burst(e2e):
+    relay = e2e["start_relay"](relay_env(e2e), port=free_port())
+    env = cdc_env(e2e, relay.url)
+    emitter = e2e["start_cdc"](env)
+    emitter.wait_streaming()
+    clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
+    burst = Burst(e2e["db"], e2e["ids"], 150)
+    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
+    emitter.kill()
+    e2e["start_cdc"](env).wait_streaming()
+    burst.wait()
+    clients.converge(e2e["db"])
+    report("emitter SIGKILL", clients.latencies_ms(burst.commits))
+
+
+def test_clients_cut_off_by_the_server_for_a_while_then_back(e2e):
+    relay = e2e["start_relay"](relay_env(e2e))
+    proxy = Nginx([relay.port]).start()
+    e2e["stack"].callback(proxy.stop)
+    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    clients = Clients(e2e["playwright"], e2e["browser"], proxy.url, e2e["stack"])
+    burst = Burst(e2e["db"], e2e["ids"], 150)
+    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
+    proxy.stop()  # every client's connection is cut and reconnects are refused
+    for page in [*clients.tabs, clients.popup]:
+        page.wait_for_function(
+            "document.querySelector('[data-testid=status]').dataset.status !== 'connected'", timeout=20_000
+        )
+    burst.wait()
+    proxy.start()
+    clients.converge(e2e["db"])
+    report("clients cut off, then back", clients.latencies_ms(burst.commits))
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "holds"), [("0.5", True), ("5", False)], ids=["heartbeat", "no-heartbeat"]
+)
+def test_a_stream_through_nginx_outlives_several_idle_timeouts_only_with_the_heartbeat(
+    start_relay, heartbeat, holds
+):
+    relay = start_relay({"SSE_HEARTBEAT_SECONDS": heartbeat})
+    proxy = Nginx([relay.port], read_timeout_seconds=1.5).start()
+    try:
+        client = SSEClient(f"{proxy.url}/events")
+        client.wait_comment("connected")
+        if holds:
+            # 12 pings at 0.5 s span four of nginx's 1.5 s idle timeouts, on one connection.
+            client.wait_comments("ping", 12, timeout=15)
+            assert not client.closed
+            assert relay.metric("scrollr_stream_closes_total", 'reason="client_disconnected"') == 0
+        else:
+            client.wait_closed(timeout=10)  # nginx cut the idle stream: the heartbeat is what holds it
+    finally:
+        proxy.stop()
