@@ -96,7 +96,7 @@ class Hub:
             if subscriber.live:
                 subscriber.write(frame)
             else:
-                subscriber.close(f"reset_{reason}")
+                subscriber.hold_reset(head.position, frame)
         metrics.RESETS.labels(reason).inc(len(self.subscribers))
 
     async def _head_when_available(self) -> Cursor:

@@ -66,6 +66,10 @@ class Subscriber:
         assert self._held is not None
         self._held.extend(f for f in frames if self.wants(f[1]))
 
+    def hold_reset(self, position: StreamId, frame: bytes) -> None:
+        """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't."""
+        self._held = [(position, "", frame)]
+
     def go_live(self, after: StreamId | None) -> None:
         """Write the held frames newer than `after` (what the backlog ended with), then go live."""
         held, self._held = self._held or [], None

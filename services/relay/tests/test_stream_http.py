@@ -95,7 +95,12 @@ def test_reset_when_the_cursor_was_trimmed_from_history(start_relay, redis_serve
     assert reset.event == "reset"
     assert reset.json()["reason"] == "history_trimmed"
     publish(relay, "AFTER")
-    assert symbols(again.events(1)) == ["AFTER"]  # nothing between the reset and live
+    # The hub's own reader may also have been outrun by the 29-event batch and say so: more resets
+    # may follow, but nothing else comes between the reset and live.
+    following = again.next()
+    while following.event == "reset":
+        following = again.next()
+    assert symbols([following]) == ["AFTER"]
 
 
 def test_reset_after_redis_restart_for_new_and_open_streams(start_relay, fresh_redis):
