@@ -32,3 +32,7 @@ lint:
 fmt:
     ruff format .
     ruff check --fix .
+
+# Fan-out benchmark: relay vs nginx+nchan on the same loads, in one run (prints a table).
+bench: bootstrap
+    python bench/run.py

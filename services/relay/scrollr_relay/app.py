@@ -9,15 +9,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response, asgi
+from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
-from litestar.types import Receive, Scope, Send
 
 from scrollr_relay.bus import Bus
 from scrollr_relay.config import Settings
+from scrollr_relay.entry import RelayApp
 from scrollr_relay.health import healthz, readyz
 from scrollr_relay.hub import Hub
 from scrollr_relay.memory_bus import MemoryBus
@@ -50,15 +50,17 @@ def _rejected(_: Request[Any, Any, Any], exc: WebhookRejected) -> Response[dict[
     return Response({"error": exc.reason, "detail": exc.detail}, status_code=exc.status, headers=headers)
 
 
-def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
+def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
     bus = bus if bus is not None else make_bus(settings)
     pool = make_pool(settings.database_url) if settings.database_url else None
     hub = Hub(bus, heartbeat_seconds=settings.heartbeat_seconds)
     stream = EventStream(hub, bus, settings)
-
-    @asgi("/events", copy_scope=False, summary="Server-Sent Events stream of changes")
-    async def events(scope: Scope, receive: Receive, send: Send) -> None:
-        await stream(scope, receive, send)  # type: ignore[arg-type]
+    cors = CORSConfig(
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "OPTIONS"],
+        allow_headers=["Last-Event-ID", "Content-Type"],
+        max_age=3600,
+    )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -74,7 +76,6 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
             await bus.close()
 
     route_handlers: list[object] = [
-        events,
         sequin_webhook(bus, settings),
         snapshot_handler(bus, pool),
         healthz,
@@ -93,15 +94,8 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
         exception_handlers={WebhookRejected: _rejected},
-        cors_config=CORSConfig(
-            allow_origins=list(settings.allowed_origins),
-            allow_methods=["GET", "OPTIONS"],
-            allow_headers=["Last-Event-ID", "Content-Type"],
-            max_age=3600,
-        ),
+        cors_config=cors,
         openapi_config=OpenAPIConfig(title="Scrollr relay", version="0.1.0", path="/schema"),
         request_max_body_size=None,
     )
-    app.state.hub = hub
-    app.state.bus = bus
-    return app
+    return RelayApp(app, stream, hub, cors)

@@ -12,7 +12,6 @@ import sys
 from types import FrameType
 
 import uvicorn
-from litestar import Litestar
 
 from scrollr_relay.app import create_app
 from scrollr_relay.config import ConfigError, Settings, load_settings, merged_environment
@@ -42,7 +41,7 @@ def _announce(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
-    app: Litestar = create_app(settings)
+    app = create_app(settings)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -55,7 +54,7 @@ def serve(settings: Settings) -> None:
         backlog=4096,
     )
     _announce(settings)
-    RelayServer(config, app.state.hub).run()
+    RelayServer(config, app.hub).run()
 
 
 def main() -> None:

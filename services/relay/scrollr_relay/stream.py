@@ -81,7 +81,7 @@ async def _plain(send: Send, status: int, message: str, headers: list[tuple[byte
     await send({"type": "http.response.body", "body": body})
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
+def header(scope: dict[str, Any], name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
             return bytes(value).decode("latin-1")
@@ -124,9 +124,11 @@ class EventStream:
         self._bus = bus
         self._settings = settings
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(
+        self, scope: dict[str, Any], receive: Receive, send: Send, *, extra_headers: list[tuple[bytes, bytes]]
+    ) -> None:
         try:
-            request = parse_stream_request(scope.get("query_string", b""), _header(scope, b"last-event-id"))
+            request = parse_stream_request(scope.get("query_string", b""), header(scope, b"last-event-id"))
         except StreamRequestError as exc:
             await _plain(send, 400, str(exc), [])
             return
@@ -142,8 +144,9 @@ class EventStream:
         log.debug("stream opened after %s topics %s", request.cursor, request.topics)
         watcher: asyncio.Task[None] | None = None
         try:
-            # A fresh list: middleware (CORS) appends to it in place.
-            await send({"type": "http.response.start", "status": 200, "headers": list(STREAM_HEADERS)})
+            # A fresh list each time: ASGI middleware may append to it in place.
+            headers = [*STREAM_HEADERS, *extra_headers]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             subscriber.write(preamble(self._settings.retry_milliseconds))
             watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None

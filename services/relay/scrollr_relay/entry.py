@@ -1,0 +1,49 @@
+"""The ASGI entry point: `/events` straight to the stream, everything else to Litestar.
+
+Each frame a stream writes goes through whatever wraps ASGI `send`; inside Litestar that is a
+coroutine per middleware (CORS, metrics, exceptions) per frame per client, which the fan-out
+benchmark showed as a large part of the per-delivery cost. So the long-lived stream is served here,
+with the raw server `send`, and CORS decided by the same CORSConfig Litestar uses (cors.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+
+from scrollr_relay.cors import preflight, stream_headers
+from scrollr_relay.hub import Hub
+from scrollr_relay.stream import EventStream, Receive, header
+from scrollr_relay.subscriber import Send
+
+EVENTS_PATH = "/events"
+
+
+class RelayApp:
+    def __init__(self, litestar: Litestar, stream: EventStream, hub: Hub, cors: CORSConfig) -> None:
+        self.litestar = litestar
+        self.stream = stream
+        self.hub = hub
+        self.cors = cors
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == EVENTS_PATH:
+            origin = header(scope, b"origin")
+            if scope["method"] in ("GET", "HEAD"):
+                await self.stream(scope, receive, send, extra_headers=stream_headers(self.cors, origin))
+                return
+            if scope["method"] == "OPTIONS":
+                status, headers = preflight(
+                    self.cors, origin, header(scope, b"access-control-request-method")
+                )
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send(
+                {"type": "http.response.start", "status": 405, "headers": [(b"allow", b"GET, OPTIONS")]}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.litestar(scope, receive, send)  # type: ignore[arg-type]
