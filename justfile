@@ -36,3 +36,7 @@ fmt:
 # Fan-out benchmark: relay vs nginx+nchan on the same loads, in one run (prints a table).
 bench: bootstrap
     python bench/run.py
+
+# Idle commit-to-relay latency of the change emitter.
+bench-cdc: bootstrap
+    python bench/cdc_latency.py

@@ -141,3 +141,26 @@ def test_reset_refetches_the_snapshot(browser, seeded, start_relay, fresh_redis)
         pages[0].wait_for_selector("[data-status=connected]", timeout=30_000)
     finally:
         context.close()
+
+
+def test_without_shared_worker_one_tab_elected_by_web_locks_holds_the_only_stream(
+    browser, seeded, start_relay
+):
+    database_url, ids = seeded
+    relay = start_relay(relay_env(database_url))
+    context = browser.new_context()
+    context.add_init_script("delete window.SharedWorker")
+    try:
+        pages = [context.new_page() for _ in range(3)]
+        for page in pages:
+            page.goto(relay.url)
+        for page in pages:
+            page.wait_for_selector("[data-status=connected]", timeout=20_000)
+            wait_price(page, "AAPL", "100.00")
+        assert pages[0].evaluate("typeof SharedWorker") == "undefined"
+        assert relay.metric("scrollr_open_streams") == 1
+        post(relay.url, batch(update(ids["AAPL"], "AAPL", "123.45")))
+        for page in pages:
+            wait_price(page, "AAPL", "123.45")
+    finally:
+        context.close()

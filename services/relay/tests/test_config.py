@@ -57,3 +57,15 @@ def test_the_command_stops_with_a_clear_message(tmp_path):
     )
     assert result.returncode == 2
     assert "SSE_HEARTBEAT_SECONDS='x' is not a valid float" in result.stderr
+
+
+def test_a_dotenv_file_fills_in_and_the_environment_wins(tmp_path, monkeypatch):
+    from scrollr_relay.config import merged_environment
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("SEQUIN_WEBHOOK_SECRET=from-dotenv-0123456789\nPORT=9001\n")
+    monkeypatch.setenv("PORT", "9002")
+    monkeypatch.delenv("SEQUIN_WEBHOOK_SECRET", raising=False)
+    settings = load_settings(merged_environment(env_file))
+    assert settings.webhook_secret == "from-dotenv-0123456789"
+    assert settings.port == 9002
