@@ -6,7 +6,7 @@ import signal
 import sys
 from types import FrameType
 
-from scrollr_relay.config import ConfigError, merged_environment
+from scrollr_relay.config import load_or_exit
 from scrollr_relay.logs import configure
 
 from scrollr_cdc.config import load_cdc_settings
@@ -15,12 +15,7 @@ from scrollr_cdc.emitter import CdcError, Emitter
 
 def main() -> None:
     configure()
-    try:
-        settings = load_cdc_settings(merged_environment())
-    except ConfigError as exc:
-        print(f"scrollr-cdc: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    emitter = Emitter(settings)
+    emitter = Emitter(load_or_exit("scrollr-cdc", load_cdc_settings))
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         emitter.stop()

@@ -57,6 +57,19 @@ def collect_until(client, done, timeout=60):
     return events
 
 
+def assert_converges_in_commit_order(client, database_url):
+    """The stream's changes (backfill aside) end at the database's prices, each row in commit order."""
+    expected = prices(database_url)
+
+    def latest(events):
+        return {str(e.json()["record"]["id"]): e.json()["record"]["price"] for e in events}
+
+    events = collect_until(
+        client, lambda ev: latest(e for e in ev if e.json()["action"] != "read") == expected
+    )
+    assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
+
+
 def prices(url):
     return {str(r[0]): f"{r[1]:.2f}" for r in execute(url, "SELECT id, price FROM trades")}
 
@@ -104,19 +117,7 @@ def test_sigkill_mid_burst_and_restart_loses_nothing(database_url, start_relay, 
     emitter.kill()  # SIGKILL mid-burst
     writer.join()
     start_cdc(env).wait_streaming()
-    expected = prices(database_url)
-    events = collect_until(
-        client,
-        lambda ev: (
-            {
-                str(e.json()["record"]["id"]): e.json()["record"]["price"]
-                for e in ev
-                if e.json()["action"] != "read"
-            }
-            == expected
-        ),
-    )
-    assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
+    assert_converges_in_commit_order(client, database_url)
 
 
 def test_relay_restart_mid_burst_loses_nothing(database_url, start_relay, start_cdc, redis_server):
@@ -132,19 +133,7 @@ def test_relay_restart_mid_burst_loses_nothing(database_url, start_relay, start_
     relay.kill()
     relay.start()
     writer.join()
-    expected = prices(database_url)
-    events = collect_until(
-        client,
-        lambda ev: (
-            {
-                str(e.json()["record"]["id"]): e.json()["record"]["price"]
-                for e in ev
-                if e.json()["action"] != "read"
-            }
-            == expected
-        ),
-    )
-    assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
+    assert_converges_in_commit_order(client, database_url)
 
 
 def test_relay_answering_500_for_a_while_loses_nothing(database_url, start_relay, start_cdc):
@@ -160,19 +149,7 @@ def test_relay_answering_500_for_a_while_loses_nothing(database_url, start_relay
         wait_until(lambda: front.refused >= 3, what="refusals")
         assert emitter.log().count("delivery of") >= 3 and "HTTP 500" in emitter.log()
         front.failing = False
-        expected = prices(database_url)
-        events = collect_until(
-            client,
-            lambda ev: (
-                {
-                    str(e.json()["record"]["id"]): e.json()["record"]["price"]
-                    for e in ev
-                    if e.json()["action"] != "read"
-                }
-                == expected
-            ),
-        )
-        assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
+        assert_converges_in_commit_order(client, database_url)
     finally:
         front.close()
 

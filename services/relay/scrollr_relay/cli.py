@@ -8,13 +8,12 @@ elsewhere and resume from their last id), then lets the server stop.
 from __future__ import annotations
 
 import logging
-import sys
 from types import FrameType
 
 import uvicorn
 
 from scrollr_relay.app import create_app
-from scrollr_relay.config import ConfigError, Settings, load_settings, merged_environment
+from scrollr_relay.config import Settings, load_or_exit, load_settings
 from scrollr_relay.hub import Hub
 from scrollr_relay.logs import configure
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN
@@ -59,9 +58,4 @@ def serve(settings: Settings) -> None:
 
 def main() -> None:
     configure()
-    try:
-        settings = load_settings(merged_environment())
-    except ConfigError as exc:
-        print(f"scrollr-relay: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    serve(settings)
+    serve(load_or_exit("scrollr-relay", load_settings))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 from dotenv import dotenv_values
@@ -25,6 +27,7 @@ DEFAULT_MAX_STREAMS = 10_000
 DEFAULT_CLIENT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_RETRY_MILLISECONDS = 2000
 STREAM_KEY = "events:broadcast"
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -150,3 +153,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         web_dir=web_dir,
         sequin_webhook_url=_url(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
     )
+
+
+def load_or_exit(command: str, loader: Callable[[Mapping[str, str]], T]) -> T:
+    """Settings for a command, or exit status 2 with the message that names the bad variable."""
+    try:
+        return loader(merged_environment())
+    except ConfigError as exc:
+        print(f"{command}: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
