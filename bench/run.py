@@ -142,12 +142,12 @@ class Relay(Contender):
     kind = "sequin"
     headers = [f"Authorization: Bearer {SECRET}"]
 
-    def __init__(self, processes: int, redis_url: str | None) -> None:
+    def __init__(self, processes: int, redis_url: str | None, server: str = "uvicorn") -> None:
         self.processes = processes
         self.redis_url = redis_url
-        self.name = (
-            f"relay ({processes} process{'es' if processes > 1 else ''}{', redis' if redis_url else ''})"
-        )
+        self.server = server
+        plural = "es" if processes > 1 else ""
+        self.name = f"relay ({server}, {processes} process{plural}{', redis' if redis_url else ''})"
         self.ports = [free_port() for _ in range(processes)]
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -166,7 +166,29 @@ class Relay(Contender):
             if self.redis_url:
                 env["REDIS_URL"] = self.redis_url
                 env["STREAM_KEY"] = f"bench:{port}" if self.processes == 1 else "bench:shared"
-            self.procs.append(subprocess.Popen([sys.executable, "-m", "scrollr_relay"], env=env))
+            if self.server == "granian":
+                # Granian's default backpressure would stall streams past 1,024 per worker.
+                cmd = [
+                    str(Path(sys.executable).parent / "granian"),
+                    "--interface",
+                    "asgi",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--loop",
+                    "uvloop",
+                    "--backlog",
+                    "4096",
+                    "--backpressure",
+                    "20000",
+                    "--log-level",
+                    "warning",
+                    "scrollr_relay.asgi:app",
+                ]
+            else:
+                cmd = [sys.executable, "-m", "scrollr_relay"]
+            self.procs.append(subprocess.Popen(cmd, env=env))
         for port in self.ports:
             wait_port(port)
 
@@ -180,7 +202,8 @@ class Relay(Contender):
                 proc.kill()
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
+        # granian serves from worker processes it spawns; uvicorn serves in the process itself.
+        return [pid for p in self.procs for pid in [p.pid, *children(p.pid)]]
 
     def sub_url(self) -> str:
         return f"http://127.0.0.1:{self.ports[0]}/events"
@@ -236,7 +259,7 @@ def table(results: list[dict[str, object]]) -> str:
         "| KB/idle conn |\n|---|---|---|---|---|---|---|---|---|"
     )
     rows = [
-        f"| {r['target']} | {r['clients']} | {r['rate']} | {r['deliveries_per_s']} | {r['lost']} | "
+        f"| {r['target']} | {r['clients']} | {r['rate']} | {'—' if r.get('idle') else r['deliveries_per_s']} | {r['lost']} | "
         f"{r['lat_ms_p50']} | {r['lat_ms_p99']} | {r['cpu_us_per_delivery']} | {r['kb_per_idle_conn']} |"
         for r in results
     ]
@@ -254,9 +277,10 @@ def main() -> None:
         "--idle", type=int, default=10000, help="idle connections for the memory run (0: skip)"
     )
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--servers", default="uvicorn", help="relay ASGI servers to compare: uvicorn,granian")
     args = parser.parse_args()
     sseload = build_sseload()
-    contenders: list[Contender] = [Nchan(1), Relay(1, None)]
+    contenders: list[Contender] = [Nchan(1), *(Relay(1, None, server) for server in args.servers.split(","))]
     results = []
     for clients in [int(c) for c in args.clients.split(",") if c]:
         for contender in contenders:
@@ -266,7 +290,10 @@ def main() -> None:
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     if args.idle:
         for contender in contenders:
-            results.append(run_load(contender, sseload, clients=args.idle, rate=1, duration=1))
+            # One event to many idle connections: memory per connection is the figure here.
+            results.append(
+                {**run_load(contender, sseload, clients=args.idle, rate=1, duration=1), "idle": True}
+            )
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     print(table(results))
     if args.json:

@@ -92,7 +92,8 @@ class Subscriber:
             return
         step = self._send({"type": "http.response.body", "body": data, "more_body": True}).__await__()
         try:
-            first_yield = step.send(None)
+            # next(), not .send(None): some servers' awaitables (granian's) are plain iterators.
+            first_yield = next(step)
         except StopIteration:
             return
         except Exception:
