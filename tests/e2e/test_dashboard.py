@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.browser import ARTIFACTS, WEB_DIST
+from tests.support.browser import ARTIFACTS, WEB_DIST, expect_not_live, expect_price
 from tests.support.pg import execute, insert_trade
 from tests.support.procs import wait_until
 from tests.support.sequin import batch, post, trade_message
@@ -15,11 +15,7 @@ def price_cell(page, symbol):
 
 
 def wait_price(page, symbol, price, timeout=20_000):
-    page.wait_for_function(
-        '([s, p]) => document.querySelector(`tr[data-symbol="${s}"] [data-field=price]`)?.textContent === p',
-        arg=[symbol, price],
-        timeout=timeout,
-    )
+    expect_price(page, symbol, price, timeout)
 
 
 def status(page):
@@ -104,10 +100,7 @@ def test_relay_outage_keeps_data_shows_status_and_resumes_without_gaps(
             wait_price(page, "MSFT", "101.00")
         served.kill()
         for page in pages:
-            page.wait_for_function(
-                "document.querySelector('[data-testid=status]').dataset.status !== 'connected'",
-                timeout=20_000,
-            )
+            expect_not_live(page)
             assert price_cell(page, "MSFT").text_content() == "101.00"  # last data kept
         sent = []
         for n, price in enumerate(("102.00", "103.00", "104.00")):

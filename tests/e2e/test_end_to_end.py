@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import WEB_DIST
+from tests.support.browser import WEB_DIST, expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.nginx import Nginx
 from tests.support.pg import execute, insert_trade
@@ -58,7 +58,7 @@ class Clients:
         extension, extension_id = stack.enter_context(extension_browser(playwright, base))
         self.popup = open_popup(extension, extension_id)
         for page in [*self.tabs, self.popup]:
-            page.wait_for_selector("[data-status=connected]", timeout=30_000)
+            expect_status(page, "connected")
 
     def views(self) -> list[dict[str, str]]:
         return [tab.evaluate(TAB_ROWS) for tab in self.tabs] + [self.popup.evaluate(POPUP_ROWS)]
@@ -172,10 +172,7 @@ def test_a_row_update_reaches_two_dashboard_tabs_and_the_extension_popup(e2e):
     wait_until(lambda: '"tables":{"trades":1},"actions":{"update":1}' in relay.log(), what="webhook logged")
     # 4-5. Both tabs and the popup update without a reload.
     for page in [*clients.tabs, clients.popup]:
-        page.wait_for_function(
-            "document.querySelector('tr[data-symbol=NVDA] [data-field=price]')?.textContent === '187.34'",
-            timeout=20_000,
-        )
+        expect_price(page, "NVDA", "187.34", 20_000)
     assert relay.metric("scrollr_open_streams") == 2  # one SharedWorker for both tabs + the extension
     burst = Burst(e2e["db"], e2e["ids"], 100)
     burst.wait()
@@ -255,9 +252,7 @@ def test_clients_cut_off_by_the_server_for_a_while_then_back(e2e):
     wait_until(lambda: accepted(relay) >= 10, what="burst under way")
     proxy.stop()  # every client's connection is cut and reconnects are refused
     for page in [*clients.tabs, clients.popup]:
-        page.wait_for_function(
-            "document.querySelector('[data-testid=status]').dataset.status !== 'connected'", timeout=20_000
-        )
+        expect_not_live(page)
     burst.wait()
     proxy.start()
     clients.converge(e2e["db"])

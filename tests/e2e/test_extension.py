@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.support.browser import expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.pg import insert_trade
 from tests.support.procs import free_port, wait_until
@@ -12,15 +13,11 @@ SYMBOLS = ("AAPL", "NVDA", "MSFT")
 
 
 def wait_price(page, symbol, price, timeout=30_000):
-    page.wait_for_function(
-        '([s, p]) => document.querySelector(`tr[data-symbol="${s}"] [data-field=price]`)?.textContent === p',
-        arg=[symbol, price],
-        timeout=timeout,
-    )
+    expect_price(page, symbol, price, timeout)
 
 
 def wait_status(page, status, timeout=30_000):
-    page.wait_for_selector(f"[data-status={status}]", timeout=timeout)
+    expect_status(page, status, timeout)
 
 
 @pytest.fixture
@@ -83,9 +80,7 @@ def test_relay_down_and_back_status_follows_and_the_stream_resumes_without_gap(
         popup = open_popup(context, extension_id)
         wait_status(popup, "connected")
         relay.kill()
-        popup.wait_for_function(
-            "document.querySelector('[data-testid=status]').dataset.status !== 'connected'", timeout=20_000
-        )
+        expect_not_live(popup)
         cursors = [
             post(publisher.url, batch(trade_message(s, "222.00", row_id=ids[s]))).json()["cursor"]
             for s in SYMBOLS

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from playwright.sync_api import Page, expect
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # As root Chromium needs --no-sandbox; the rest keep it off the closed network.
 ARGS = [
@@ -19,3 +21,20 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 EXTENSION_DIST = Path(__file__).resolve().parents[2] / "extension" / "dist"
+
+
+def expect_price(page: Page, symbol: str, price: str, timeout_ms: float = 30_000) -> None:
+    """Wait for a trade's price cell to show `price` (a locator assertion: no eval, so CSP-safe)."""
+    expect(page.locator(f'tr[data-symbol="{symbol}"] [data-field="price"]')).to_have_text(
+        price, timeout=timeout_ms
+    )
+
+
+def expect_status(page: Page, status: str, timeout_ms: float = 30_000) -> None:
+    expect(page.locator("[data-testid=status]")).to_have_attribute("data-status", status, timeout=timeout_ms)
+
+
+def expect_not_live(page: Page, timeout_ms: float = 20_000) -> None:
+    expect(page.locator("[data-testid=status]")).not_to_have_attribute(
+        "data-status", "connected", timeout=timeout_ms
+    )
