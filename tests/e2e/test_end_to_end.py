@@ -18,7 +18,7 @@ import pytest
 from tests.support.browser import WEB_DIST, expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.nginx import Nginx
-from tests.support.pg import execute, insert_trade
+from tests.support.pg import execute, insert_trade, slot_for
 from tests.support.procs import free_port, wait_until
 from tests.support.sse import SSEClient
 
@@ -152,6 +152,7 @@ def relay_env(e2e: dict[str, Any], **extra: str) -> dict[str, str]:
 
 def cdc_env(e2e: dict[str, Any], webhook_base: str) -> dict[str, str]:
     return {
+        "CDC_SLOT": slot_for(e2e["db"]),
         "DATABASE_URL": e2e["db"],
         "RELAY_WEBHOOK_URL": f"{webhook_base}/webhooks/sequin",
         "CDC_RETRY_MAX_SECONDS": "1",

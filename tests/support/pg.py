@@ -37,6 +37,11 @@ def new_database(cluster: LocalPostgres) -> str:
     return url
 
 
+def slot_for(database_url: str) -> str:
+    """Replication slot names are cluster-wide: one per test database."""
+    return "cdc_" + database_url.rsplit("/", 1)[-1]
+
+
 def execute(url: str, query: str, params: Any = None) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as conn:
         cur = conn.execute(query, params)

@@ -117,11 +117,18 @@ class Emitter:
         """(slot exists, its backfill finished); CdcError if the slot was invalidated."""
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             slot = conn.execute(
-                "SELECT wal_status, plugin FROM pg_replication_slots WHERE slot_name = %s",
+                "SELECT wal_status, plugin, database, current_database() FROM pg_replication_slots "
+                "WHERE slot_name = %s",
                 (self.settings.slot,),
             ).fetchone()
             if slot is None:
                 return False, False
+            if slot[2] != slot[3]:
+                # Slot names are cluster-wide: never take over another database's slot.
+                raise CdcError(
+                    f"replication slot {self.settings.slot!r} belongs to database {slot[2]!r}, not {slot[3]!r}: "
+                    "set CDC_SLOT to a slot name of this database's own"
+                )
             if slot[0] == "lost":
                 raise CdcError(
                     f"replication slot {self.settings.slot!r} was invalidated: Postgres removed WAL it still "
