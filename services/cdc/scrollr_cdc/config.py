@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 
 import msgspec
-from scrollr_relay.config import ConfigError
+from scrollr_relay.config import ConfigError, number_setting, url_setting
 
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8080/webhooks/sequin"
 DEFAULT_SLOT = "scrollr_cdc"
@@ -37,15 +37,6 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < minimum:
-        raise ConfigError(f"{name}={raw!r} must be a whole number of at least {minimum}")
-    return int(raw)
-
-
 def _name(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     if not _NAME.match(value):
@@ -54,22 +45,23 @@ def _name(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def load_cdc_settings(env: Mapping[str, str]) -> CdcSettings:
-    database_url = _required(env, "DATABASE_URL")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        raise ConfigError(f"DATABASE_URL={database_url!r} must start with postgresql://")
-    webhook_url = env.get("RELAY_WEBHOOK_URL", "").strip() or DEFAULT_WEBHOOK_URL
-    if not webhook_url.startswith(("http://", "https://")):
-        raise ConfigError(f"RELAY_WEBHOOK_URL={webhook_url!r} must be an http(s) URL")
+    database_url = url_setting(env, "DATABASE_URL", ("postgres", "postgresql"))
+    if database_url is None:
+        raise ConfigError("DATABASE_URL is not set")
     return CdcSettings(
         database_url=database_url,
-        webhook_url=webhook_url,
+        webhook_url=url_setting(env, "RELAY_WEBHOOK_URL", ("http", "https")) or DEFAULT_WEBHOOK_URL,
         secret=_required(env, "SEQUIN_WEBHOOK_SECRET"),
         slot=_name(env, "CDC_SLOT", DEFAULT_SLOT),
         publication=_name(env, "CDC_PUBLICATION", DEFAULT_PUBLICATION),
-        batch_size=_int(env, "CDC_BATCH_SIZE", DEFAULT_BATCH_SIZE, 1),
-        batch_linger_ms=_int(env, "CDC_BATCH_LINGER_MS", DEFAULT_BATCH_LINGER_MS, 0),
-        http_timeout_seconds=float(
-            _int(env, "CDC_HTTP_TIMEOUT_SECONDS", int(DEFAULT_HTTP_TIMEOUT_SECONDS), 1)
+        batch_size=int(number_setting(env, "CDC_BATCH_SIZE", DEFAULT_BATCH_SIZE, minimum=1, kind=int)),
+        batch_linger_ms=int(
+            number_setting(env, "CDC_BATCH_LINGER_MS", DEFAULT_BATCH_LINGER_MS, minimum=0, kind=int)
         ),
-        retry_max_seconds=float(_int(env, "CDC_RETRY_MAX_SECONDS", int(DEFAULT_RETRY_MAX_SECONDS), 1)),
+        http_timeout_seconds=number_setting(
+            env, "CDC_HTTP_TIMEOUT_SECONDS", DEFAULT_HTTP_TIMEOUT_SECONDS, minimum=1, kind=float
+        ),
+        retry_max_seconds=number_setting(
+            env, "CDC_RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECONDS, minimum=1, kind=float
+        ),
     )

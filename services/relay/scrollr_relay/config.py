@@ -55,7 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sequin_webhook_url: str | None = None
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float, kind: type) -> float:
+def number_setting(env: Mapping[str, str], name: str, default: float, *, minimum: float, kind: type) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -91,7 +91,7 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
-def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+def url_setting(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
@@ -127,31 +127,31 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return Settings(
         webhook_secret=secret,
         dev_mode=dev_mode,
-        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
-        database_url=_url(env, "DATABASE_URL", ("postgres", "postgresql")),
+        redis_url=url_setting(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        database_url=url_setting(env, "DATABASE_URL", ("postgres", "postgresql")),
         allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
-        heartbeat_seconds=_number(
+        heartbeat_seconds=number_setting(
             env, "SSE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS, minimum=0.05, kind=float
         ),
         host=env.get("HOST", "").strip() or DEFAULT_HOST,
-        port=int(_number(env, "PORT", DEFAULT_PORT, minimum=0, kind=int)),
+        port=int(number_setting(env, "PORT", DEFAULT_PORT, minimum=0, kind=int)),
         max_body_bytes=int(
-            _number(env, "WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024, kind=int)
+            number_setting(env, "WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024, kind=int)
         ),
-        stream_maxlen=int(_number(env, "STREAM_MAXLEN", DEFAULT_STREAM_MAXLEN, minimum=1, kind=int)),
+        stream_maxlen=int(number_setting(env, "STREAM_MAXLEN", DEFAULT_STREAM_MAXLEN, minimum=1, kind=int)),
         stream_max_age_seconds=int(
-            _number(env, "STREAM_MAX_AGE_SECONDS", DEFAULT_STREAM_MAX_AGE_SECONDS, minimum=0, kind=int)
+            number_setting(env, "STREAM_MAX_AGE_SECONDS", DEFAULT_STREAM_MAX_AGE_SECONDS, minimum=0, kind=int)
         ),
         dedupe_window_seconds=int(
-            _number(env, "DEDUPE_WINDOW_SECONDS", DEFAULT_DEDUPE_WINDOW_SECONDS, minimum=1, kind=int)
+            number_setting(env, "DEDUPE_WINDOW_SECONDS", DEFAULT_DEDUPE_WINDOW_SECONDS, minimum=1, kind=int)
         ),
-        max_streams=int(_number(env, "MAX_STREAMS", DEFAULT_MAX_STREAMS, minimum=1, kind=int)),
+        max_streams=int(number_setting(env, "MAX_STREAMS", DEFAULT_MAX_STREAMS, minimum=1, kind=int)),
         client_buffer_bytes=int(
-            _number(env, "CLIENT_BUFFER_BYTES", DEFAULT_CLIENT_BUFFER_BYTES, minimum=4096, kind=int)
+            number_setting(env, "CLIENT_BUFFER_BYTES", DEFAULT_CLIENT_BUFFER_BYTES, minimum=4096, kind=int)
         ),
         stream_key=env.get("STREAM_KEY", "").strip() or STREAM_KEY,
         web_dir=web_dir,
-        sequin_webhook_url=_url(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
+        sequin_webhook_url=url_setting(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
     )
 
 
