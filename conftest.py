@@ -80,14 +80,15 @@ def start_cdc(tmp_path: Path) -> Iterator[Callable[..., CdcProcess]]:
         emitter.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    """One Playwright for the run: its sync API can't be started twice at once."""
+    """One Playwright per test module: its sync API can't be started twice at once, and its loop
+    must be closed again before asyncio tests run in this thread, whatever order files run in."""
     with sync_playwright() as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     assert (WEB_DIST / "sse-worker.js").exists(), "web/dist is not built: run `just web` (just test does)"
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)

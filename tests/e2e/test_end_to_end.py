@@ -10,6 +10,7 @@ import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -183,17 +184,35 @@ def test_a_row_update_reaches_two_dashboard_tabs_and_the_extension_popup(e2e):
     assert len(latencies) >= 50
 
 
+def burst_through_fault(
+    e2e: dict[str, Any],
+    clients: Clients,
+    relays: list[Any],
+    name: str,
+    fault: Callable[[], object],
+    recover: Callable[[], object] = lambda: None,
+) -> None:
+    """150 commits; `fault` strikes once the relays have accepted some, `recover` after the last
+    commit; then every client's rows must equal the database's."""
+    burst = Burst(e2e["db"], e2e["ids"], 150)
+    wait_until(lambda: sum(accepted(r) for r in relays) >= 10, what="burst under way")
+    fault()
+    burst.wait()
+    recover()
+    clients.converge(e2e["db"])
+    report(name, clients.latencies_ms(burst.commits))
+
+
 def test_relay_killed_and_restarted_mid_burst(e2e):
     relay = e2e["start_relay"](relay_env(e2e), port=free_port())
     e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
-    burst = Burst(e2e["db"], e2e["ids"], 150)
-    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
-    relay.kill()
-    relay.start()
-    burst.wait()
-    clients.converge(e2e["db"])
-    report("relay killed and restarted", clients.latencies_ms(burst.commits))
+
+    def restart() -> None:
+        relay.kill()
+        relay.start()
+
+    burst_through_fault(e2e, clients, [relay], "relay killed and restarted", restart)
 
 
 def test_two_relays_on_one_redis_one_killed_its_clients_move_and_resume(e2e):
@@ -206,26 +225,16 @@ def test_two_relays_on_one_redis_one_killed_its_clients_move_and_resume(e2e):
     victim, survivor = (first, second) if first.metric("scrollr_open_streams") else (second, first)
     moved = victim.metric("scrollr_open_streams")
     assert moved >= 1
-    burst = Burst(e2e["db"], e2e["ids"], 150)
-    wait_until(lambda: accepted(first) + accepted(second) >= 10, what="burst under way")
-    victim.kill()
-    burst.wait()
-    clients.converge(e2e["db"])
+    burst_through_fault(e2e, clients, [first, second], "two relays, one killed", victim.kill)
     assert survivor.metric("scrollr_open_streams") == 2  # the victim's clients are here now
-    report("two relays, one killed", clients.latencies_ms(burst.commits))
 
 
 def test_redis_restarted_clients_reset_refetch_and_converge(e2e):
     relay = e2e["start_relay"](relay_env(e2e), port=free_port())
     e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
-    burst = Burst(e2e["db"], e2e["ids"], 150)
-    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
-    e2e["redis"].restart()
-    burst.wait()
-    clients.converge(e2e["db"])
+    burst_through_fault(e2e, clients, [relay], "redis restarted", e2e["redis"].restart)
     assert relay.metric("scrollr_resets_total", 'reason="history_lost"') >= 1
-    report("redis restarted", clients.latencies_ms(burst.commits))
 
 
 def test_emitter_sigkill_mid_burst(e2e):
@@ -234,13 +243,12 @@ def test_emitter_sigkill_mid_burst(e2e):
     emitter = e2e["start_cdc"](env)
     emitter.wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
-    burst = Burst(e2e["db"], e2e["ids"], 150)
-    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
-    emitter.kill()
-    e2e["start_cdc"](env).wait_streaming()
-    burst.wait()
-    clients.converge(e2e["db"])
-    report("emitter SIGKILL", clients.latencies_ms(burst.commits))
+
+    def kill_and_restart() -> None:
+        emitter.kill()
+        e2e["start_cdc"](env).wait_streaming()
+
+    burst_through_fault(e2e, clients, [relay], "emitter SIGKILL", kill_and_restart)
 
 
 def test_clients_cut_off_by_the_server_for_a_while_then_back(e2e):
@@ -249,15 +257,13 @@ def test_clients_cut_off_by_the_server_for_a_while_then_back(e2e):
     e2e["stack"].callback(proxy.stop)
     e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], proxy.url, e2e["stack"])
-    burst = Burst(e2e["db"], e2e["ids"], 150)
-    wait_until(lambda: accepted(relay) >= 10, what="burst under way")
-    proxy.stop()  # every client's connection is cut and reconnects are refused
-    for page in [*clients.tabs, clients.popup]:
-        expect_not_live(page)
-    burst.wait()
-    proxy.start()
-    clients.converge(e2e["db"])
-    report("clients cut off, then back", clients.latencies_ms(burst.commits))
+
+    def cut_off() -> None:
+        proxy.stop()  # every client's connection is cut and reconnects are refused
+        for page in [*clients.tabs, clients.popup]:
+            expect_not_live(page)
+
+    burst_through_fault(e2e, clients, [relay], "clients cut off, then back", cut_off, recover=proxy.start)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from litestar.config.cors import CORSConfig
 
 from scrollr_relay.cors import preflight, stream_headers
 from scrollr_relay.hub import Hub
-from scrollr_relay.stream import EventStream, Receive, header
+from scrollr_relay.stream import EventStream, Receive, header, respond
 from scrollr_relay.subscriber import Send
 
 EVENTS_PATH = "/events"
@@ -38,12 +38,8 @@ class RelayApp:
                 status, headers = preflight(
                     self.cors, origin, header(scope, b"access-control-request-method")
                 )
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": b""})
+                await respond(send, status, headers)
                 return
-            await send(
-                {"type": "http.response.start", "status": 405, "headers": [(b"allow", b"GET, OPTIONS")]}
-            )
-            await send({"type": "http.response.body", "body": b""})
+            await respond(send, 405, [(b"allow", b"GET, OPTIONS")])
             return
         await self.litestar(scope, receive, send)  # type: ignore[arg-type]

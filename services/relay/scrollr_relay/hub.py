@@ -29,6 +29,14 @@ def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
     return [(e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data)) for e in events]
 
 
+async def _bus_down(exc: BusUnavailable, attempt: int) -> int:
+    """Record and log an unreachable bus, wait out the backoff; the next attempt number."""
+    metrics.BUS_UP.set(0)
+    log.warning("bus unavailable, retrying: %s", exc)
+    await asyncio.sleep(READER_BACKOFF.delay(attempt))
+    return attempt + 1
+
+
 class Hub:
     def __init__(self, bus: Bus, *, heartbeat_seconds: float) -> None:
         self._bus = bus
@@ -107,10 +115,7 @@ class Hub:
                 metrics.BUS_UP.set(1)
                 return head
             except BusUnavailable as exc:
-                metrics.BUS_UP.set(0)
-                log.warning("bus unavailable, retrying: %s", exc)
-                await asyncio.sleep(READER_BACKOFF.delay(attempt))
-                attempt += 1
+                attempt = await _bus_down(exc, attempt)
 
     async def _read_forever(self) -> None:
         cursor = self.head = await self._head_when_available()
@@ -132,10 +137,7 @@ class Hub:
                 self.reset_all(head, gap.reason)
                 cursor = self.head = head
             except BusUnavailable as exc:
-                metrics.BUS_UP.set(0)
-                log.warning("bus unavailable, retrying: %s", exc)
-                await asyncio.sleep(READER_BACKOFF.delay(attempt))
-                attempt += 1
+                attempt = await _bus_down(exc, attempt)
             except Exception:
                 # The reader must outlive any one bad read: streams depend on it.
                 log.exception("bus reader failed; retrying")

@@ -69,16 +69,15 @@ def parse_topics(values: list[str]) -> frozenset[str]:
     return frozenset(names)
 
 
+async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
+    """A whole, short response on the raw ASGI interface."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _plain(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
     body = msgspec.json.encode({"error": message})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await respond(send, status, [(b"content-type", b"application/json"), *headers], body)
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -102,10 +101,10 @@ async def _replay(bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId 
         position = cursor
         while True:
             events = await bus.read_after(position, READ_BATCH)
+            wanted = [e for e in events if subscriber.wants(e.topic)]
+            if wanted:
+                subscriber.write(b"".join(f[2] for f in encode_frames(cursor.epoch, wanted)))
             if events:
-                subscriber.write(
-                    b"".join(f[2] for f in encode_frames(cursor.epoch, events) if subscriber.wants(f[1]))
-                )
                 position = Cursor(cursor.epoch, events[-1].id)
             if len(events) < READ_BATCH:
                 return position.position
