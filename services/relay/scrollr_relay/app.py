@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
+from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
@@ -97,5 +98,7 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
         cors_config=cors,
         openapi_config=OpenAPIConfig(title="Scrollr relay", version="0.1.0", path="/schema"),
         request_max_body_size=None,
+        # Litestar's default would take over the root logger (and LOG_LEVEL) with its own handlers.
+        logging_config=LoggingConfig(configure_root_logger=False),
     )
     return RelayApp(app, stream, hub, cors)

@@ -16,6 +16,7 @@ from scrollr_relay.app import create_app
 from scrollr_relay.config import Settings, load_or_exit, load_settings
 from scrollr_relay.hub import Hub
 from scrollr_relay.logs import configure
+from scrollr_relay.server import StreamingHttpProtocol
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN
 
 log = logging.getLogger("scrollr.relay")
@@ -48,7 +49,7 @@ def serve(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        http="httptools",
+        http=StreamingHttpProtocol,
         loop="uvloop",
         backlog=4096,
     )

@@ -15,8 +15,8 @@ from litestar.config.cors import CORSConfig
 
 from scrollr_relay.cors import preflight, stream_headers
 from scrollr_relay.hub import Hub
+from scrollr_relay.sinks import Send
 from scrollr_relay.stream import EventStream, Receive, header, respond
-from scrollr_relay.subscriber import Send
 
 EVENTS_PATH = "/events"
 

@@ -25,8 +25,9 @@ from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
+from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
-from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, Send, Subscriber
+from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, Subscriber
 
 log = logging.getLogger("scrollr.stream")
 
@@ -136,16 +137,15 @@ class EventStream:
             retry_after = str(random.randint(1, 10)).encode()
             await _plain(send, 503, "stream limit reached", [(b"retry-after", retry_after)])
             return
-        subscriber = Subscriber(
-            send, topics=request.topics, buffer_limit_bytes=self._settings.client_buffer_bytes
-        )
+        # A fresh list each time: ASGI middleware may append to it in place.
+        headers = [*STREAM_HEADERS, *extra_headers]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        sink = open_sink(scope, send, self._settings.client_buffer_bytes)
+        subscriber = Subscriber(sink, topics=request.topics)
         self._hub.add(subscriber)
         log.debug("stream opened after %s topics %s", request.cursor, request.topics)
         watcher: asyncio.Task[None] | None = None
         try:
-            # A fresh list each time: ASGI middleware may append to it in place.
-            headers = [*STREAM_HEADERS, *extra_headers]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
             subscriber.write(preamble(self._settings.retry_milliseconds))
             watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None

@@ -1,25 +1,19 @@
-"""One `/events` connection: its topic filter, its bounded buffer, and how bytes reach its socket.
+"""One `/events` connection: its topic filter, the frames it holds while replaying, and its sink.
 
-The hub hands each subscriber ready-made bytes. Writing starts the ASGI `send` and steps it once
-right here: servers complete a body write without suspending unless the socket's buffer is full, so
-the common case costs no task and no wake-up per client. Only a write that must wait becomes a task,
-and while it waits further frames queue in a buffer bounded by bytes; a client whose buffer
-overflows is cut off (it resumes from its last event id), so a slow reader never slows the others
-or grows memory without bound.
+The hub hands each subscriber ready-made bytes, and the subscriber hands them to its sink, the thing
+that owns the way to the client's socket (sinks.py). A sink reports a client that has fallen too far
+behind; such a client is cut off (it resumes from its last event id), so a slow reader never slows
+the others or grows memory without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import types
-from collections import deque
-from collections.abc import Awaitable, Callable, Generator, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import Protocol
 
 from scrollr_relay.cursor import StreamId
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 # (position, topic, frame bytes): one event's frame, shared by every subscriber that gets it
 Frame = tuple[StreamId, str, bytes]
 
@@ -29,41 +23,32 @@ CLOSE_SHUTDOWN = "shutdown"
 CLOSE_SEND_FAILED = "send_failed"
 
 
-@types.coroutine
-def _resume(first_yield: Any, step: Generator[Any, None, Any]) -> Generator[Any, None, Any]:
-    """Finish an awaitable that was stepped by hand: hand its pending future to the task, then go on."""
-    yield first_yield
-    return (yield from step)
+class Sink(Protocol):
+    def write(self, data: bytes) -> str | None:
+        """Queue `data` for the client; a close reason when the connection can't go on."""
+
+    async def finish(self, reason: str) -> None:
+        """End the response after the stream closed for `reason`."""
 
 
 class Subscriber:
-    __slots__ = ("_held", "_pending", "_pending_bytes", "_send", "_writer", "buffer_limit", "done", "topics")
+    __slots__ = ("_held", "_sink", "closed", "done", "live", "topics")
 
-    def __init__(self, send: Send, *, topics: frozenset[str] | None, buffer_limit_bytes: int) -> None:
-        self._send = send
+    def __init__(self, sink: Sink, *, topics: frozenset[str] | None) -> None:
+        self._sink = sink
         self.topics = topics
-        self.buffer_limit = buffer_limit_bytes
-        self._pending: deque[bytes] = deque()
-        self._pending_bytes = 0
-        self._writer: asyncio.Task[None] | None = None
-        # Frames that arrive while the connection replays its backlog; None once live.
-        self._held: list[Frame] | None = []
+        # Frames that arrive while the connection replays its backlog (until it goes live).
+        self._held: list[Frame] = []
+        # Plain attributes, not properties: the hub reads them once per client per event.
+        self.live = False
+        self.closed = False
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    @property
-    def live(self) -> bool:
-        return self._held is None
-
-    @property
-    def closed(self) -> bool:
-        return self.done.done()
 
     def wants(self, topic: str) -> bool:
         return self.topics is None or topic in self.topics
 
     def hold(self, frames: Iterable[Frame]) -> None:
         """Keep live frames aside until the backlog has been written."""
-        assert self._held is not None
         self._held.extend(f for f in frames if self.wants(f[1]))
 
     def hold_reset(self, position: StreamId, frame: bytes) -> None:
@@ -72,55 +57,23 @@ class Subscriber:
 
     def go_live(self, after: StreamId | None) -> None:
         """Write the held frames newer than `after` (what the backlog ended with), then go live."""
-        held, self._held = self._held or [], None
+        held, self._held = self._held, []
+        self.live = True
         data = b"".join(f[2] for f in held if after is None or f[0] > after)
         if data:
             self.write(data)
 
     def close(self, reason: str) -> None:
-        if not self.done.done():
+        if not self.closed:
+            self.closed = True
             self.done.set_result(reason)
 
     def write(self, data: bytes) -> None:
-        if self.done.done():
+        if self.closed:
             return
-        if self._writer is not None:
-            self._pending.append(data)
-            self._pending_bytes += len(data)
-            if self._pending_bytes > self.buffer_limit:
-                self.close(CLOSE_SLOW)
-            return
-        step = self._send({"type": "http.response.body", "body": data, "more_body": True}).__await__()
-        try:
-            # next(), not .send(None): some servers' awaitables (granian's) are plain iterators.
-            first_yield = next(step)
-        except StopIteration:
-            return
-        except Exception:
-            self.close(CLOSE_SEND_FAILED)
-            return
-        self._writer = asyncio.get_running_loop().create_task(self._drain(first_yield, step))
-
-    async def _drain(self, first_yield: Any, step: Generator[Any, None, Any]) -> None:
-        try:
-            await _resume(first_yield, step)
-            while self._pending and not self.done.done():
-                data = b"".join(self._pending)
-                self._pending.clear()
-                self._pending_bytes = 0
-                await self._send({"type": "http.response.body", "body": data, "more_body": True})
-        except Exception:
-            self.close(CLOSE_SEND_FAILED)
-        finally:
-            self._writer = None
+        failure = self._sink.write(data)
+        if failure is not None:
+            self.close(failure)
 
     async def finish(self) -> None:
-        """Stop writing; end the response unless the client is already gone."""
-        writer = self._writer
-        if writer is not None:
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
-        self._pending.clear()
-        if self.done.result() != CLOSE_CLIENT_GONE:
-            with contextlib.suppress(Exception):
-                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+        await self._sink.finish(self.done.result())

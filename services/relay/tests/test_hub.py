@@ -4,6 +4,7 @@ from scrollr_relay.cursor import StreamId
 from scrollr_relay.event import Envelope
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
+from scrollr_relay.sinks import AsgiSink
 from scrollr_relay.subscriber import Subscriber
 
 
@@ -21,7 +22,7 @@ async def test_a_replaying_client_gets_the_hubs_reset_instead_of_being_cut_off()
     bus = MemoryBus(maxlen=5, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
     send = Recorder()
-    subscriber = Subscriber(send, topics=None, buffer_limit_bytes=1 << 20)
+    subscriber = Subscriber(AsgiSink(send, 1 << 20), topics=None)
     hub.add(subscriber)
     await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"{}")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(await bus.head(), 10)))
@@ -39,7 +40,7 @@ async def test_fan_out_encodes_once_and_filters_by_topic():
     hub = Hub(bus, heartbeat_seconds=60)
     every, games = Recorder(), Recorder()
     for send, topics in ((every, None), (games, frozenset({"games"}))):
-        subscriber = Subscriber(send, topics=topics, buffer_limit_bytes=1 << 20)
+        subscriber = Subscriber(AsgiSink(send, 1 << 20), topics=topics)
         subscriber.go_live(None)
         hub.add(subscriber)
     start = await bus.head()

@@ -1,0 +1,61 @@
+"""The HTTP server's side of a stream: uvicorn's httptools protocol, offering streams their socket.
+
+Through ASGI `send`, every frame to every client costs a coroutine, a message dict and a copy; the
+fan-out benchmark showed that as most of the relay's own CPU per delivery. uvicorn suspends `send`
+only for its flow control, which the relay replaces with its own byte bound per client, so once a
+response has started with chunked encoding a stream may write its chunks to the transport itself.
+`StreamingHttpProtocol` offers that through the ASGI scope's `extensions` (the place ASGI keeps for
+server-specific features): `StreamSocket.of(scope)`. Under any other server there is none and
+streams go through `send` (sinks.py).
+
+The uvicorn internals this touches are few and pinned by the project's uvicorn range: the request's
+`RequestResponseCycle` (`transport`, `response_started`, `chunked_encoding`, `response_complete`,
+`disconnected`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+SOCKET_EXTENSION = "scrollr.socket"
+
+
+class StreamSocket:
+    """The connection under one HTTP/1.1 response, as far as a stream may use it."""
+
+    __slots__ = ("_cycle",)
+
+    def __init__(self, cycle: RequestResponseCycle) -> None:
+        self._cycle = cycle
+
+    @staticmethod
+    def of(scope: dict[str, Any]) -> StreamSocket | None:
+        found = scope.get("extensions", {}).get(SOCKET_EXTENSION, {}).get("socket")
+        return found if isinstance(found, StreamSocket) else None
+
+    def chunked_transport(self) -> asyncio.Transport | None:
+        """The transport, once the response has started as chunked and while it is open.
+
+        Anything else (a HEAD response, a finished one) keeps to `send`, which knows its framing.
+        """
+        cycle = self._cycle
+        ready = cycle.response_started and cycle.chunked_encoding and not cycle.response_complete
+        return cycle.transport if ready and not cycle.disconnected else None
+
+    def abort(self) -> None:
+        """Drop the connection and its unsent bytes; the server sees the response as cut short."""
+        self._cycle.disconnected = True
+        self._cycle.transport.abort()
+
+
+class StreamingHttpProtocol(HttpToolsProtocol):
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        cycle = self.cycle
+        # An upgrade request makes no cycle; a pipelined one is queued with this same scope.
+        if cycle is not None and cycle.scope is self.scope:
+            extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+            extensions[SOCKET_EXTENSION] = {"socket": StreamSocket(cycle)}
