@@ -96,9 +96,15 @@ class RelayProcess:
     """`scrollr-relay` as a real process on a free port."""
 
     def __init__(
-        self, env: Mapping[str, str], *, log_dir: Path | None = None, port: int | None = None
+        self,
+        env: Mapping[str, str],
+        *,
+        log_dir: Path | None = None,
+        port: int | None = None,
+        server: str = "scrollr-relay",
     ) -> None:
         self.port = port or free_port()
+        self.server = server
         self.env = {
             **os.environ,
             "SEQUIN_WEBHOOK_SECRET": SECRET,
@@ -117,12 +123,17 @@ class RelayProcess:
 
     def start(self, *, wait: bool = True) -> RelayProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scrollr_relay"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
+        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT)
         if wait:
             wait_until(self.healthy, what=f"relay on {self.port} to be healthy")
         return self
+
+    def command(self) -> list[str]:
+        if self.server == "scrollr-relay":
+            return [sys.executable, "-m", "scrollr_relay"]
+        # The relay's ASGI app under plain uvicorn: no socket offered, streams go through `send`.
+        assert self.server == "uvicorn", self.server
+        return [sys.executable, "-m", "uvicorn", "scrollr_relay.asgi:app", "--port", str(self.port)]
 
     def healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

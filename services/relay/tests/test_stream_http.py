@@ -1,5 +1,6 @@
 """GET /events on real relay processes with a real Redis."""
 
+import contextlib
 import socket
 
 import httpx
@@ -168,7 +169,25 @@ def test_a_slow_client_is_cut_off_while_a_fast_one_keeps_receiving(start_relay, 
     publish(relay, "STILL-LIVE")
     assert symbols(fast.events(1)) == ["STILL-LIVE"]
     assert relay.metric("scrollr_open_streams") == 1
+    # Its connection is dropped, not left open holding a full buffer: reading reaches the end.
+    slow.sock.settimeout(10)
+    with contextlib.suppress(ConnectionResetError):
+        while slow.sock.recv(65536):
+            pass
     slow.close()
+
+
+def test_under_another_asgi_server_streams_go_through_send_and_resume(start_relay, redis_server):
+    relay = start_relay(
+        {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:plain-uvicorn"}, server="uvicorn"
+    )
+    client = open_stream(relay)
+    publish(relay, "A")
+    (first,) = client.events(1)
+    client.close()
+    publish(relay, "B")
+    resumed = open_stream(relay, headers={"Last-Event-ID": first.id})
+    assert symbols(resumed.events(1)) == ["B"]
 
 
 def test_disconnects_free_the_stream_at_once(redis_relay):

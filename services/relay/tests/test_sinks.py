@@ -1,0 +1,60 @@
+"""Which sink a stream gets, over real HTTP from an in-process uvicorn, and the chunk framing."""
+
+import asyncio
+
+import httpx
+import uvicorn
+from scrollr_relay.server import StreamingHttpProtocol
+from scrollr_relay.sinks import http_chunk, open_sink
+from scrollr_relay.subscriber import CLOSE_SHUTDOWN
+
+from tests.support.procs import free_port
+
+
+async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[str, str]]:
+    """Serve an app that writes two frames through `open_sink`; GET and HEAD it."""
+    kinds: dict[str, str] = {}
+
+    async def app(scope, receive, send):
+        assert scope["type"] == "http"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        sink = open_sink(scope, send, 1 << 20)
+        kinds[scope["method"]] = type(sink).__name__
+        assert sink.write(b"one") is None and sink.write(b"two") is None
+        await sink.finish(CLOSE_SHUTDOWN)
+
+    port = free_port()
+    config = uvicorn.Config(app, port=port, http=protocol, lifespan="off", log_config=None)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            bodies = {"GET": (await client.get("/")).text, "HEAD": (await client.head("/")).text}
+    finally:
+        server.should_exit = True
+        await task
+    return kinds, bodies
+
+
+async def test_scrollr_relays_server_lets_streams_write_to_the_socket_and_head_keeps_to_send():
+    kinds, bodies = await serve_recording_sinks(StreamingHttpProtocol)
+    assert kinds == {"GET": "SocketSink", "HEAD": "AsgiSink"}
+    assert bodies == {"GET": "onetwo", "HEAD": ""}
+
+
+async def test_other_servers_streams_go_through_send():
+    kinds, bodies = await serve_recording_sinks("httptools")
+    assert kinds == {"GET": "AsgiSink", "HEAD": "AsgiSink"}
+    assert bodies == {"GET": "onetwo", "HEAD": ""}
+
+
+def test_http_chunk_frames_each_payload_and_reuses_the_last_framing():
+    payload = b"x" * 20
+    first = http_chunk(payload)
+    assert first == b"14\r\n" + payload + b"\r\n"
+    assert http_chunk(payload) is first  # a fan-out frames once
+    assert http_chunk(b"abc") == b"3\r\nabc\r\n"
+    assert http_chunk(b"x" * 20) == first  # equal bytes, another object: framed again, same result
