@@ -1,14 +1,13 @@
 """Which sink a stream gets, over real HTTP from an in-process uvicorn, and the chunk framing."""
 
 import asyncio
+import socket
 
 import httpx
 import uvicorn
 from scrollr_relay.server import StreamingHttpProtocol
 from scrollr_relay.sinks import http_chunk, open_sink
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN
-
-from tests.support.procs import free_port
 
 
 async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[str, str]]:
@@ -23,14 +22,13 @@ async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[
         assert sink.write(b"one") is None and sink.write(b"two") is None
         await sink.finish(CLOSE_SHUTDOWN)
 
-    port = free_port()
-    config = uvicorn.Config(app, port=port, http=protocol, lifespan="off", log_config=None)
+    # A socket already listening: connections wait in its backlog until the server takes them.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, http=protocol, lifespan="off", log_config=None)
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             bodies = {"GET": (await client.get("/")).text, "HEAD": (await client.head("/")).text}
     finally:
