@@ -7,7 +7,9 @@ elsewhere and resume from their last id), then lets the server stop.
 
 from __future__ import annotations
 
+import argparse
 import logging
+import socket
 from types import FrameType
 
 import uvicorn
@@ -18,6 +20,7 @@ from scrollr_relay.hub import Hub
 from scrollr_relay.logs import configure
 from scrollr_relay.server import StreamingHttpProtocol
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN
+from scrollr_relay.workers import supervise
 
 log = logging.getLogger("scrollr.relay")
 GRACEFUL_SHUTDOWN_SECONDS = 5
@@ -35,12 +38,14 @@ class RelayServer(uvicorn.Server):
 
 def _announce(settings: Settings) -> None:
     bus = "redis " + settings.redis_url.split("@")[-1] if settings.redis_url else "in-memory (single process)"
-    log.info("relay listening on http://%s:%d (bus: %s)", settings.host, settings.port, bus)
+    processes = f"{settings.workers} processes" if settings.workers > 1 else "1 process"
+    log.info("relay listening on http://%s:%d (%s, bus: %s)", settings.host, settings.port, processes, bus)
     if settings.dev_mode:
         log.warning("DEV MODE: webhook secret is %s", settings.webhook_secret)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, listen_fd: int | None = None) -> None:
+    """Serve in this process: on HOST:PORT, or on an inherited listening socket (workers.py)."""
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -53,10 +58,27 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         backlog=4096,
     )
-    _announce(settings)
-    RelayServer(config, app.hub).run()
+    # socket(fileno=) finds the family itself (uvicorn's own `fd` option assumes a Unix socket).
+    sockets = None if listen_fd is None else [socket.socket(fileno=listen_fd)]
+    RelayServer(config, app.hub).run(sockets=sockets)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="scrollr-relay", description="The Scrollr relay; configured by the environment."
+    )
+    parser.add_argument(
+        "--listen-fd",
+        type=int,
+        help="serve on this inherited listening socket (how WORKERS starts its processes)",
+    )
+    args = parser.parse_args(argv)
     configure()
-    serve(load_or_exit("scrollr-relay", load_settings))
+    settings = load_or_exit("scrollr-relay", load_settings)
+    if args.listen_fd is not None:
+        serve(settings, listen_fd=args.listen_fd)
+        return
+    _announce(settings)
+    if settings.workers > 1:
+        raise SystemExit(supervise(settings))
+    serve(settings)

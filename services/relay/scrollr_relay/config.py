@@ -26,6 +26,7 @@ DEFAULT_DEDUPE_WINDOW_SECONDS = 3600
 DEFAULT_MAX_STREAMS = 10_000
 DEFAULT_CLIENT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_RETRY_MILLISECONDS = 2000
+MAX_WORKERS = 64
 STREAM_KEY = "events:broadcast"
 T = TypeVar("T")
 
@@ -53,6 +54,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_key: str = STREAM_KEY
     web_dir: str | None = None
     sequin_webhook_url: str | None = None
+    workers: int = 1
 
 
 def number_setting(env: Mapping[str, str], name: str, default: float, *, minimum: float, kind: type) -> float:
@@ -121,20 +123,32 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         secret = secrets.token_urlsafe(24)
     elif len(secret) < 16:
         raise ConfigError("SEQUIN_WEBHOOK_SECRET must be at least 16 characters")
+    redis_url = url_setting(env, "REDIS_URL", ("redis", "rediss", "unix"))
+    port = int(number_setting(env, "PORT", DEFAULT_PORT, minimum=0, kind=int))
+    workers = int(number_setting(env, "WORKERS", 1, minimum=1, kind=int))
+    if workers > MAX_WORKERS:
+        raise ConfigError(f"WORKERS must be at most {MAX_WORKERS}, got {workers}")
+    if workers > 1 and redis_url is None:
+        raise ConfigError(
+            f"WORKERS={workers} needs REDIS_URL: without Redis each process has a bus of its own "
+            "and would miss the events posted to the others"
+        )
+    if workers > 1 and port == 0:
+        raise ConfigError("WORKERS > 1 needs a fixed PORT: the processes share one port")
     web_dir = env.get("SCROLLR_WEB_DIR", "").strip() or None
     if web_dir is not None and not Path(web_dir).is_dir():
         raise ConfigError(f"SCROLLR_WEB_DIR={web_dir!r} is not a directory")
     return Settings(
         webhook_secret=secret,
         dev_mode=dev_mode,
-        redis_url=url_setting(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        redis_url=redis_url,
         database_url=url_setting(env, "DATABASE_URL", ("postgres", "postgresql")),
         allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
         heartbeat_seconds=number_setting(
             env, "SSE_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS, minimum=0.05, kind=float
         ),
         host=env.get("HOST", "").strip() or DEFAULT_HOST,
-        port=int(number_setting(env, "PORT", DEFAULT_PORT, minimum=0, kind=int)),
+        port=port,
         max_body_bytes=int(
             number_setting(env, "WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024, kind=int)
         ),
@@ -152,6 +166,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         stream_key=env.get("STREAM_KEY", "").strip() or STREAM_KEY,
         web_dir=web_dir,
         sequin_webhook_url=url_setting(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
+        workers=workers,
     )
 
 

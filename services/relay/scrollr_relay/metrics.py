@@ -1,13 +1,15 @@
 """Prometheus metrics of the relay, exported at /metrics by Litestar's Prometheus plugin.
 
-Defined once per process on the default registry (the one Litestar's controller exports).
+Defined once per process on the default registry (the one Litestar's controller exports). Under
+WORKERS > 1 prometheus_client's multiprocess mode sums them over the workers (workers.py), so
+/metrics tells the same whichever worker answers; the gauges say how to combine.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-OPEN_STREAMS = Gauge("scrollr_open_streams", "Open /events streams in this process")
+OPEN_STREAMS = Gauge("scrollr_open_streams", "Open /events streams", multiprocess_mode="livesum")
 EVENTS_ACCEPTED = Counter("scrollr_events_accepted_total", "Webhook changes accepted (including duplicates)")
 EVENTS_PUBLISHED = Counter("scrollr_events_published_total", "Changes appended to the bus")
 EVENTS_DEDUPLICATED = Counter(
@@ -18,4 +20,6 @@ DELIVERIES = Counter("scrollr_deliveries_total", "Events written to /events stre
 STREAM_CLOSES = Counter("scrollr_stream_closes_total", "Streams ended, by why", ["reason"])
 RESETS = Counter("scrollr_resets_total", "reset events sent, by why", ["reason"])
 STREAMS_REFUSED = Counter("scrollr_streams_refused_total", "Streams refused at the per-process cap")
-BUS_UP = Gauge("scrollr_bus_up", "1 while this process's bus reader reaches the bus")
+BUS_UP = Gauge(
+    "scrollr_bus_up", "1 while every process's bus reader reaches the bus", multiprocess_mode="livemin"
+)

@@ -13,6 +13,7 @@ def test_defaults():
     assert settings.port == 8080
     assert settings.redis_url is None
     assert settings.max_body_bytes == 1024 * 1024
+    assert settings.workers == 1
 
 
 def test_no_secret_refuses_to_start_unless_dev_mode():
@@ -33,6 +34,11 @@ def test_no_secret_refuses_to_start_unless_dev_mode():
         ({"SCROLLR_DEV": "maybe"}, "SCROLLR_DEV"),
         ({"SEQUIN_WEBHOOK_SECRET": "short"}, "SEQUIN_WEBHOOK_SECRET"),
         ({"MAX_STREAMS": "0"}, "MAX_STREAMS"),
+        ({"WORKERS": "0"}, "WORKERS"),
+        ({"WORKERS": "two"}, "WORKERS"),
+        ({"WORKERS": "65", "REDIS_URL": "redis://localhost"}, "WORKERS"),
+        ({"WORKERS": "2"}, "WORKERS=2 needs REDIS_URL"),
+        ({"WORKERS": "2", "REDIS_URL": "redis://localhost", "PORT": "0"}, "fixed PORT"),
     ],
 )
 def test_invalid_values_name_the_variable(env, names):

@@ -1,0 +1,143 @@
+"""`WORKERS=N`: N relay processes on one port, so that one relay uses every core.
+
+Each worker is a whole relay (`scrollr-relay --listen-fd`) with a listening socket of its own on the
+same port (SO_REUSEPORT), so the kernel spreads new connections evenly across them; one shared socket
+would let whichever process wakes first take a burst of reconnects. They share the Redis stream like
+relays on separate machines do. This process only supervises: it restarts a worker that dies (its
+clients reconnect and resume), ends them all on SIGTERM/SIGINT, and keeps the Prometheus
+multiprocess directory through which /metrics, answered by any worker, counts for all of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from types import FrameType
+
+from prometheus_client import multiprocess
+
+from scrollr_relay.backoff import Backoff
+from scrollr_relay.config import Settings
+
+log = logging.getLogger("scrollr.workers")
+
+RESTART_BACKOFF = Backoff(initial_seconds=0.5, max_seconds=10.0)
+# A worker that dies sooner than this after its start counts as a failed start.
+HEALTHY_AFTER_SECONDS = 5.0
+MAX_FAILED_STARTS = 5
+STOP_TIMEOUT_SECONDS = 15.0
+LISTEN_BACKLOG = 4096
+_PR_SET_PDEATHSIG = 1
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGINT reached the supervisor."""
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket of one worker's own on the shared port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(LISTEN_BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: a supervisor killed outright must not leave workers serving.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._metrics_dir = tempfile.mkdtemp(prefix="scrollr-relay-metrics-")
+        self._workers: dict[int, subprocess.Popen[bytes]] = {}  # pid -> worker
+        self._started: dict[int, float] = {}
+        self._failed_starts = 0
+
+    def _spawn(self) -> None:
+        sock = listening_socket(self._settings.host, self._settings.port)
+        try:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "scrollr_relay", "--listen-fd", str(sock.fileno())],
+                env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir},
+                pass_fds=[sock.fileno()],
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in the supervisor
+            )
+        finally:
+            sock.close()  # the worker holds it now; a dead worker's socket must leave the group
+        self._workers[worker.pid] = worker
+        self._started[worker.pid] = time.monotonic()
+
+    def _reap(self, pid: int, status: int) -> None:
+        worker = self._workers.pop(pid, None)
+        if worker is None:
+            return
+        worker.returncode = os.waitstatus_to_exitcode(status)
+        multiprocess.mark_process_dead(pid, self._metrics_dir)  # type: ignore[no-untyped-call]
+        lived = time.monotonic() - self._started.pop(pid)
+        self._failed_starts = self._failed_starts + 1 if lived < HEALTHY_AFTER_SECONDS else 0
+        log.error("worker %d exited with %s after %.1f s; starting another", pid, worker.returncode, lived)
+
+    def run(self) -> int:
+        def stop(signum: int, frame: FrameType | None) -> None:
+            raise _Stop
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            for _ in range(self._settings.workers):
+                self._spawn()
+            while True:
+                pid, status = os.waitpid(-1, 0)
+                self._reap(pid, status)
+                if self._failed_starts >= MAX_FAILED_STARTS:
+                    log.error("workers keep dying at start; giving up")
+                    return 1
+                time.sleep(RESTART_BACKOFF.delay(self._failed_starts))
+                self._spawn()
+        except _Stop:
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            self._stop_all()
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+
+    def _stop_all(self) -> None:
+        for worker in self._workers.values():
+            with contextlib.suppress(ProcessLookupError):
+                worker.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for worker in self._workers.values():
+            try:
+                worker.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.error("worker %d did not stop in time; killing it", worker.pid)
+                worker.kill()
+                worker.wait()
+
+
+def supervise(settings: Settings) -> int:
+    """Run `settings.workers` relay processes on one port until told to stop; the exit status."""
+    try:
+        # Fails here, loudly, when the port is taken by something other than our own workers.
+        listening_socket(settings.host, settings.port).close()
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
+        return 2
+    return Supervisor(settings).run()

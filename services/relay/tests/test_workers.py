@@ -1,0 +1,88 @@
+"""WORKERS=N: several relay processes on one port, on one Redis, supervised by `scrollr-relay`."""
+
+import signal
+import subprocess
+
+import pytest
+
+from tests.support.procs import wait_until
+from tests.support.sequin import batch, post, trade_message
+from tests.support.sse import SSEClient, StreamClosed
+
+
+def workers_of(relay) -> set[int]:
+    out = subprocess.run(["pgrep", "-P", str(relay.proc.pid)], capture_output=True, text=True, check=False)
+    return {int(pid) for pid in out.stdout.split()}
+
+
+def alive(pid: int) -> bool:
+    return subprocess.run(["kill", "-0", str(pid)], capture_output=True, check=False).returncode == 0
+
+
+def publish(relay, symbol):
+    assert post(relay.url, batch(trade_message(symbol, "1.00"))).status_code == 200
+
+
+def open_stream(relay, last_event_id=None):
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else None
+    client = SSEClient(f"{relay.url}/events", headers=headers)
+    client.wait_comment("connected")
+    return client
+
+
+@pytest.fixture
+def workers_relay(start_relay, redis_server, request):
+    key = f"events:{request.node.name}"[:100]
+    relay = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": key, "WORKERS": "2"})
+    wait_until(lambda: len(workers_of(relay)) == 2, what="two workers")
+    return relay
+
+
+def test_workers_share_the_port_the_stream_and_the_metrics(workers_relay):
+    clients = [open_stream(workers_relay) for _ in range(8)]
+    publish(workers_relay, "A")
+    for client in clients:
+        assert client.next().json()["record"]["symbol"] == "A"
+    # Whichever worker answers /metrics, it counts for both.
+    for _ in range(4):
+        assert workers_relay.metric("scrollr_open_streams") == 8
+        assert workers_relay.metric("scrollr_deliveries_total") == 8
+        assert workers_relay.metric("scrollr_bus_up") == 1
+
+
+def test_a_dead_worker_is_replaced_and_its_clients_resume(workers_relay):
+    clients = [open_stream(workers_relay) for _ in range(8)]
+    publish(workers_relay, "A")
+    last_ids = [client.next().id for client in clients]
+    before = workers_of(workers_relay)
+    victim = min(before)
+    subprocess.run(["kill", "-KILL", str(victim)], check=True)
+    wait_until(lambda: len(workers_of(workers_relay) - before) == 1, what="a replacement worker")
+    assert victim not in workers_of(workers_relay)
+    publish(workers_relay, "B")
+    moved = 0
+    for client, last_id in zip(clients, last_ids, strict=True):
+        try:
+            message = client.next()
+        except StreamClosed:  # it was on the dead worker: reconnect from where it was
+            moved += 1
+            message = open_stream(workers_relay, last_id).next()
+        assert message.json()["record"]["symbol"] == "B"
+    assert "exited with -9" in workers_relay.log()
+    print(f"\n{moved} of 8 clients were on the killed worker")
+
+
+def test_sigterm_ends_every_worker(workers_relay):
+    workers = workers_of(workers_relay)
+    client = open_stream(workers_relay)
+    assert workers_relay.terminate() == 0
+    assert not any(alive(pid) for pid in workers)
+    with pytest.raises(StreamClosed):
+        client.next(timeout=5)
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(workers_relay):
+    workers = workers_of(workers_relay)
+    workers_relay.proc.send_signal(signal.SIGKILL)
+    workers_relay.proc.wait()
+    wait_until(lambda: not any(alive(pid) for pid in workers), what="workers to stop")
