@@ -12,6 +12,7 @@ Figures on a shared machine are noisy: compare contenders within one run, and pr
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -21,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 KIT = Path(os.environ.get("SCROLLR_BENCH_KIT", ROOT.parent / "shared" / "bench"))
@@ -65,6 +68,16 @@ def wait_port(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"nothing listening on {port}")
 
 
+def wait_listeners(port: int, count: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True)
+        if len(out.stdout.splitlines()) >= count:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"fewer than {count} sockets listening on {port}")
+
+
 def build_sseload() -> Path:
     source = KIT / "sseload.c"
     if not source.exists():
@@ -93,7 +106,7 @@ def rss_kb(pids: list[int]) -> int:
 class Contender:
     name: str
     kind: str
-    headers: list[str] = []
+    publish_headers: list[str] = []
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -138,119 +151,208 @@ class Nchan(Contender):
         return f"http://127.0.0.1:{self.port}/publish"
 
 
-class Relay(Contender):
-    kind = "sequin"
-    headers = [f"Authorization: Bearer {SECRET}"]
+class Redis:
+    """A redis-server of the benchmark's own, so that its CPU is counted with the relay's."""
 
-    def __init__(self, processes: int, redis_url: str | None, server: str = "uvicorn") -> None:
-        self.processes = processes
-        self.redis_url = redis_url
-        self.server = server
-        plural = "es" if processes > 1 else ""
-        self.name = f"relay ({server}, {processes} process{plural}{', redis' if redis_url else ''})"
-        self.ports = [free_port() for _ in range(processes)]
-        self.procs: list[subprocess.Popen[bytes]] = []
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.procs = []
-        for port in self.ports:
-            env = {
-                **os.environ,
-                "SEQUIN_WEBHOOK_SECRET": SECRET,
-                "PORT": str(port),
-                "HOST": "127.0.0.1",
-                "MAX_STREAMS": "19000",
-                "LOG_LEVEL": "WARNING",
-                "DEDUPE_WINDOW_SECONDS": "60",
-            }
-            if self.redis_url:
-                env["REDIS_URL"] = self.redis_url
-                env["STREAM_KEY"] = f"bench:{port}" if self.processes == 1 else "bench:shared"
-            if self.server == "granian":
-                # Granian's default backpressure would stall streams past 1,024 per worker.
-                cmd = [
-                    str(Path(sys.executable).parent / "granian"),
-                    "--interface",
-                    "asgi",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--loop",
-                    "uvloop",
-                    "--backlog",
-                    "4096",
-                    "--backpressure",
-                    "20000",
-                    "--log-level",
-                    "warning",
-                    "scrollr_relay.asgi:app",
-                ]
-            else:
-                cmd = [sys.executable, "-m", "scrollr_relay"]
-            self.procs.append(subprocess.Popen(cmd, env=env))
-        for port in self.ports:
-            wait_port(port)
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_port(self.port)
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+class Relay(Contender):
+    kind = "sequin"
+    publish_headers = [f"Authorization: Bearer {SECRET}"]
+
+    def __init__(self, workers: int, server: str = "uvicorn") -> None:
+        self.workers = workers
+        self.server = server
+        # Several processes share the stream through Redis; one alone uses the in-memory bus.
+        self.redis = Redis() if workers > 1 else None
+        self.name = f"relay ({server}, {workers} process{'es, redis' if workers > 1 else ''})"
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        if self.server == "uvicorn":
+            return [sys.executable, "-m", "scrollr_relay"]
+        # Granian's default backpressure would stall streams past 1,024 per worker.
+        assert self.server == "granian", self.server
+        return [
+            str(Path(sys.executable).parent / "granian"),
+            *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop"),
+            *("--workers", str(self.workers), "--backlog", "4096", "--backpressure", "20000"),
+            *("--log-level", "warning", "scrollr_relay.asgi:app"),
+        ]
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "SEQUIN_WEBHOOK_SECRET": SECRET,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "MAX_STREAMS": "19000",
+            "LOG_LEVEL": "WARNING",
+            "DEDUPE_WINDOW_SECONDS": "60",
+            "WORKERS": str(self.workers),
+        }
+        if self.redis is not None:
+            self.redis.start()
+            env["REDIS_URL"] = self.redis.url
+        self.proc = subprocess.Popen(self.command(), env=env)
+        wait_port(self.port)
+        if self.server == "uvicorn" and self.workers > 1:
+            wait_listeners(self.port, self.workers)  # every worker's socket, not just the first
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(20)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                self.proc.kill()
+        if self.redis is not None:
+            self.redis.stop()
 
     def pids(self) -> list[int]:
-        # granian serves from worker processes it spawns; uvicorn serves in the process itself.
-        return [pid for p in self.procs for pid in [p.pid, *children(p.pid)]]
+        # With WORKERS (or under granian) the work is in child processes, and Redis is part of the relay.
+        assert self.proc is not None
+        redis = [self.redis.proc.pid] if self.redis is not None and self.redis.proc is not None else []
+        return [self.proc.pid, *children(self.proc.pid), *redis]
 
     def sub_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports[0]}/events"
+        return f"http://127.0.0.1:{self.port}/events"
 
     def pub_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports[0]}/webhooks/sequin"
+        return f"http://127.0.0.1:{self.port}/webhooks/sequin"
+
+
+def load_kit_driver() -> types.ModuleType:
+    """The shared kit's driver module, for its publisher, event bodies and /proc readers."""
+    spec = importlib.util.spec_from_file_location("fanout", KIT / "fanout.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_load(
-    contender: Contender, sseload: Path, *, clients: int, rate: float, duration: float
+    contender: Contender,
+    sseload: Path,
+    *,
+    clients: int,
+    rate: float,
+    duration: float,
+    loaders: int = 1,
+    drain: float = 2.0,
 ) -> dict[str, object]:
+    """The kit's fanout.py procedure, with the clients split over `loaders` sseload processes.
+
+    One sseload is one core's worth of reading; past ~150,000 deliveries/s it, not the server,
+    would be what is measured. With several, latency percentiles are each loader's own: the table
+    shows the worst loader's (all loaders see the same distribution; the worst is the honest bound).
+    """
+    kit = load_kit_driver()
     contender.start()
+    loads: list[subprocess.Popen[str]] = []
     try:
         time.sleep(0.5)  # let the server settle before measuring its baseline memory
-        baseline = rss_kb(contender.pids())
-        cmd = [
-            sys.executable,
-            str(KIT / "fanout.py"),
-            "--name",
-            contender.name,
-            "--sub",
-            contender.sub_url(),
-            "--pub",
-            contender.pub_url(),
-            "--kind",
-            contender.kind,
-            "--clients",
-            str(clients),
-            "--rate",
-            str(rate),
-            "--duration",
-            str(duration),
-            "--pids",
-            ",".join(map(str, contender.pids())),
-            "--sseload",
-            str(sseload),
-        ]
-        for header in contender.headers:
-            cmd += ["--header", header]
-        result = json.loads(
-            subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        pids = contender.pids()
+        baseline = rss_kb(pids)
+        url = urlsplit(contender.sub_url())
+        started = time.monotonic()
+        for share in split(clients, loaders):
+            loads.append(
+                subprocess.Popen(
+                    [str(sseload), url.hostname or "127.0.0.1", str(url.port), url.path, str(share)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        ready = sum(int(load.stdout.readline().split()[1]) for load in loads if load.stdout is not None)
+        connect_s = time.monotonic() - started
+        time.sleep(0.5)
+        rss_idle = kit.proc_rss_kb(pids)
+        publisher = kit.Publisher(
+            contender.pub_url(), dict(h.split(": ", 1) for h in contender.publish_headers)
         )
-        result["kb_per_idle_conn"] = round((result["rss_idle_kb"] - baseline) / max(1, result["ready"]), 2)
-        result["deliveries_per_s"] = round(result["received"] / max(0.001, result["publish_s"]), 1)
-        return result
+        pad = "x" * 100
+        events = int(rate * duration)
+        cpu_before = kit.proc_cpu_s(pids)
+        publish_started = time.monotonic()
+        failures = 0
+        for seq in range(events):
+            wait = publish_started + seq / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            status = publisher.post(kit.body(contender.kind, seq, pad))
+            failures += not 200 <= status < 300
+        publish_s = time.monotonic() - publish_started
+        time.sleep(drain)
+        cpu_s = kit.proc_cpu_s(pids) - cpu_before
+        reports = []
+        for load in loads:
+            assert load.stdin is not None and load.stdout is not None
+            load.stdin.close()
+            reports.append(json.loads(load.stdout.readline()))
+            load.wait()
     finally:
+        for load in loads:
+            if load.poll() is None:
+                load.kill()
         contender.stop()
+    received = sum(r["received"] for r in reports)
+    worst = {key: max(r[key] for r in reports) for key in ("lat_ms_p50", "lat_ms_p99", "lat_ms_max")}
+    # Until the last delivery: under overload the backlog drains after the publisher stops.
+    busy_s = publish_s + worst["lat_ms_max"] / 1000
+    return {
+        "target": contender.name,
+        "clients": clients,
+        "ready": ready,
+        "connect_s": round(connect_s, 2),
+        "rate": rate,
+        "events": events,
+        "publish_failures": failures,
+        "publish_s": round(publish_s, 2),
+        "expected": events * ready,
+        "received": received,
+        "lost": events * ready - received,
+        **worst,
+        "server_cpu_s": round(cpu_s, 2),
+        "cpu_us_per_delivery": round(cpu_s * 1e6 / max(1, received), 2),
+        "deliveries_per_s": round(received / max(0.001, busy_s)),
+        "kb_per_idle_conn": round((rss_idle - baseline) / max(1, ready), 2),
+    }
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def table(results: list[dict[str, object]]) -> str:
@@ -278,9 +380,16 @@ def main() -> None:
     )
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--servers", default="uvicorn", help="relay ASGI servers to compare: uvicorn,granian")
+    parser.add_argument(
+        "--both-cores",
+        default="5000x60",
+        help="CLIENTSxRATE for nchan with 2 workers against the relay with WORKERS=2 on Redis, "
+        "a load past one core's capacity (empty: skip)",
+    )
     args = parser.parse_args()
     sseload = build_sseload()
-    contenders: list[Contender] = [Nchan(1), *(Relay(1, None, server) for server in args.servers.split(","))]
+    servers = args.servers.split(",")
+    contenders: list[Contender] = [Nchan(1), *(Relay(1, server) for server in servers)]
     results = []
     for clients in [int(c) for c in args.clients.split(",") if c]:
         for contender in contenders:
@@ -295,6 +404,15 @@ def main() -> None:
                 {**run_load(contender, sseload, clients=args.idle, rate=1, duration=1), "idle": True}
             )
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    if args.both_cores:
+        clients, rate = (float(x) for x in args.both_cores.split("x"))
+        for contender in [Nchan(2), *(Relay(2, server) for server in servers)]:
+            # Two loaders: one sseload alone would be the bottleneck at these rates.
+            result = run_load(
+                contender, sseload, clients=int(clients), rate=rate, duration=5, loaders=2, drain=10
+            )
+            results.append(result)
+            print(json.dumps(result), file=sys.stderr, flush=True)
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
