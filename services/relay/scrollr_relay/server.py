@@ -8,9 +8,9 @@ response has started with chunked encoding a stream may write its chunks to the 
 server-specific features): `StreamSocket.of(scope)`. Under any other server there is none and
 streams go through `send` (sinks.py).
 
-The uvicorn internals this touches are few and pinned by the project's uvicorn range: the request's
-`RequestResponseCycle` (`transport`, `response_started`, `chunked_encoding`, `response_complete`,
-`disconnected`).
+The uvicorn internals this touches are few: the request's `RequestResponseCycle` (`transport`,
+`response_started`, `chunked_encoding`, `response_complete`, `disconnected`). pyproject.toml bounds
+uvicorn's version, and test_sinks.py fails if a release changes them.
 """
 
 from __future__ import annotations
