@@ -237,7 +237,8 @@ def test_unreachable_relay_is_retried_with_each_failure_logged(database_url, sta
     relay = start_relay({}, port=port)
     # LATE (as an insert, or a backfill read if it beat the slot) was held back, then delivered.
     wait_until(lambda: '"outcome":"accepted"' in relay.log(), timeout=30, what="the retried delivery")
-    assert "relay accepted the batch after" in emitter.log()
+    # The relay logs the batch before it answers; the emitter logs once the answer arrives.
+    wait_until(lambda: "relay accepted the batch after" in emitter.log(), what="the emitter's log of it")
     emitter.wait_streaming()
     client = open_stream(relay)
     insert_trade(database_url, "AFTER")
