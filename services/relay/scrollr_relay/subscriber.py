@@ -71,7 +71,12 @@ class Subscriber:
     def write(self, data: bytes) -> None:
         if self.closed:
             return
-        failure = self._sink.write(data)
+        try:
+            failure = self._sink.write(data)
+        except Exception:
+            # The socket went away before the disconnect was noticed (a closed transport raises):
+            # this client ends here; the fan-out to the others must go on.
+            failure = CLOSE_SEND_FAILED
         if failure is not None:
             self.close(failure)
 

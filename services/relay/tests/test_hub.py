@@ -5,7 +5,7 @@ from scrollr_relay.event import Envelope
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.sinks import AsgiSink
-from scrollr_relay.subscriber import Subscriber
+from scrollr_relay.subscriber import CLOSE_SEND_FAILED, Subscriber
 
 
 class Recorder:
@@ -53,3 +53,32 @@ async def test_fan_out_encodes_once_and_filters_by_topic():
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(start, 10)))
     assert len(every.bodies) == 1 and every.bodies[0].count(b"event: change") == 2  # one write per batch
     assert games.bodies[0].count(b"event: change") == 1 and b"data: 2" in games.bodies[0]
+
+
+class LostConnectionSink:
+    """Stands in for a socket whose peer is gone but not yet noticed: uvloop's write then raises."""
+
+    def write(self, data: bytes) -> str | None:
+        raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
+
+    async def finish(self, reason: str) -> None:
+        pass
+
+
+async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
+    bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
+    hub = Hub(bus, heartbeat_seconds=60)
+    before, after = Recorder(), Recorder()
+    lost = Subscriber(LostConnectionSink(), topics=None)
+    for subscriber in (
+        Subscriber(AsgiSink(before, 1 << 20), topics=None),
+        lost,
+        Subscriber(AsgiSink(after, 1 << 20), topics=None),
+    ):
+        subscriber.go_live(None)
+        hub.add(subscriber)
+    start = await bus.head()
+    await bus.publish([Envelope(topic="trades", dedupe_key="1", data=b"1")])
+    hub.fan_out(encode_frames(bus.epoch, await bus.read_after(start, 10)))
+    assert lost.closed and lost.done.result() == CLOSE_SEND_FAILED
+    assert len(before.bodies) == len(after.bodies) == 1
