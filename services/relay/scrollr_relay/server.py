@@ -16,6 +16,7 @@ uvicorn's version, and test_sinks.py fails if a release changes them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -26,10 +27,13 @@ SOCKET_EXTENSION = "scrollr.socket"
 class StreamSocket:
     """The connection under one HTTP/1.1 response, as far as a stream may use it."""
 
-    __slots__ = ("_cycle",)
+    __slots__ = ("_cycle", "on_lost")
 
     def __init__(self, cycle: RequestResponseCycle) -> None:
         self._cycle = cycle
+        # Called when the connection is lost: a stream learns of a gone client without a task of
+        # its own waiting on `receive` (a task and its coroutines per connection, in memory and GC).
+        self.on_lost: Callable[[], None] | None = None
 
     @staticmethod
     def of(scope: dict[str, Any]) -> StreamSocket | None:
@@ -52,10 +56,18 @@ class StreamSocket:
 
 
 class StreamingHttpProtocol(HttpToolsProtocol):
+    _socket: StreamSocket | None = None  # the latest request's
+
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         cycle = self.cycle
         # An upgrade request makes no cycle; a pipelined one is queued with this same scope.
         if cycle is not None and cycle.scope is self.scope:
+            self._socket = StreamSocket(cycle)
             extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
-            extensions[SOCKET_EXTENSION] = {"socket": StreamSocket(cycle)}
+            extensions[SOCKET_EXTENSION] = {"socket": self._socket}
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._socket is not None and self._socket.on_lost is not None:
+            self._socket.on_lost()

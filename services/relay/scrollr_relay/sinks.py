@@ -54,7 +54,12 @@ class SocketSink:
         transport.write(http_chunk(data))
         return CLOSE_SLOW if transport.get_write_buffer_size() > self._limit else None
 
+    def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
+        self._socket.on_lost = on_gone
+        return True
+
     async def finish(self, reason: str) -> None:
+        self._socket.on_lost = None
         if reason == CLOSE_SLOW:
             self._socket.abort()  # its buffer is full: the last chunk would never get through
         elif reason != CLOSE_CLIENT_GONE:
@@ -114,6 +119,9 @@ class AsgiSink:
             self._failure = CLOSE_SEND_FAILED
         finally:
             self._writer = None
+
+    def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
+        return False  # only `receive` tells, and the stream waits on it
 
     async def finish(self, reason: str) -> None:
         writer = self._writer

@@ -11,6 +11,7 @@ cursor, or send `reset` when it can't be honoured → release the held frames ne
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import re
@@ -147,7 +148,8 @@ class EventStream:
         watcher: asyncio.Task[None] | None = None
         try:
             subscriber.write(preamble(self._settings.retry_milliseconds))
-            watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
+            if not sink.watch_disconnect(functools.partial(subscriber.close, CLOSE_CLIENT_GONE)):
+                watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None
             if request.cursor is not None:
                 try:

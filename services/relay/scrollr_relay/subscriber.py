@@ -9,7 +9,7 @@ the others or grows memory without bound.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from scrollr_relay.cursor import StreamId
@@ -29,6 +29,9 @@ class Sink(Protocol):
 
     async def finish(self, reason: str) -> None:
         """End the response after the stream closed for `reason`."""
+
+    def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
+        """Have `on_gone` called when the client goes; False if this sink can't tell."""
 
 
 class Subscriber:

@@ -4,6 +4,7 @@ import contextlib
 import socket
 
 import httpx
+import pytest
 
 from tests.support.procs import wait_until
 from tests.support.sequin import batch, game_message, post, trade_message
@@ -190,13 +191,19 @@ def test_under_another_asgi_server_streams_go_through_send_and_resume(start_rela
     assert symbols(resumed.events(1)) == ["B"]
 
 
-def test_disconnects_free_the_stream_at_once(redis_relay):
-    clients = [open_stream(redis_relay) for _ in range(5)]
-    assert redis_relay.metric("scrollr_open_streams") == 5
+@pytest.mark.parametrize("server", ["scrollr-relay", "uvicorn"])
+def test_disconnects_free_the_stream_at_once(start_relay, redis_server, server):
+    # No heartbeat within the wait: a failed write can't be what notices the client is gone.
+    relay = start_relay(
+        {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:gone", "SSE_HEARTBEAT_SECONDS": "600"},
+        server=server,
+    )
+    clients = [open_stream(relay) for _ in range(5)]
+    assert relay.metric("scrollr_open_streams") == 5
     for client in clients:
         client.sock.shutdown(socket.SHUT_RDWR)
         client.close()
-    wait_until(lambda: redis_relay.metric("scrollr_open_streams") == 0, timeout=5, what="streams freed")
+    wait_until(lambda: relay.metric("scrollr_open_streams") == 0, timeout=5, what="streams freed")
 
 
 def test_stream_cap_answers_503_with_retry_after(start_relay, redis_server):
