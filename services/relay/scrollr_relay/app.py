@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -66,6 +67,10 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await hub.start()
+        # What exists now (modules, the app) lives as long as the process: keep it out of the
+        # cyclic GC's full passes, whose pauses grow with every object they visit and stall every
+        # stream (measured at 5,000 streams: the longest pass went from 85 to 55 ms).
+        gc.freeze()
         if pool is not None:
             await pool.open(wait=False)  # the relay serves streams even while Postgres is down
         try:

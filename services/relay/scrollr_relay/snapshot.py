@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import psycopg
 from litestar import Response, get
+from litestar.params import FromQuery
 from psycopg_pool import AsyncConnectionPool
 
 from scrollr_relay.bus import Bus, BusUnavailable
@@ -49,7 +50,7 @@ def make_pool(database_url: str) -> AsyncConnectionPool:
 
 def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
     @get("/snapshot", summary="Current rows and the stream cursor that follows them")
-    async def handler(topics: str | None = None) -> Response[Snapshot | SnapshotError]:
+    async def handler(topics: FromQuery[str | None] = None) -> Response[Snapshot | SnapshotError]:
         try:
             wanted = parse_topics([topics]) if topics is not None else frozenset(SNAPSHOT_TABLES)
         except StreamRequestError as exc:
