@@ -12,6 +12,7 @@ Figures on a shared machine are noisy: compare contenders within one run, and pr
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -92,15 +93,6 @@ def build_sseload() -> Path:
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
     return [int(p) for p in out.split()]
-
-
-def rss_kb(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total
 
 
 class Contender:
@@ -252,6 +244,7 @@ class Relay(Contender):
         return f"http://127.0.0.1:{self.port}/webhooks/sequin"
 
 
+@functools.cache
 def load_kit_driver() -> types.ModuleType:
     """The shared kit's driver module, for its publisher, event bodies and /proc readers."""
     spec = importlib.util.spec_from_file_location("fanout", KIT / "fanout.py")
@@ -283,7 +276,7 @@ def run_load(
     try:
         time.sleep(0.5)  # let the server settle before measuring its baseline memory
         pids = contender.pids()
-        baseline = rss_kb(pids)
+        baseline = kit.proc_rss_kb(pids)
         url = urlsplit(contender.sub_url())
         started = time.monotonic()
         for share in split(clients, loaders):

@@ -10,6 +10,7 @@ fails twice. The targets themselves are measured by `just bench`, not asserted.
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,23 +34,23 @@ def bench(tmp_path: Path, *args: str) -> tuple[dict, dict]:
     return nchan, relay
 
 
+def ratios_until(tmp_path: Path, args: list[str], key: str, good: Callable[[float], bool]) -> list[float]:
+    """relay/nchan of `key`, one run after another until one is good or the attempts are spent."""
+    ratios: list[float] = []
+    while len(ratios) < ATTEMPTS and not any(good(r) for r in ratios):
+        nchan, relay = bench(tmp_path, *args)
+        ratios.append(relay[key] / nchan[key])
+    print(f"\nrelay/nchan {key}: {', '.join(f'{r:.2f}' for r in ratios)}")
+    return ratios
+
+
 def test_relay_cpu_per_delivery_stays_within_a_ratio_of_nchan(tmp_path):
-    ratios = []
-    for _ in range(ATTEMPTS):
-        nchan, relay = bench(tmp_path, "--clients", "1000", "--duration", "4", "--both-cores", "")
-        ratios.append(relay["cpu_us_per_delivery"] / nchan["cpu_us_per_delivery"])
-        if ratios[-1] <= MAX_CPU_RATIO:
-            break
-    print(f"\nrelay/nchan CPU per delivery at 1,000 clients: {', '.join(f'{r:.2f}' for r in ratios)}")
+    args = ["--clients", "1000", "--duration", "4", "--both-cores", ""]
+    ratios = ratios_until(tmp_path, args, "cpu_us_per_delivery", lambda r: r <= MAX_CPU_RATIO)
     assert min(ratios) <= MAX_CPU_RATIO
 
 
 def test_relay_on_both_cores_delivers_at_least_what_nchan_does(tmp_path):
-    ratios = []
-    for _ in range(ATTEMPTS):
-        nchan, relay = bench(tmp_path, "--clients", "", "--both-cores", "5000x60")
-        ratios.append(relay["deliveries_per_s"] / nchan["deliveries_per_s"])
-        if ratios[-1] >= MIN_BOTH_CORES_THROUGHPUT_RATIO:
-            break
-    print(f"\nrelay/nchan deliveries/s, both cores: {', '.join(f'{r:.2f}' for r in ratios)}")
+    args = ["--clients", "", "--both-cores", "5000x60"]
+    ratios = ratios_until(tmp_path, args, "deliveries_per_s", lambda r: r >= MIN_BOTH_CORES_THROUGHPUT_RATIO)
     assert max(ratios) >= MIN_BOTH_CORES_THROUGHPUT_RATIO

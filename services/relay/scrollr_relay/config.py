@@ -57,7 +57,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1
 
 
-def number_setting(env: Mapping[str, str], name: str, default: float, *, minimum: float, kind: type) -> float:
+def number_setting(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: float,
+    kind: type,
+    maximum: float | None = None,
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -67,6 +75,8 @@ def number_setting(env: Mapping[str, str], name: str, default: float, *, minimum
         raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name}={raw!r} must be at most {maximum}")
     return float(value) if kind is float else value
 
 
@@ -125,9 +135,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError("SEQUIN_WEBHOOK_SECRET must be at least 16 characters")
     redis_url = url_setting(env, "REDIS_URL", ("redis", "rediss", "unix"))
     port = int(number_setting(env, "PORT", DEFAULT_PORT, minimum=0, kind=int))
-    workers = int(number_setting(env, "WORKERS", 1, minimum=1, kind=int))
-    if workers > MAX_WORKERS:
-        raise ConfigError(f"WORKERS must be at most {MAX_WORKERS}, got {workers}")
+    workers = int(number_setting(env, "WORKERS", 1, minimum=1, maximum=MAX_WORKERS, kind=int))
     if workers > 1 and redis_url is None:
         raise ConfigError(
             f"WORKERS={workers} needs REDIS_URL: without Redis each process has a bus of its own "

@@ -136,7 +136,6 @@ class AsgiSink:
 def open_sink(scope: dict[str, Any], send: Send, limit: int) -> SocketSink | AsgiSink:
     """The fastest sink this server allows, for a response that has just started."""
     socket = StreamSocket.of(scope)
-    transport = socket.chunked_transport() if socket is not None else None
-    if socket is not None and transport is not None:
+    if socket is not None and (transport := socket.chunked_transport()) is not None:
         return SocketSink(socket, transport, send, limit)
     return AsgiSink(send, limit)

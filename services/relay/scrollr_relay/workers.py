@@ -65,8 +65,8 @@ class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._metrics_dir = tempfile.mkdtemp(prefix="scrollr-relay-metrics-")
-        self._workers: dict[int, subprocess.Popen[bytes]] = {}  # pid -> worker
-        self._started: dict[int, float] = {}
+        # pid -> (worker, when it started)
+        self._workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
         self._failed_starts = 0
 
     def _spawn(self) -> None:
@@ -80,16 +80,15 @@ class Supervisor:
             )
         finally:
             sock.close()  # the worker holds it now; a dead worker's socket must leave the group
-        self._workers[worker.pid] = worker
-        self._started[worker.pid] = time.monotonic()
+        self._workers[worker.pid] = (worker, time.monotonic())
 
     def _reap(self, pid: int, status: int) -> None:
-        worker = self._workers.pop(pid, None)
-        if worker is None:
+        if pid not in self._workers:
             return
+        worker, started = self._workers.pop(pid)
         worker.returncode = os.waitstatus_to_exitcode(status)
         multiprocess.mark_process_dead(pid, self._metrics_dir)  # type: ignore[no-untyped-call]
-        lived = time.monotonic() - self._started.pop(pid)
+        lived = time.monotonic() - started
         self._failed_starts = self._failed_starts + 1 if lived < HEALTHY_AFTER_SECONDS else 0
         log.error("worker %d exited with %s after %.1f s; starting another", pid, worker.returncode, lived)
 
@@ -119,11 +118,12 @@ class Supervisor:
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
     def _stop_all(self) -> None:
-        for worker in self._workers.values():
+        workers = [worker for worker, _ in self._workers.values()]
+        for worker in workers:
             with contextlib.suppress(ProcessLookupError):
                 worker.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for worker in self._workers.values():
+        for worker in workers:
             try:
                 worker.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
