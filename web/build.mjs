@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const api = process.env.SCROLLR_API_ORIGIN ?? "";
 const extensionApi = process.env.SCROLLR_EXTENSION_API_ORIGIN ?? "http://localhost:8080";
-const common = { bundle: true, target: "es2022", logLevel: "warning", sourcemap: true };
+// No source maps in what is shipped (web/dist, extension/dist); the node tests keep them for their traces.
+const common = { bundle: true, target: "es2022", logLevel: "warning", sourcemap: false };
 
 async function buildWeb() {
   const out = path.join(root, "web/dist");
@@ -42,7 +43,7 @@ async function buildTests() {
   const out = path.join(root, "build/tests");
   await rm(out, { recursive: true, force: true });
   const entries = (await readdir(dir)).filter((f) => f.endsWith(".test.ts")).map((f) => path.join(dir, f));
-  await build({ ...common, entryPoints: entries, outdir: out, format: "esm", platform: "node", outExtension: { ".js": ".mjs" } });
+  await build({ ...common, sourcemap: true, entryPoints: entries, outdir: out, format: "esm", platform: "node", outExtension: { ".js": ".mjs" } });
 }
 
 const extensionOut = process.argv.indexOf("--extension-out");

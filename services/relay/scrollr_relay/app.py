@@ -7,7 +7,6 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
@@ -15,8 +14,9 @@ from litestar.config.cors import CORSConfig
 from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from scrollr_relay import metrics
 from scrollr_relay.bus import Bus
 from scrollr_relay.config import Settings
 from scrollr_relay.entry import RelayApp
@@ -25,6 +25,7 @@ from scrollr_relay.hub import Hub
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.redis_bus import RedisBus
 from scrollr_relay.snapshot import make_pool, snapshot_handler
+from scrollr_relay.static import static_site
 from scrollr_relay.stream import EventStream
 from scrollr_relay.webhook import WebhookRejected, sequin_webhook
 
@@ -50,6 +51,13 @@ def make_bus(settings: Settings) -> Bus:
 def _rejected(_: Request[Any, Any, Any], exc: WebhookRejected) -> Response[dict[str, str]]:
     headers = {"Retry-After": str(random.randint(1, 5))} if exc.status == 503 else {}
     return Response({"error": exc.reason, "detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    """Every 500: logged with its traceback and counted, never silent; the client learns nothing inside."""
+    metrics.UNHANDLED_ERRORS.labels("http").inc()
+    log.error("unexpected error serving %s %s", request.method, request.scope["path"][:200], exc_info=exc)
+    return Response({"error": "internal_error"}, status_code=500)
 
 
 def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
@@ -89,17 +97,19 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
         PrometheusController,
     ]
     if settings.web_dir is not None:
-        route_handlers.append(
-            create_static_files_router(path="/", directories=[Path(settings.web_dir)], html_mode=True)
-        )
+        route_handlers.append(static_site(settings.web_dir))
     prometheus = PrometheusConfig(
-        app_name="scrollr_relay", prefix="scrollr_http", exclude=["/events", "/metrics"]
+        app_name="scrollr_relay",
+        prefix="scrollr_http",
+        exclude=["/events", "/metrics"],
+        # Label by route template, never by the path a client made up: one series per route.
+        group_path=True,
     )
     app = Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
-        exception_handlers={WebhookRejected: _rejected},
+        exception_handlers={WebhookRejected: _rejected, HTTP_500_INTERNAL_SERVER_ERROR: _unexpected},
         cors_config=cors,
         openapi_config=OpenAPIConfig(title="Scrollr relay", version="0.1.0", path="/schema"),
         request_max_body_size=None,

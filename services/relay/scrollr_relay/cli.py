@@ -54,9 +54,15 @@ def serve(settings: Settings, *, listen_fd: int | None = None) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        http=StreamingHttpProtocol,
+        http=StreamingHttpProtocol.with_timeouts(
+            header_seconds=settings.header_timeout_seconds, body_seconds=settings.body_timeout_seconds
+        ),
         loop="uvloop",
         backlog=4096,
+        # X-Forwarded-For decides the client's address only when the peer is a proxy named in
+        # TRUSTED_PROXIES (uvicorn would otherwise trust any local peer's header).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     # socket(fileno=) finds the family itself (uvicorn's own `fd` option assumes a Unix socket).
     sockets = None if listen_fd is None else [socket.socket(fileno=listen_fd)]

@@ -6,6 +6,7 @@ that names the variable, instead of failing on first use.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -26,6 +27,10 @@ DEFAULT_DEDUPE_WINDOW_SECONDS = 3600
 DEFAULT_MAX_STREAMS = 10_000
 DEFAULT_CLIENT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_RETRY_MILLISECONDS = 2000
+DEFAULT_STREAM_MAX_TOPICS = 64
+DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 MAX_WORKERS = 64
 STREAM_KEY = "events:broadcast"
 T = TypeVar("T")
@@ -55,6 +60,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_dir: str | None = None
     sequin_webhook_url: str | None = None
     workers: int = 1
+    stream_max_topics: int = DEFAULT_STREAM_MAX_TOPICS
+    max_streams_per_client: int = DEFAULT_MAX_STREAMS_PER_CLIENT
+    trusted_proxies: tuple[str, ...] = ()
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
 
 
 def number_setting(
@@ -101,6 +111,16 @@ def _origins(raw: str) -> tuple[str, ...]:
                 "or chrome-extension://<extension id>"
             )
     return origins
+
+
+def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    entries = tuple(a.strip() for a in env.get(name, "").split(",") if a.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} entry {entry!r} is not an IP address or network") from None
+    return entries
 
 
 def url_setting(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
@@ -175,6 +195,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         web_dir=web_dir,
         sequin_webhook_url=url_setting(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
         workers=workers,
+        stream_max_topics=int(
+            number_setting(env, "STREAM_MAX_TOPICS", DEFAULT_STREAM_MAX_TOPICS, minimum=1, kind=int)
+        ),
+        max_streams_per_client=int(
+            number_setting(env, "MAX_STREAMS_PER_CLIENT", DEFAULT_MAX_STREAMS_PER_CLIENT, minimum=0, kind=int)
+        ),
+        trusted_proxies=_addresses(env, "TRUSTED_PROXIES"),
+        header_timeout_seconds=number_setting(
+            env, "HEADER_TIMEOUT_SECONDS", DEFAULT_HEADER_TIMEOUT_SECONDS, minimum=0.1, kind=float
+        ),
+        body_timeout_seconds=number_setting(
+            env, "BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_SECONDS, minimum=0.1, kind=float
+        ),
     )
 
 

@@ -14,7 +14,11 @@ import secrets
 import string
 from typing import NamedTuple
 
-_EPOCH_RE = re.compile(r"^[a-z0-9]{1,32}$")
+_EPOCH_RE = re.compile(r"[a-z0-9]{1,32}")
+# ASCII digits only (str.isdigit() also takes "²" and other scripts' digits, which int() refuses),
+# and at most 20 of them: Redis stream ids are two unsigned 64-bit numbers.
+_PART_RE = re.compile(r"[0-9]{1,20}")
+MAX_PART = 2**64 - 1
 _ALPHABET = string.ascii_lowercase + string.digits
 EPOCH_LENGTH = 8
 
@@ -36,12 +40,16 @@ class StreamId(NamedTuple):
     def parse(cls, raw: str | bytes) -> StreamId:
         text = raw.decode() if isinstance(raw, bytes) else raw
         ms, sep, seq = text.partition("-")
-        if not sep or not ms.isdigit() or not seq.isdigit():
-            raise CursorError(f"not a stream id: {text!r}")
-        return cls(int(ms), int(seq))
+        if not sep or not _PART_RE.fullmatch(ms) or not _PART_RE.fullmatch(seq):
+            raise CursorError(f"not a stream id: {text[:64]!r}")
+        parsed = cls(int(ms), int(seq))
+        if parsed.ms > MAX_PART or parsed.seq > MAX_PART:
+            raise CursorError(f"stream id out of range (each part below 2^64): {text[:64]!r}")
+        return parsed
 
 
 ORIGIN = StreamId(0, 0)
+LAST_POSSIBLE = StreamId(MAX_PART, MAX_PART)
 
 
 class Cursor(NamedTuple):
@@ -54,8 +62,8 @@ class Cursor(NamedTuple):
     @classmethod
     def parse(cls, raw: str) -> Cursor:
         epoch, sep, rest = raw.strip().partition("-")
-        if not sep or not _EPOCH_RE.match(epoch):
-            raise CursorError(f"not a cursor (expected <epoch>-<ms>-<seq>): {raw!r}")
+        if not sep or not _EPOCH_RE.fullmatch(epoch):
+            raise CursorError(f"not a cursor (expected <epoch>-<ms>-<seq>): {raw[:64]!r}")
         return cls(epoch, StreamId.parse(rest))
 
 

@@ -8,16 +8,19 @@ with the raw server `send`, and CORS decided by the same CORSConfig Litestar use
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 
+from scrollr_relay import metrics
 from scrollr_relay.cors import preflight, stream_headers
 from scrollr_relay.hub import Hub
 from scrollr_relay.sinks import Send
 from scrollr_relay.stream import EventStream, Receive, header, respond
 
+log = logging.getLogger("scrollr.stream")
 EVENTS_PATH = "/events"
 
 
@@ -32,7 +35,14 @@ class RelayApp:
         if scope["type"] == "http" and scope["path"] == EVENTS_PATH:
             origin = header(scope, b"origin")
             if scope["method"] in ("GET", "HEAD"):
-                await self.stream(scope, receive, send, extra_headers=stream_headers(self.cors, origin))
+                try:
+                    await self.stream(scope, receive, send, extra_headers=stream_headers(self.cors, origin))
+                except Exception:
+                    # Outside Litestar no handler sees this: log it, count it, and let the server
+                    # answer 500 (or cut the stream) as for any failing ASGI app.
+                    metrics.UNHANDLED_ERRORS.labels("stream").inc()
+                    log.exception("unexpected error serving /events")
+                    raise
                 return
             if scope["method"] == "OPTIONS":
                 status, headers = preflight(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import Response, get
 
 from scrollr_relay.bus import Bus, BusUnavailable
+
+log = logging.getLogger("scrollr.health")
 
 
 @get("/healthz", summary="The process is up", sync_to_thread=False)
@@ -18,7 +22,9 @@ def readyz(bus: Bus) -> object:
         try:
             await bus.ping()
         except BusUnavailable as exc:
-            return Response({"status": "unavailable", "detail": str(exc)}, status_code=503)
+            # Which dependency, not where it lives: the address and error are for the log only.
+            log.warning("not ready: %s", exc)
+            return Response({"status": "unavailable", "unavailable": "bus"}, status_code=503)
         return Response({"status": "ready"})
 
     return handler

@@ -43,6 +43,10 @@ class Hub:
         self._heartbeat_seconds = heartbeat_seconds
         # A dict for its order and its dense, fast iteration; the values are unused.
         self.subscribers: dict[Subscriber, None] = {}
+        # Equal filters share one frozenset, so the fan-out's per-filter cache finds them by identity
+        # (a dict lookup compares equal-but-distinct sets element by element): filter -> (it, users).
+        self._filters: dict[frozenset[str], tuple[frozenset[str], int]] = {}
+        self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.head: Cursor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -67,14 +71,38 @@ class Hub:
         for subscriber in list(self.subscribers):
             subscriber.close(reason)
 
+    def streams_from(self, client: str) -> int:
+        return self._per_client.get(client, 0)
+
     def add(self, subscriber: Subscriber) -> None:
+        topics = subscriber.topics
+        if topics is not None:
+            shared, users = self._filters.get(topics, (topics, 0))
+            self._filters[topics] = (shared, users + 1)
+            subscriber.topics = shared
+        if subscriber.client is not None:
+            self._per_client[subscriber.client] = self._per_client.get(subscriber.client, 0) + 1
         self.subscribers[subscriber] = None
         metrics.OPEN_STREAMS.inc()
 
     def remove(self, subscriber: Subscriber) -> None:
-        if subscriber in self.subscribers:
-            del self.subscribers[subscriber]
-            metrics.OPEN_STREAMS.dec()
+        if subscriber not in self.subscribers:
+            return
+        del self.subscribers[subscriber]
+        metrics.OPEN_STREAMS.dec()
+        topics = subscriber.topics
+        if topics is not None:
+            shared, users = self._filters[topics]
+            if users > 1:
+                self._filters[topics] = (shared, users - 1)
+            else:
+                del self._filters[topics]
+        client = subscriber.client
+        if client is not None:
+            if self._per_client[client] > 1:
+                self._per_client[client] -= 1
+            else:
+                del self._per_client[client]
 
     def fan_out(self, frames: list[Frame]) -> None:
         everything = b"".join(f[2] for f in frames)
@@ -83,6 +111,9 @@ class Hub:
         for subscriber in self.subscribers:
             if not subscriber.live:
                 subscriber.hold(frames)
+                continue
+            if subscriber.replayed_to is not None:
+                delivered += subscriber.write_after_replay(frames)
                 continue
             topics = subscriber.topics
             if topics is None:
@@ -104,6 +135,7 @@ class Hub:
         frame = reset_frame(head, reason)
         for subscriber in self.subscribers:
             if subscriber.live:
+                subscriber.replayed_to = None  # positions of the old history mean nothing now
                 subscriber.write(frame)
             else:
                 subscriber.hold_reset(head.position, frame)
@@ -142,6 +174,7 @@ class Hub:
                 attempt = await _bus_down(exc, attempt)
             except Exception:
                 # The reader must outlive any one bad read: streams depend on it.
+                metrics.UNHANDLED_ERRORS.labels("hub_reader").inc()
                 log.exception("bus reader failed; retrying")
                 await asyncio.sleep(READER_BACKOFF.delay(attempt))
                 attempt += 1

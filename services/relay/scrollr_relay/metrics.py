@@ -23,3 +23,12 @@ STREAMS_REFUSED = Counter("scrollr_streams_refused_total", "Streams refused at t
 BUS_UP = Gauge(
     "scrollr_bus_up", "1 while every process's bus reader reaches the bus", multiprocess_mode="livemin"
 )
+REQUEST_TIMEOUTS = Counter(
+    "scrollr_request_timeouts_total", "Connections closed because a request arrived too slowly", ["phase"]
+)
+UNHANDLED_ERRORS = Counter(
+    "scrollr_unhandled_errors_total", "Unexpected exceptions, each logged with its traceback", ["where"]
+)
+STREAMS_REFUSED_PER_CLIENT = Counter(
+    "scrollr_streams_refused_per_client_total", "Streams refused at the per-client-address cap"
+)

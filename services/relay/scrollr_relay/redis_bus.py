@@ -18,10 +18,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scrollr_relay.bus import BusUnavailable, HistoryGap, PublishResult, gap_reason
-from scrollr_relay.cursor import ORIGIN, Cursor, StreamId, new_epoch
+from scrollr_relay.cursor import LAST_POSSIBLE, Cursor, StreamId, new_epoch
 from scrollr_relay.event import Envelope, StoredEvent
 
 _ENSURE_EPOCH = """
@@ -97,6 +101,11 @@ return {epoch, last_id(), trimmed, entries}
 
 SOCKET_TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 2.0
+# A pooled connection that Redis closed (a restart, a failover) fails on its next use. Retried on a
+# fresh connection, so a restart costs no failed webhook once Redis is back. Retrying a publish whose
+# reply was lost is safe: the script dedupes by idempotency key, so the retry can't append twice.
+RETRIES = 2
+RETRY_BACKOFF = ExponentialWithJitterBackoff(base=0.05, cap=0.5)
 
 
 def _text(value: bytes | str) -> str:
@@ -124,6 +133,9 @@ class RedisBus:
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             health_check_interval=30,
+            # Given to the pool's connections: from_url's client ignores its own `retry`.
+            retry=Retry(RETRY_BACKOFF, RETRIES),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
         tag = "{" + stream_key + "}"
         self._keys = [stream_key, f"{tag}:epoch", f"{tag}:dedupe", f"{tag}:trimmed"]
@@ -162,7 +174,9 @@ class RedisBus:
         return Cursor(epoch, last)
 
     async def read_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
-        epoch, last, trimmed, entries = await self._read_script(cursor.position, limit)
+        # Nothing can follow the largest id, and XRANGE refuses an interval that starts past it.
+        after = None if cursor.position == LAST_POSSIBLE else cursor.position
+        epoch, last, trimmed, entries = await self._read_script(after, limit)
         reason = gap_reason(cursor, epoch, trimmed, last)
         if reason is not None:
             raise HistoryGap(reason)
@@ -171,7 +185,7 @@ class RedisBus:
     async def wait_after(self, position: StreamId, timeout_seconds: float) -> None:
         try:
             await self._redis.xread(
-                {self._keys[0]: str(position or ORIGIN)}, count=1, block=int(timeout_seconds * 1000)
+                {self._keys[0]: str(position)}, count=1, block=int(timeout_seconds * 1000)
             )
         except RedisError as exc:
             raise BusUnavailable(f"redis: {exc}") from exc

@@ -3,7 +3,12 @@
 Sequin posts either one bare message or a batch `{"data": [message, ...]}` (see
 shared/sequin/README.md). Unknown keys are ignored, never rejected: Sequin adds metadata fields over
 time. `record` and `changes` are carried as raw JSON: the relay forwards them untouched, so decoding
-them into Python objects would only be work undone again when the event is encoded.
+them into Python objects would only be work undone again when the event is encoded. Raw JSON is not
+checked by msgspec below its top level, so the whole body is checked to be UTF-8 here: clients
+receive it in a `charset=utf-8` stream.
+
+Nesting deeper than msgspec decodes (about a thousand levels; Postgres jsonb holds more) is refused
+with a 400 that says so, rather than a 500: Sequin retries either, but this one is logged and named.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
+
+from scrollr_relay.topics import topic_problem
 
 Action = Literal["insert", "update", "delete", "read"]
 
@@ -60,8 +67,9 @@ def _check(message: Message, where: str) -> None:
     meta = message.metadata
     if not meta.idempotency_key:
         raise WebhookFormatError(f"Empty `idempotency_key` - at `{where}.metadata.idempotency_key`")
-    if not meta.table_name:
-        raise WebhookFormatError(f"Empty `table_name` - at `{where}.metadata.table_name`")
+    problem = topic_problem(meta.table_name)
+    if problem is not None:
+        raise WebhookFormatError(f"`table_name` {problem} - at `{where}.metadata.table_name`")
     if message.action != "read" and (meta.commit_lsn is None or meta.commit_idx is None):
         raise WebhookFormatError(
             f"`{message.action}` messages need `commit_lsn` and `commit_idx` - at `{where}.metadata`"
@@ -70,6 +78,17 @@ def _check(message: Message, where: str) -> None:
 
 def decode_webhook(body: bytes) -> list[Message]:
     """Decode a bare message or a batch; validate all of it before returning anything."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WebhookFormatError(f"Body is not valid UTF-8 at byte {exc.start}") from None
+    try:
+        return _decode(body)
+    except RecursionError:
+        raise WebhookFormatError("JSON nested too deeply to decode") from None
+
+
+def _decode(body: bytes) -> list[Message]:
     try:
         top = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
     except msgspec.ValidationError:

@@ -8,6 +8,11 @@ response has started with chunked encoding a stream may write its chunks to the 
 server-specific features): `StreamSocket.of(scope)`. Under any other server there is none and
 streams go through `send` (sinks.py).
 
+It also bounds how long a request may take to arrive (slowloris): the headers within
+`HEADER_TIMEOUT_SECONDS` of the request's start, the body within `BODY_TIMEOUT_SECONDS` after them.
+uvicorn has only an idle keep-alive timeout, so a request trickling in byte by byte would otherwise
+hold its connection (and, for a webhook, its buffered body) for ever.
+
 The uvicorn internals this touches are few: the request's `RequestResponseCycle` (`transport`,
 `response_started`, `chunked_encoding`, `response_complete`, `disconnected`). pyproject.toml bounds
 uvicorn's version, and test_sinks.py fails if a release changes them.
@@ -16,10 +21,15 @@ uvicorn's version, and test_sinks.py fails if a release changes them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from scrollr_relay import metrics
+
+log = logging.getLogger("scrollr.server")
 
 SOCKET_EXTENSION = "scrollr.socket"
 
@@ -57,8 +67,46 @@ class StreamSocket:
 
 class StreamingHttpProtocol(HttpToolsProtocol):
     _socket: StreamSocket | None = None  # the latest request's
+    _deadline: asyncio.TimerHandle | None = None  # for the part of the request still to arrive
+    header_timeout_seconds = 10.0
+    body_timeout_seconds = 30.0
+
+    @classmethod
+    def with_timeouts(cls, *, header_seconds: float, body_seconds: float) -> type[StreamingHttpProtocol]:
+        """This protocol with its own request timeouts (uvicorn instantiates the class it is given)."""
+        attrs = {"header_timeout_seconds": header_seconds, "body_timeout_seconds": body_seconds}
+        return type(cls.__name__, (cls,), attrs)
+
+    def _arm(self, seconds: float, phase: str) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._timed_out, phase)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _timed_out(self, phase: str) -> None:
+        self._deadline = None
+        metrics.REQUEST_TIMEOUTS.labels(phase).inc()
+        log.info("closing connection from %s: request %s not received in time", self.client, phase)
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.header_timeout_seconds, "headers")  # a connection that never sends a request
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm(self.header_timeout_seconds, "headers")
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
 
     def on_headers_complete(self) -> None:
+        self._arm(self.body_timeout_seconds, "body")
         super().on_headers_complete()
         cycle = self.cycle
         # An upgrade request makes no cycle; a pipelined one is queued with this same scope.
@@ -68,6 +116,7 @@ class StreamingHttpProtocol(HttpToolsProtocol):
             extensions[SOCKET_EXTENSION] = {"socket": self._socket}
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
         super().connection_lost(exc)
         if self._socket is not None and self._socket.on_lost is not None:
             self._socket.on_lost()

@@ -3,24 +3,26 @@
 Order matters: the cursor is read from the bus *before* the rows are read from Postgres. Every
 change committed after the rows were read reaches the bus after that cursor, so opening `/events`
 from it misses nothing. Changes the rows already reflect may be delivered again after the cursor;
-clients apply them by replacing the row whole (and skip any older than the row they hold by
-`commit_lsn`), so repeating one is harmless.
+clients apply them by replacing the row whole, so repeating one is harmless.
+
+Failures answer 503 with a reason a client can act on; what went wrong inside (SQL, addresses) goes
+to the log only.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import psycopg
-from litestar import Response, get
-from litestar.params import FromQuery
+from litestar import Request, Response, get
+from litestar.params import QueryParameter
 from psycopg_pool import AsyncConnectionPool
 
 from scrollr_relay.bus import Bus, BusUnavailable
 from scrollr_relay.pgrows import rows_from, select_all, use_text_values
-from scrollr_relay.stream import StreamRequestError, parse_topics
+from scrollr_relay.topics import TopicError, query_topics
 
 log = logging.getLogger("scrollr.snapshot")
 SNAPSHOT_TABLES = ("trades", "games")
@@ -44,17 +46,37 @@ def make_pool(database_url: str) -> AsyncConnectionPool:
         await conn.execute("SET TimeZone = 'UTC'")
 
     return AsyncConnectionPool(
-        database_url, min_size=1, max_size=4, open=False, configure=configure, timeout=5, name="snapshot"
+        database_url,
+        min_size=1,
+        max_size=4,
+        open=False,
+        configure=configure,
+        # A pooled connection dies with a Postgres restart: test each on checkout, so the first
+        # snapshot after the database is back gets a fresh connection instead of a 503.
+        check=AsyncConnectionPool.check_connection,
+        timeout=5,
+        name="snapshot",
     )
+
+
+def _unavailable(error: str, detail: str) -> Response[Snapshot | SnapshotError]:
+    return Response(SnapshotError(error, detail), status_code=503, headers={"Retry-After": "2"})
 
 
 def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
     @get("/snapshot", summary="Current rows and the stream cursor that follows them")
-    async def handler(topics: FromQuery[str | None] = None) -> Response[Snapshot | SnapshotError]:
+    async def handler(
+        request: Request[Any, Any, Any],
+        # Declared for the schema; read from the raw query below, as /events reads it.
+        topics: Annotated[
+            str | None, QueryParameter(description="Comma-separated tables (default: all)")
+        ] = None,
+    ) -> Response[Snapshot | SnapshotError]:
         try:
-            wanted = parse_topics([topics]) if topics is not None else frozenset(SNAPSHOT_TABLES)
-        except StreamRequestError as exc:
+            chosen = query_topics(request.scope["query_string"], len(SNAPSHOT_TABLES))
+        except TopicError as exc:
             return Response(SnapshotError("bad_topics", str(exc)), status_code=400)
+        wanted = chosen if chosen is not None else frozenset(SNAPSHOT_TABLES)
         unknown = sorted(wanted - set(SNAPSHOT_TABLES))
         if unknown:
             return Response(
@@ -62,7 +84,7 @@ def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
                 status_code=400,
             )
         if pool is None:
-            return Response(SnapshotError("unavailable", "DATABASE_URL is not configured"), status_code=503)
+            return _unavailable("unavailable", "snapshots are not configured on this relay")
         try:
             cursor = await bus.head()
             rows: dict[str, list[dict[str, Any]]] = {}
@@ -72,16 +94,11 @@ def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
                     cur = await conn.execute(select_all(SNAPSHOT_SCHEMA, table))
                     rows[table] = rows_from(cur.description or [], await cur.fetchall())
         except BusUnavailable as exc:
-            return Response(
-                SnapshotError("bus_unavailable", str(exc)), status_code=503, headers={"Retry-After": "2"}
-            )
+            log.warning("snapshot failed, bus unavailable: %s", exc)
+            return _unavailable("bus_unavailable", "the event bus is unavailable; retry shortly")
         except (psycopg.Error, TimeoutError) as exc:
-            log.warning("snapshot failed: %s", exc)
-            return Response(
-                SnapshotError("database_unavailable", f"database error: {str(exc).strip()[:300]}"),
-                status_code=503,
-                headers={"Retry-After": "2"},
-            )
+            log.warning("snapshot failed, database error: %s", exc)
+            return _unavailable("database_unavailable", "the database is unavailable; retry shortly")
         return Response(Snapshot(cursor=str(cursor), rows=rows))
 
     return handler

@@ -14,10 +14,8 @@ import asyncio
 import functools
 import logging
 import random
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 import msgspec
 
@@ -29,11 +27,11 @@ from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
 from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, Subscriber
+from scrollr_relay.topics import TopicError, decode_value, parse_topic_filter, raw_query
 
 log = logging.getLogger("scrollr.stream")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-_TOPIC_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 STREAM_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -50,25 +48,16 @@ class StreamRequest(msgspec.Struct, frozen=True):
     topics: frozenset[str] | None
 
 
-def parse_stream_request(query_string: bytes, last_event_id: str | None) -> StreamRequest:
+def parse_stream_request(query_string: bytes, last_event_id: str | None, max_topics: int) -> StreamRequest:
     """Pure: the cursor (header first, then `lastEventId`) and the topic filter of a request."""
-    query = parse_qs(query_string.decode("latin-1"))
-    raw_cursor = last_event_id if last_event_id else (query.get("lastEventId") or [""])[-1]
     try:
+        query = raw_query(query_string)
+        raw_cursor = last_event_id or decode_value((query.get("lastEventId") or [""])[-1])
         cursor = Cursor.parse(raw_cursor) if raw_cursor.strip() else None
-    except CursorError as exc:
+        topics = parse_topic_filter(query["topics"], max_topics) if "topics" in query else None
+    except (CursorError, TopicError) as exc:
         raise StreamRequestError(str(exc)) from None
-    topics = parse_topics(query["topics"]) if "topics" in query else None
     return StreamRequest(cursor=cursor, topics=topics)
-
-
-def parse_topics(values: list[str]) -> frozenset[str]:
-    """`topics=trades,games` (possibly repeated) as a set of table names."""
-    names = [t.strip() for value in values for t in value.split(",") if t.strip()]
-    bad = [t for t in names if not _TOPIC_RE.match(t)]
-    if bad or not names:
-        raise StreamRequestError(f"topics must be a comma-separated list of table names, got {bad or ''!r}")
-    return frozenset(names)
 
 
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -87,6 +76,18 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _retry_after() -> tuple[bytes, bytes]:
+    # Spread out the clients' retries, so that a full relay isn't hit by all of them at once.
+    return (b"retry-after", str(random.randint(1, 10)).encode())
+
+
+def _client_address(scope: dict[str, Any]) -> str:
+    """The client's address; behind a proxy named in TRUSTED_PROXIES the server took it from
+    X-Forwarded-For (cli.py), otherwise it is the peer's."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
@@ -128,26 +129,36 @@ class EventStream:
     async def __call__(
         self, scope: dict[str, Any], receive: Receive, send: Send, *, extra_headers: list[tuple[bytes, bytes]]
     ) -> None:
+        settings = self._settings
         try:
-            request = parse_stream_request(scope.get("query_string", b""), header(scope, b"last-event-id"))
+            request = parse_stream_request(
+                scope.get("query_string", b""), header(scope, b"last-event-id"), settings.stream_max_topics
+            )
         except StreamRequestError as exc:
             await _plain(send, 400, str(exc), [])
             return
-        if len(self._hub.subscribers) >= self._settings.max_streams:
+        client = _client_address(scope) if settings.max_streams_per_client else None
+        if len(self._hub.subscribers) >= settings.max_streams:
             metrics.STREAMS_REFUSED.inc()
-            retry_after = str(random.randint(1, 10)).encode()
-            await _plain(send, 503, "stream limit reached", [(b"retry-after", retry_after)])
+            await _plain(send, 503, "stream limit reached", [_retry_after()])
+            return
+        if client is not None and self._hub.streams_from(client) >= settings.max_streams_per_client:
+            metrics.STREAMS_REFUSED_PER_CLIENT.inc()
+            await _plain(send, 429, "too many streams from this address", [_retry_after()])
             return
         # A fresh list each time: ASGI middleware may append to it in place.
         headers = [*STREAM_HEADERS, *extra_headers]
+        if scope["method"] == "HEAD":
+            await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
+            return
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        sink = open_sink(scope, send, self._settings.client_buffer_bytes)
-        subscriber = Subscriber(sink, topics=request.topics)
+        sink = open_sink(scope, send, settings.client_buffer_bytes)
+        subscriber = Subscriber(sink, topics=request.topics, client=client)
         self._hub.add(subscriber)
         log.debug("stream opened after %s topics %s", request.cursor, request.topics)
         watcher: asyncio.Task[None] | None = None
         try:
-            subscriber.write(preamble(self._settings.retry_milliseconds))
+            subscriber.write(preamble(settings.retry_milliseconds))
             if not sink.watch_disconnect(functools.partial(subscriber.close, CLOSE_CLIENT_GONE)):
                 watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None

@@ -35,15 +35,20 @@ class Sink(Protocol):
 
 
 class Subscriber:
-    __slots__ = ("_held", "_sink", "closed", "done", "live", "topics")
+    __slots__ = ("_held", "_held_reset", "_sink", "client", "closed", "done", "live", "replayed_to", "topics")
 
-    def __init__(self, sink: Sink, *, topics: frozenset[str] | None) -> None:
+    def __init__(self, sink: Sink, *, topics: frozenset[str] | None, client: str | None = None) -> None:
         self._sink = sink
         self.topics = topics
+        self.client = client  # the address it counts against under a per-client cap
         # Frames that arrive while the connection replays its backlog (until it goes live).
         self._held: list[Frame] = []
+        self._held_reset = False
         # Plain attributes, not properties: the hub reads them once per client per event.
         self.live = False
+        # The newest position the replay wrote. The replay reads the bus up to its head, which can be
+        # ahead of the hub's reader: live frames up to here were sent already and are skipped.
+        self.replayed_to: StreamId | None = None
         self.closed = False
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -55,16 +60,37 @@ class Subscriber:
         self._held.extend(f for f in frames if self.wants(f[1]))
 
     def hold_reset(self, position: StreamId, frame: bytes) -> None:
-        """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't."""
-        self._held = [(position, "", frame)]
+        """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't.
 
-    def go_live(self, after: StreamId | None) -> None:
-        """Write the held frames newer than `after` (what the backlog ended with), then go live."""
+        Frames held after it belong to the new history, so none of them is compared with the replay's
+        position (a position of the old history) when the connection goes live.
+        """
+        self._held = [(position, "", frame)]
+        self._held_reset = True
+
+    def go_live(self, replayed_to: StreamId | None) -> None:
+        """Write the held frames newer than what the replay wrote, then go live."""
         held, self._held = self._held, []
         self.live = True
-        data = b"".join(f[2] for f in held if after is None or f[0] > after)
+        if self._held_reset or replayed_to is None:
+            data = b"".join(f[2] for f in held)
+        else:
+            data = b"".join(f[2] for f in held if f[0] > replayed_to)
+            if not held or held[-1][0] <= replayed_to:
+                self.replayed_to = replayed_to
         if data:
             self.write(data)
+
+    def write_after_replay(self, frames: list[Frame]) -> int:
+        """A live write while the hub's reader is still behind the replay: skip what the replay sent."""
+        after = self.replayed_to
+        assert after is not None
+        if frames[-1][0] > after:
+            self.replayed_to = None  # the hub has passed the replay: from now on every frame is new
+        chosen = [f[2] for f in frames if f[0] > after and self.wants(f[1])]
+        if chosen:
+            self.write(b"".join(chosen))
+        return len(chosen)
 
     def close(self, reason: str) -> None:
         if not self.closed:

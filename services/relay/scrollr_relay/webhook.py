@@ -1,6 +1,7 @@
 """`POST /webhooks/sequin`: where a Sequin delivery becomes events on the bus.
 
-Authenticate → read the body within its limit (after decompression, so a gzip bomb is refused) →
+Authenticate by the headers (nothing buffered for a request without the right credentials) → read
+the body within its limit (after decompression, so a gzip bomb is refused) → check a signature →
 decode and validate the whole delivery → publish it atomically with dedupe → 200. Sequin retries
 anything but a 2xx, so the 200 is sent only once the events are in the bus.
 """
@@ -17,7 +18,7 @@ import msgspec
 from litestar import Request, Response, post
 
 from scrollr_relay import metrics
-from scrollr_relay.auth import check_webhook_auth
+from scrollr_relay.auth import AuthFailure, AuthStep, check_headers, signature_matches
 from scrollr_relay.bus import Bus, BusUnavailable
 from scrollr_relay.config import Settings
 from scrollr_relay.event import envelope_for
@@ -47,18 +48,28 @@ def _too_large(limit: int) -> WebhookRejected:
     return WebhookRejected(413, "too_large", f"Body exceeds {limit} bytes (counted after decompression)")
 
 
+def _unauthorized(failure: AuthFailure) -> WebhookRejected:
+    return WebhookRejected(401, failure.value, "Missing or wrong webhook credentials")
+
+
 async def read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        # `receive` itself rather than Request.stream(), which reports a client gone mid-body as a 500.
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise WebhookRejected(400, "client_disconnected", "The client went away before the body ended")
+        chunk: bytes = message.get("body", b"")  # type: ignore[assignment]
         size += len(chunk)
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
@@ -88,15 +99,19 @@ def sequin_webhook(bus: Bus, settings: Settings) -> object:
         started = time.perf_counter()
         outcome: dict[str, object] = {}
         try:
-            wire = await read_body(request, settings.max_body_bytes)
-            failure = check_webhook_auth(
+            signature_header = request.headers.get("sequin-signature")
+            step = check_headers(
                 secret=settings.webhook_secret,
                 authorization=request.headers.get("authorization"),
-                signature_header=request.headers.get("sequin-signature"),
-                body=wire,
+                signature_header=signature_header,
             )
-            if failure is not None:
-                raise WebhookRejected(401, failure.value, "Missing or wrong webhook credentials")
+            if isinstance(step, AuthFailure):
+                raise _unauthorized(step)
+            wire = await read_body(request, settings.max_body_bytes)
+            if step is AuthStep.CHECK_SIGNATURE and not signature_matches(
+                settings.webhook_secret, signature_header or "", wire
+            ):
+                raise _unauthorized(AuthFailure.WRONG)
             body = decompress(wire, request.headers.get("content-encoding"), settings.max_body_bytes)
             try:
                 messages = decode_webhook(body)
@@ -108,7 +123,11 @@ def sequin_webhook(bus: Bus, settings: Settings) -> object:
                 "actions": dict(Tally(m.action for m in messages)),
             }
             try:
-                result = await bus.publish([envelope_for(m) for m in messages])
+                envelopes = [envelope_for(m) for m in messages]
+            except RecursionError:
+                raise WebhookRejected(400, "invalid_body", "JSON nested too deeply to encode") from None
+            try:
+                result = await bus.publish(envelopes)
             except BusUnavailable as exc:
                 raise WebhookRejected(
                     503, "bus_unavailable", f"Event bus unavailable, retry: {exc}"

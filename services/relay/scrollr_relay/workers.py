@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from types import FrameType
 
 from prometheus_client import multiprocess
@@ -61,10 +62,37 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+METRICS_DIR_PREFIX = "scrollr-relay-metrics-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_stale_metrics_dirs(parent: str) -> list[str]:
+    """Remove the metrics directories of supervisors that died without cleaning up (SIGKILL)."""
+    removed = []
+    for path in Path(parent).glob(f"{METRICS_DIR_PREFIX}*-*"):
+        owner = path.name.removeprefix(METRICS_DIR_PREFIX).partition("-")[0]
+        if owner.isascii() and owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(str(path))
+    return removed
+
+
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._metrics_dir = tempfile.mkdtemp(prefix="scrollr-relay-metrics-")
+        for path in remove_stale_metrics_dirs(tempfile.gettempdir()):
+            log.info("removed the metrics directory of a dead supervisor: %s", path)
+        # The owner's pid in the name, so that a later supervisor can tell a stale one.
+        self._metrics_dir = tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-")
         # pid -> (worker, when it started)
         self._workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
         self._failed_starts = 0
