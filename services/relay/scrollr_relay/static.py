@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.response import File
 
 MAX_PATH_CHARS = 1024
@@ -54,8 +55,8 @@ def static_site(web_dir: str) -> object:
     root = Path(web_dir).resolve()
 
     @get(["/", "/{file_path:path}"], include_in_schema=False, sync_to_thread=False)
-    def handler(file_path: str = "") -> File | Response[dict[str, str]]:
-        found = resolve_static(root, file_path)
+    def handler(request: Request[Any, Any, Any]) -> File | Response[dict[str, str]]:
+        found = resolve_static(root, request.path_params.get("file_path", ""))
         if found is None:
             return Response({"error": "not_found"}, status_code=404, headers=PAGE_HEADERS)
         media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"

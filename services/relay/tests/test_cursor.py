@@ -22,3 +22,26 @@ def test_epochs_are_valid_cursor_epochs_and_differ():
     assert len(epochs) == 50
     for epoch in epochs:
         assert Cursor.parse(f"{epoch}-1-0").epoch == epoch
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "abc-1\u00b2-0",  # passes str.isdigit(), refused by int()
+        "abc-1-\u0663",  # an Arabic-Indic digit
+        "abc-" + "1" * 5000 + "-0",  # past int()'s digit limit
+        "abc-18446744073709551616-0",  # 2^64: no Redis stream id is that large
+        "abc-0-18446744073709551616",
+        "abc\n-1-0",  # `$` would have let a newline through into the SSE id
+        "abc-1\n-0",
+    ],
+)
+def test_cursors_outside_what_a_stream_id_can_be_are_refused(raw):
+    with pytest.raises(CursorError):
+        Cursor.parse(raw)
+
+
+def test_the_largest_stream_id_parses():
+    assert Cursor.parse("abc-18446744073709551615-18446744073709551615").position == StreamId(
+        2**64 - 1, 2**64 - 1
+    )

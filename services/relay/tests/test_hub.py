@@ -1,6 +1,6 @@
 """The hub with the in-memory bus, in process: fan-out, filtering, and resets of replaying clients."""
 
-from scrollr_relay.cursor import StreamId
+from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
@@ -82,3 +82,71 @@ async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(start, 10)))
     assert lost.closed and lost.done.result() == CLOSE_SEND_FAILED
     assert len(before.bodies) == len(after.bodies) == 1
+
+
+def live_subscriber(hub, topics=None):
+    send = Recorder()
+    subscriber = Subscriber(AsgiSink(send, 1 << 20), topics=topics)
+    hub.add(subscriber)
+    return subscriber, send
+
+
+async def test_an_event_replayed_before_the_hub_reads_it_is_not_sent_again():
+    """Publish → register → replay (reads up to the bus head) → live → the hub reads the same event."""
+    bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
+    hub = Hub(bus, heartbeat_seconds=60)
+    hub_position = await bus.head()
+    old = await bus.head()
+    await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"A")])
+    subscriber, send = live_subscriber(hub)
+    backlog = await bus.read_after(old, 10)  # what the replay writes
+    subscriber.write(b"".join(f[2] for f in encode_frames(bus.epoch, backlog)))
+    subscriber.go_live(backlog[-1].id)
+    hub.fan_out(encode_frames(bus.epoch, await bus.read_after(hub_position, 10)))  # the hub catches up
+    await bus.publish([Envelope(topic="t", dedupe_key="b", data=b"B")])
+    hub.fan_out(encode_frames(bus.epoch, await bus.read_after(Cursor(bus.epoch, backlog[-1].id), 10)))
+    sent = b"".join(send.bodies)
+    assert sent.count(b"data: A") == 1
+    assert sent.count(b"data: B") == 1
+
+
+async def test_a_batch_straddling_the_replay_sends_only_what_the_replay_did_not():
+    bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
+    hub = Hub(bus, heartbeat_seconds=60)
+    start = await bus.head()
+    await bus.publish([Envelope(topic="t", dedupe_key=k, data=k.encode()) for k in "AB"])
+    subscriber, send = live_subscriber(hub)
+    replayed = await bus.read_after(start, 10)
+    subscriber.write(b"".join(f[2] for f in encode_frames(bus.epoch, replayed)))
+    subscriber.go_live(replayed[-1].id)
+    await bus.publish([Envelope(topic="t", dedupe_key="C", data=b"C")])
+    hub.fan_out(encode_frames(bus.epoch, await bus.read_after(start, 10)))  # A, B and C in one read
+    sent = b"".join(send.bodies)
+    assert [sent.count(b"data: " + k) for k in (b"A", b"B", b"C")] == [1, 1, 1]
+    assert subscriber.replayed_to is None  # past the replay: later fan-outs take the plain path
+
+
+async def test_a_reset_held_while_replaying_is_sent_even_if_the_new_history_starts_lower():
+    """A Redis restarted empty starts again at 0-0: below the replay's position, yet a reset is due."""
+    bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
+    hub = Hub(bus, heartbeat_seconds=60)
+    subscriber, send = live_subscriber(hub)
+    from scrollr_relay.cursor import ORIGIN
+
+    hub.reset_all(Cursor("newepoch", ORIGIN), "history_lost")
+    subscriber.go_live(StreamId(1_800_000_000_000, 5))
+    assert b"event: reset" in b"".join(send.bodies)
+
+
+async def test_equal_filters_share_one_set_and_are_forgotten_with_their_last_subscriber():
+    bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
+    hub = Hub(bus, heartbeat_seconds=60)
+    first, _ = live_subscriber(hub, frozenset({"trades", "games"}))
+    second, _ = live_subscriber(hub, frozenset({"games", "trades"}))
+    assert first.topics is second.topics
+    hub.remove(first)
+    third, _ = live_subscriber(hub, frozenset({"trades", "games"}))
+    assert third.topics is second.topics
+    hub.remove(second)
+    hub.remove(third)
+    assert hub._filters == {}

@@ -62,3 +62,42 @@ def _bad(mutate):
 def test_invalid_bodies_are_refused_with_an_error_naming_the_problem(body, names):
     with pytest.raises(WebhookFormatError, match=r".*" + names.replace("$", r"\$").replace("[", r"\[")):
         decode_webhook(body)
+
+
+def _insert(record: bytes, table: str = "trades") -> bytes:
+    meta = json.dumps(
+        {
+            "table_schema": "public",
+            "table_name": table,
+            "idempotency_key": "k",
+            "commit_lsn": 1,
+            "commit_idx": 0,
+        }
+    )
+    return b'{"record":' + record + b',"action":"insert","metadata":' + meta.encode() + b"}"
+
+
+def test_invalid_utf8_inside_a_record_is_refused():
+    with pytest.raises(WebhookFormatError, match="UTF-8"):
+        decode_webhook(_insert(b'{"symbol":"\xff\xfe"}'))
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_nesting_deeper_than_can_be_decoded_is_a_format_error(depth):
+    with pytest.raises(WebhookFormatError, match="nested too deeply"):
+        decode_webhook(_insert(b'{"a":' * depth + b"1" + b"}" * depth))
+
+
+def test_nesting_a_little_deep_is_accepted():
+    assert decode_webhook(_insert(b'{"a":' * 100 + b"1" + b"}" * 100))
+
+
+@pytest.mark.parametrize("table", ["OrderItems", "trade_history$2026", "a,b"])
+def test_any_postgres_table_name_is_accepted(table):
+    assert decode_webhook(_insert(b"{}", table))[0].metadata.table_name == table
+
+
+@pytest.mark.parametrize("table", ["", "x" * 64, "a\u0000b"])
+def test_table_names_no_table_can_have_are_refused(table):
+    with pytest.raises(WebhookFormatError, match="table_name"):
+        decode_webhook(_insert(b"{}", table))
