@@ -1,7 +1,11 @@
 """POST /webhooks/sequin on a real relay process with a real Redis."""
 
+import contextlib
 import gzip
 import json
+import select
+import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -164,3 +168,77 @@ def test_one_log_line_per_request(redis_relay):
     assert accepted["duplicates"] == 0
     assert "ms" in accepted
     assert (rejected["outcome"], rejected["status"]) == ("missing_credentials", 401)
+
+
+def test_the_first_webhook_after_a_redis_restart_is_accepted(start_relay, fresh_redis):
+    relay = start_relay({"REDIS_URL": fresh_redis.url})
+    with ThreadPoolExecutor(8) as pool:  # concurrent posts: several connections in the relay's pool
+        before = list(pool.map(lambda n: post(relay.url, batch(trade_message(f"B{n}", "1"))), range(16)))
+    assert {r.status_code for r in before} == {200}
+    fresh_redis.restart()  # every pooled connection is now stale
+    for n in range(4):
+        response = post(relay.url, batch(trade_message(f"AFTER{n}", "1.00")))
+        assert response.status_code == 200, response.text
+    assert relay.metric("scrollr_webhook_rejections_total", 'reason="bus_unavailable"') == 0
+
+
+def test_the_hub_reader_survives_a_redis_restart_without_a_stalled_stream(start_relay, fresh_redis):
+    relay = start_relay({"REDIS_URL": fresh_redis.url})
+    client = stream(relay)
+    fresh_redis.restart()
+    assert post(relay.url, batch(trade_message("AFTER", "1.00"))).status_code == 200
+    assert client.next(timeout=15).event == "reset"  # its cursor follows AFTER: the snapshot has it
+    assert post(relay.url, batch(trade_message("LATER", "1.00"))).status_code == 200
+    assert client.next(timeout=15).json()["record"]["symbol"] == "LATER"
+
+
+def raw_request(relay, head: bytes, body: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+    sock.sendall(head + body)
+    return sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong"])
+def test_a_request_without_the_right_token_is_refused_before_its_body_arrives(redis_relay, authorization):
+    head = b"POST /webhooks/sequin HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\nConnection: close\r\n"
+    if authorization:
+        head += f"Authorization: {authorization}\r\n".encode()
+    sock = raw_request(redis_relay, head + b"\r\n", b"{")  # a body that never comes
+    answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "phase"),
+    [
+        (b"", "headers"),  # connects and says nothing
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a", "headers"),  # headers that never end
+        (
+            b"POST /webhooks/sequin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + SECRET.encode()
+            + b'\r\nContent-Length: 1000\r\n\r\n{"data":',
+            "body",
+        ),  # an authenticated body that never ends
+    ],
+)
+def test_a_request_that_trickles_in_is_closed(start_relay, request_bytes, phase):
+    relay = start_relay({"HEADER_TIMEOUT_SECONDS": "1", "BODY_TIMEOUT_SECONDS": "1"})
+    sock = raw_request(relay, request_bytes)
+    trickle = (b"a" if phase == "headers" else b" ") if request_bytes else b""
+    for _ in range(3):  # keep trickling: a byte now and then must not keep the connection
+        with contextlib.suppress(OSError):
+            sock.sendall(trickle)
+        if select.select([sock], [], [], 0.4)[0]:
+            break
+    read_until_closed(sock)  # returns once the relay has closed it (the socket's own timeout is 10 s)
+    wait_until(
+        lambda: relay.metric("scrollr_request_timeouts_total", f'phase="{phase}"') >= 1,
+        what="the timeout counted",
+    )
