@@ -2,7 +2,8 @@
 
 import httpx
 
-from tests.support.pg import insert_trade
+from tests.support.pg import execute, insert_trade
+from tests.support.procs import wait_until
 
 
 def test_snapshot_gives_the_chosen_tables_and_refuses_unknown_ones(database_url, start_relay):
@@ -16,3 +17,23 @@ def test_snapshot_gives_the_chosen_tables_and_refuses_unknown_ones(database_url,
     for bad in ("users", "DROP;TABLE", ""):
         response = httpx.get(f"{relay.url}/snapshot", params={"topics": bad})
         assert response.status_code == 400 and response.json()["error"] == "bad_topics", bad
+
+
+def test_the_first_snapshot_after_a_postgres_restart_succeeds(database_url, pg_cluster, start_relay):
+    relay = start_relay({"DATABASE_URL": database_url})
+    assert httpx.get(f"{relay.url}/snapshot", timeout=10).status_code == 200  # a pooled connection now
+    pg_cluster.stop("fast")
+    pg_cluster.start()
+    response = httpx.get(f"{relay.url}/snapshot", timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_a_database_error_answers_a_generic_503_and_logs_the_detail(database_url, start_relay):
+    relay = start_relay({"DATABASE_URL": database_url})
+    execute(database_url, "DROP TABLE games")
+    response = httpx.get(f"{relay.url}/snapshot", timeout=10)
+    assert response.status_code == 503
+    assert response.json()["error"] == "database_unavailable"
+    for leak in ("games", "SELECT", "relation", "127.0.0.1"):
+        assert leak not in response.text, leak
+    wait_until(lambda: 'relation "public.games" does not exist' in relay.log(), what="the detail logged")

@@ -1,9 +1,13 @@
 """WORKERS=N: several relay processes on one port, on one Redis, supervised by `scrollr-relay`."""
 
+import os
 import signal
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
+from scrollr_relay.workers import METRICS_DIR_PREFIX, remove_stale_metrics_dirs
 
 from tests.support.procs import wait_until
 from tests.support.sequin import batch, post, trade_message
@@ -50,12 +54,25 @@ def test_workers_share_the_port_the_stream_and_the_metrics(workers_relay):
         assert workers_relay.metric("scrollr_bus_up") == 1
 
 
+def streams_held_by(pid: int, port: int) -> int:
+    """Established connections to `port` whose server side belongs to process `pid`."""
+    out = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sum(f"pid={pid}," in line for line in out.stdout.splitlines())
+
+
 def test_a_dead_worker_is_replaced_and_its_clients_resume(workers_relay):
     clients = [open_stream(workers_relay) for _ in range(8)]
     publish(workers_relay, "A")
     last_ids = [client.next().id for client in clients]
     before = workers_of(workers_relay)
-    victim = min(before)
+    held = {pid: streams_held_by(pid, workers_relay.port) for pid in before}
+    assert sum(held.values()) == 8
+    victim = max(held, key=held.__getitem__)  # the worker with the most streams: at least 4
     subprocess.run(["kill", "-KILL", str(victim)], check=True)
     wait_until(lambda: len(workers_of(workers_relay) - before) == 1, what="a replacement worker")
     assert victim not in workers_of(workers_relay)
@@ -69,7 +86,7 @@ def test_a_dead_worker_is_replaced_and_its_clients_resume(workers_relay):
             message = open_stream(workers_relay, last_id).next()
         assert message.json()["record"]["symbol"] == "B"
     assert "exited with -9" in workers_relay.log()
-    print(f"\n{moved} of 8 clients were on the killed worker")
+    assert moved == held[victim]  # exactly the killed worker's clients had to reconnect
 
 
 def test_sigterm_ends_every_worker(workers_relay):
@@ -81,8 +98,33 @@ def test_sigterm_ends_every_worker(workers_relay):
         client.next(timeout=5)
 
 
-def test_workers_do_not_outlive_a_killed_supervisor(workers_relay):
+def metrics_dirs_of(pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"{METRICS_DIR_PREFIX}{pid}-*"))
+
+
+def test_workers_do_not_outlive_a_killed_supervisor_and_its_metrics_are_cleaned_up_later(
+    workers_relay, start_relay, redis_server
+):
     workers = workers_of(workers_relay)
+    supervisor = workers_relay.proc.pid
+    assert metrics_dirs_of(supervisor)
     workers_relay.proc.send_signal(signal.SIGKILL)
     workers_relay.proc.wait()
     wait_until(lambda: not any(alive(pid) for pid in workers), what="workers to stop")
+    assert metrics_dirs_of(supervisor), "a SIGKILLed supervisor can't clean up after itself"
+    successor = start_relay({"REDIS_URL": redis_server.url, "STREAM_KEY": "events:successor", "WORKERS": "2"})
+    wait_until(lambda: len(workers_of(successor)) == 2, what="two workers")
+    assert not metrics_dirs_of(supervisor)
+    assert metrics_dirs_of(successor.proc.pid)
+
+
+def test_only_the_metrics_of_dead_supervisors_are_removed(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{METRICS_DIR_PREFIX}{dead.pid}-abc"
+    mine = tmp_path / f"{METRICS_DIR_PREFIX}{os.getpid()}-abc"
+    unrelated = tmp_path / f"{METRICS_DIR_PREFIX}notapid-abc"
+    for path in (stale, mine, unrelated):
+        path.mkdir()
+    assert remove_stale_metrics_dirs(str(tmp_path)) == [str(stale)]
+    assert not stale.exists() and mine.exists() and unrelated.exists()
