@@ -4,7 +4,6 @@ import pytest
 
 from tests.support.browser import ARTIFACTS, WEB_DIST, expect_not_live, expect_price
 from tests.support.pg import execute, insert_trade
-from tests.support.procs import wait_until
 from tests.support.sequin import batch, post, trade_message
 
 pytestmark = pytest.mark.browser
