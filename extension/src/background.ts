@@ -4,32 +4,47 @@
 // or the chrome.alarms watchdog — resumes from the stored cursor (or loads the snapshot when there
 // is none), so nothing published while it was stopped is missed.
 
-import { rowsFromLists, rowsToLists, versionsToList } from "../../web/shared/rows";
+import type { RowChange } from "../../web/shared/protocol";
+import { rowsFromLists, type RowsState } from "../../web/shared/rows";
 import { StreamClient } from "../../web/shared/stream-client";
 import { APPLIED_KEEP, POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
+import { changesWrite, readStored, type StorageWrite, stateWrite, WriteQueue } from "./storage";
 
 declare const __SCROLLR_API__: string;
 
 let client: StreamClient | null = null;
 let starting: Promise<void> | null = null;
-let writes: Promise<unknown> = Promise.resolve();
+// In order, so a later state never lands before an earlier one; a failed write (quota, a storage
+// error) is logged and the next one still runs, so the stored cursor never stops moving.
+const writes = new WriteQueue((error) => console.error("scrollr: storage write failed", error));
+const EMPTY: StoredState = { cursor: null, status: "disconnected", applied: [] };
 
-async function load(): Promise<StoredState | null> {
+async function loadMeta(): Promise<StoredState> {
   const stored = await chrome.storage.session.get(STATE_KEY);
-  return (stored[STATE_KEY] as StoredState | undefined) ?? null;
+  return (stored[STATE_KEY] as StoredState | undefined) ?? EMPTY;
 }
 
-/** Storage writes in order: a later state never lands before an earlier one. */
-function save(update: (state: StoredState) => StoredState): void {
-  writes = writes.then(async () => {
-    const current = (await load()) ?? {
-      cursor: null,
-      rows: { trades: [], games: [] },
-      versions: [],
-      status: "disconnected",
-      applied: [],
-    };
-    await chrome.storage.session.set({ [STATE_KEY]: update(current) });
+async function apply(write: StorageWrite): Promise<void> {
+  if (write.remove.length) await chrome.storage.session.remove(write.remove);
+  await chrome.storage.session.set(write.set);
+}
+
+function saveMeta(update: (meta: StoredState) => StoredState): void {
+  void writes.enqueue(async () => chrome.storage.session.set({ [STATE_KEY]: update(await loadMeta()) }));
+}
+
+function saveState(rows: RowsState, cursor: string | null): void {
+  void writes.enqueue(async () => {
+    const existing = Object.keys(await chrome.storage.session.get(null));
+    await apply(stateWrite(rows, existing, { ...(await loadMeta()), cursor }));
+  });
+}
+
+function saveChanges(rows: RowsState, changes: RowChange[], cursor: string): void {
+  void writes.enqueue(async () => {
+    const meta = await loadMeta();
+    const applied = [...meta.applied, ...changes.map((c) => c.eventId)].slice(-APPLIED_KEEP);
+    await apply(changesWrite(rows, changes, { ...meta, cursor, applied }));
   });
 }
 
@@ -45,26 +60,20 @@ function ensureStream(): Promise<void> {
 }
 
 async function startStream(): Promise<void> {
-  const stored = await load();
+  const stored = readStored(await chrome.storage.session.get(null));
   const stream: StreamClient = new StreamClient({
     apiBase: await apiBase(),
     listener: {
-      onState: (rows, cursor) => save((s) => ({ ...s, rows: rowsToLists(rows), versions: versionsToList(rows), cursor })),
-      onChanges: (changes, cursor) =>
-        save((s) => ({
-          ...s,
-          rows: rowsToLists(stream.rows),
-          versions: versionsToList(stream.rows),
-          cursor,
-          applied: [...s.applied, ...changes.map((c) => c.eventId)].slice(-APPLIED_KEEP),
-        })),
-      onStatus: (status) => save((s) => ({ ...s, status })),
+      onState: (rows, cursor) => saveState(rows, cursor),
+      onChanges: (changes, cursor) => saveChanges(stream.rows, changes, cursor),
+      onStatus: (status) => saveMeta((meta) => ({ ...meta, status })),
     },
   });
   client = stream;
+  const cursor = stored.meta?.cursor;
   // A new worker isn't live yet, whatever the previous one stored.
-  save((s) => ({ ...s, status: stored?.cursor ? "reconnecting" : "disconnected" }));
-  if (stored?.cursor) stream.start({ cursor: stored.cursor, rows: rowsFromLists(stored.rows, stored.versions) });
+  saveMeta((meta) => ({ ...meta, status: cursor ? "reconnecting" : "disconnected" }));
+  if (cursor) stream.start({ cursor, rows: rowsFromLists(stored.rows, stored.versions) });
   else stream.start();
 }
 

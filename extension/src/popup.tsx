@@ -6,9 +6,10 @@ import { useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
 import { FinanceConfig, SportsConfig, StatusDot } from "../../web/src/dashboard";
-import { PORT_RETRY_MS, POPUP_PORT, STATE_KEY, type StoredState } from "./state";
+import { PORT_RETRY_MS, POPUP_PORT } from "./state";
+import { readStored, type StoredView } from "./storage";
 
-function versionsOf(previous: Map<string, string>, versions: Map<string, number>, state: StoredState): Map<string, number> {
+function versionsOf(previous: Map<string, string>, versions: Map<string, number>, state: StoredView): Map<string, number> {
   const next = new Map(versions);
   for (const table of ["trades", "games"] as const) {
     for (const row of state.rows[table]) {
@@ -22,19 +23,30 @@ function versionsOf(previous: Map<string, string>, versions: Map<string, number>
 }
 
 function Popup() {
-  const [state, setState] = useState<StoredState | null>(null);
+  const [state, setState] = useState<StoredView | null>(null);
   const [versions, setVersions] = useState<Map<string, number>>(new Map());
   const [workerGone, setWorkerGone] = useState(false);
   useEffect(() => {
     const seen = new Map<string, string>();
-    const show = (next: StoredState | undefined) => {
-      if (!next) return;
+    // A mirror of the background's storage: each row is a key of its own (storage.ts).
+    const items: Record<string, unknown> = {};
+    const show = () => {
+      const next = readStored(items);
+      if (!next.meta) return;
       setVersions((v) => versionsOf(seen, v, next));
       setState(next);
     };
-    void chrome.storage.session.get(STATE_KEY).then((stored) => show(stored[STATE_KEY] as StoredState | undefined));
+    void chrome.storage.session.get(null).then((stored) => {
+      Object.assign(items, stored);
+      show();
+    });
     const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
-      if (area === "session" && changes[STATE_KEY]) show(changes[STATE_KEY].newValue as StoredState | undefined);
+      if (area !== "session") return;
+      for (const [key, change] of Object.entries(changes)) {
+        if (change.newValue === undefined) delete items[key];
+        else items[key] = change.newValue;
+      }
+      show();
     };
     chrome.storage.onChanged.addListener(onChanged);
     // Hold a port to the background: it wakes the worker, and if the worker is stopped the port
@@ -57,7 +69,7 @@ function Popup() {
       chrome.storage.onChanged.removeListener(onChanged);
     };
   }, []);
-  const status = workerGone ? "reconnecting" : (state?.status ?? "disconnected");
+  const status = workerGone ? "reconnecting" : (state?.meta?.status ?? "disconnected");
   return (
     <div className="popup">
       <header className="top">

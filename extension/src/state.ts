@@ -1,14 +1,11 @@
 // What the background keeps in chrome.storage.session (the service worker's globals die with it)
-// and how the popup reads it. Cursor and rows are written together, so a restarted worker resumes
-// exactly where its stored rows end.
+// besides the rows (storage.ts keeps each row under a key of its own, with its version). The cursor
+// is written with the rows it follows, so a restarted worker resumes where its stored rows end.
 
-import type { Row, Status, Table } from "../../web/shared/protocol";
+import type { Status } from "../../web/shared/protocol";
 
 export interface StoredState {
   cursor: string | null;
-  rows: Record<Table, Row[]>;
-  /** Per-row (commit_lsn, commit_idx) of the newest change applied: the merge rule survives a restart. */
-  versions: Array<[string, number, number]>;
   status: Status;
   /** Stream ids applied, newest last, capped (the tests read it to prove nothing came twice). */
   applied: string[];

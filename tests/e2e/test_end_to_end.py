@@ -40,9 +40,9 @@ new MutationObserver(() => {
 }).observe(document.body, { subtree: true, childList: true, characterData: true });
 """
 TAB_ROWS = "Object.fromEntries(window.__scrollr.getSnapshot().latestTrades.map(r => [String(r.id), r.price]))"
-POPUP_ROWS = (
-    "chrome.storage.session.get('scrollr').then(s => Object.fromEntries("
-    "(s.scrollr?.rows.trades ?? []).map(r => [String(r.id), r.price])))"
+POPUP_ROWS = (  # each stored row is a key of its own (extension/src/storage.ts)
+    "chrome.storage.session.get(null).then(s => Object.fromEntries(Object.entries(s)"
+    ".filter(([k]) => k.startsWith('scrollr:row:trades:')).map(([, v]) => [String(v.row.id), v.row.price])))"
 )
 
 

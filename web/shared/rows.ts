@@ -22,11 +22,17 @@ export interface Snapshot {
 
 export interface RowsState {
   tables: Record<Table, Map<string, Row>>;
+  /** The version of each row held: one entry per row, gone with the row. */
   versions: Map<string, [number, number]>;
+  /** Versions of the latest deleted rows, oldest first and capped: an older change can't bring one
+   * back, and a feed that inserts and deletes rows for ever doesn't grow this for ever. */
+  deleted: Map<string, [number, number]>;
 }
 
+export const DELETED_VERSIONS_KEPT = 1000;
+
 export function emptyRows(): RowsState {
-  return { tables: { trades: new Map(), games: new Map() }, versions: new Map() };
+  return { tables: { trades: new Map(), games: new Map() }, versions: new Map(), deleted: new Map() };
 }
 
 export function isTable(name: string): name is Table {
@@ -59,14 +65,19 @@ export function applyChange(state: RowsState, event: ChangeEvent, eventId: strin
   const key = String(event.record.id);
   const versionKey = `${event.table}:${key}`;
   const version: [number, number] = [event.commit_lsn ?? 0, event.commit_idx ?? -1];
-  const held = state.versions.get(versionKey);
+  const held = state.versions.get(versionKey) ?? state.deleted.get(versionKey);
   if (held !== undefined && !newer(version, held)) return null;
-  state.versions.set(versionKey, version);
   const table = state.tables[event.table];
   if (event.action === "delete") {
+    state.versions.delete(versionKey);
+    state.deleted.delete(versionKey); // re-inserted last: it goes to the end of the queue
+    state.deleted.set(versionKey, version);
+    if (state.deleted.size > DELETED_VERSIONS_KEPT) state.deleted.delete(state.deleted.keys().next().value as string);
     if (!table.delete(key)) return null;
     return { table: event.table, key, row: null, eventId };
   }
+  state.deleted.delete(versionKey);
+  state.versions.set(versionKey, version);
   table.set(key, event.record);
   return { table: event.table, key, row: event.record, eventId };
 }

@@ -6,6 +6,8 @@ import { startOwner } from "../shared/owner";
 import { CHANNEL_NAME, type Row, type RowChange, type Status, type ViewMessage, WORKER_PATH } from "../shared/protocol";
 import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
 
+export const APPLIED_IDS_KEPT = 500;
+
 export interface RealtimeView {
   status: Status;
   latestTrades: Row[];
@@ -22,7 +24,8 @@ export class RealtimeStore {
   private readonly versions = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private view: RealtimeView = { status: "disconnected", latestTrades: [], latestGames: [], versions: this.versions };
-  /** Stream ids applied in this tab, in order (tests read it to prove nothing came twice). */
+  /** The latest stream ids applied in this tab, in order and capped (tests read it to prove nothing
+   * came twice); a tab open for days must not keep every id it ever saw. */
   readonly appliedEventIds: string[] = [];
 
   subscribe = (listener: () => void): (() => void) => {
@@ -57,8 +60,10 @@ export class RealtimeStore {
     for (const change of changes) {
       applyRowChange(this.rows, change);
       const key = `${change.table}:${change.key}`;
-      this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+      if (change.row === null) this.versions.delete(key);
+      else this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
       this.appliedEventIds.push(change.eventId);
+      if (this.appliedEventIds.length > APPLIED_IDS_KEPT) this.appliedEventIds.shift();
       this.cursor = change.eventId;
     }
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { applyChange, isAfter, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
+import { applyChange, DELETED_VERSIONS_KEPT, isAfter, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
 
 function change(action: ChangeEvent["action"], id: number, price: string, lsn: number, idx = 0): ChangeEvent {
   return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: idx, commit_timestamp: null };
@@ -46,4 +46,21 @@ test("versions survive a round trip through storage lists", async () => {
   const restored = rowsFromLists(rowsToLists(state), versionsToList(state));
   assert.equal(applyChange(restored, change("insert", 1, "1.00", 10), "e-2-0"), null);
   assert.equal(restored.tables.trades.get("1")?.price, "1.00");
+});
+
+test("a deleted row keeps no version, and only the latest deleted versions are remembered", () => {
+  const state = rowsFromSnapshot({ cursor: "e-1-0", rows: {} });
+  for (let id = 0; id < DELETED_VERSIONS_KEPT + 50; id++) {
+    applyChange(state, change("insert", id, "1.00", 10 * id + 1), `e-${id}-0`);
+    applyChange(state, change("delete", id, "1.00", 10 * id + 2), `e-${id}-1`);
+  }
+  assert.equal(state.versions.size, 0);
+  assert.equal(state.deleted.size, DELETED_VERSIONS_KEPT);
+  // A recently deleted row can't be brought back by an older change...
+  const last = DELETED_VERSIONS_KEPT + 49;
+  assert.equal(applyChange(state, change("update", last, "9.99", 10 * last + 1), "e-x-0"), null);
+  // ...and a newer insert brings it back, with its version held again.
+  assert.notEqual(applyChange(state, change("insert", last, "9.99", 10 * last + 3), "e-x-1"), null);
+  assert.equal(state.versions.size, 1);
+  assert.equal(state.deleted.size, DELETED_VERSIONS_KEPT - 1);
 });

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { changesWrite, readStored, rowKey, stateWrite, WriteQueue } from "../../extension/src/storage";
+import { STATE_KEY, type StoredState } from "../../extension/src/state";
+import { applyChange, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
+import { APPLIED_IDS_KEPT, RealtimeStore } from "../src/realtime-store";
+
+const META: StoredState = { cursor: "e-9-0", status: "connected", applied: [] };
+
+function trade(action: ChangeEvent["action"], id: number, price: string, lsn: number): ChangeEvent {
+  return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: 0, commit_timestamp: null };
+}
+
+test("a failed write does not stop the writes after it", async () => {
+  const errors: unknown[] = [];
+  const done: string[] = [];
+  const queue = new WriteQueue((error) => errors.push(error));
+  void queue.enqueue(async () => void done.push("first"));
+  void queue.enqueue(async () => {
+    throw new Error("QUOTA_BYTES quota exceeded");
+  });
+  await queue.enqueue(async () => void done.push("cursor moved on"));
+  assert.deepEqual(done, ["first", "cursor moved on"]);
+  assert.equal(errors.length, 1);
+});
+
+test("writes run in order, each after the previous finished", async () => {
+  const order: number[] = [];
+  const queue = new WriteQueue(() => {});
+  const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+  void queue.enqueue(async () => {
+    await slow();
+    order.push(1);
+  });
+  await queue.enqueue(async () => void order.push(2));
+  assert.deepEqual(order, [1, 2]);
+});
+
+test("an event writes the rows it changed and the cursor, nothing else", () => {
+  const rows = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [1, 2, 3].map((id) => ({ id, price: "1" })) } });
+  const changed = applyChange(rows, trade("update", 2, "2.50", 20), "e-2-0")!;
+  const deleted = applyChange(rows, trade("delete", 3, "1", 21), "e-2-1")!;
+  const write = changesWrite(rows, [changed, deleted], META);
+  assert.deepEqual(Object.keys(write.set).sort(), [STATE_KEY, rowKey("trades", "2")].sort());
+  assert.deepEqual(write.set[rowKey("trades", "2")], { table: "trades", row: { id: 2, price: "2.50" }, version: [20, 0] });
+  assert.deepEqual(write.remove, [rowKey("trades", "3")]);
+});
+
+test("a row deleted and inserted again in one batch ends up written", () => {
+  const rows = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [{ id: 1, price: "1" }] } });
+  const gone = applyChange(rows, trade("delete", 1, "1", 30), "e-2-0")!;
+  const back = applyChange(rows, trade("insert", 1, "5", 31), "e-2-1")!;
+  const write = changesWrite(rows, [gone, back], META);
+  assert.deepEqual(write.remove, []);
+  assert.ok(rowKey("trades", "1") in write.set);
+});
+
+test("a new state replaces every row key and the stored view reads back what was written", () => {
+  const rows = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [{ id: 7, price: "7" }], games: [{ id: 1 }] } });
+  applyChange(rows, trade("update", 7, "7.70", 40), "e-2-0");
+  const write = stateWrite(rows, [rowKey("trades", "7"), rowKey("trades", "99"), "apiBase", STATE_KEY], META);
+  assert.deepEqual(write.remove, [rowKey("trades", "99")]);
+  const view = readStored({ ...write.set, apiBase: "http://x" });
+  assert.deepEqual(view.meta, META);
+  assert.deepEqual(view.rows, { trades: [{ id: 7, price: "7.70" }], games: [{ id: 1 }] });
+  assert.deepEqual(view.versions, [["trades:7", 40, 0]]);
+});
+
+test("a tab keeps only the latest applied ids and forgets the highlight of deleted rows", () => {
+  const store = new RealtimeStore();
+  store.handle({ type: "state", rows: { trades: [], games: [] }, cursor: "e-1-0", status: "connected" });
+  const count = APPLIED_IDS_KEPT + 100;
+  const change = (n: number, deleted: boolean) => ({
+    table: "trades" as const,
+    key: String(n),
+    row: deleted ? null : { id: n },
+    eventId: `e-${deleted ? 3 : 2}-${n}`,
+  });
+  store.handle({ type: "changes", changes: Array.from({ length: count }, (_, n) => change(n, false)) });
+  store.handle({ type: "changes", changes: Array.from({ length: count / 2 }, (_, n) => change(2 * n + 1, true)) });
+  assert.equal(store.appliedEventIds.length, APPLIED_IDS_KEPT);
+  assert.equal(store.appliedEventIds.at(-1), `e-3-${count - 1}`);
+  const highlighted = [...store.getSnapshot().versions.keys()];
+  assert.equal(highlighted.length, count / 2);
+  assert.ok(highlighted.every((key) => Number(key.split(":")[1]) % 2 === 0));
+});
