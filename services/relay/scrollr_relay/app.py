@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus
 from scrollr_relay.config import Settings
-from scrollr_relay.entry import RelayApp
+from scrollr_relay.events import events_route
 from scrollr_relay.health import healthz, readyz
 from scrollr_relay.hub import Hub
 from scrollr_relay.memory_bus import MemoryBus
@@ -60,7 +60,13 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
     return Response({"error": "internal_error"}, status_code=500)
 
 
-def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
+def hub_of(app: Litestar) -> Hub:
+    """The app's hub (the server ends every stream through it when asked to stop)."""
+    hub: Hub = app.state.hub
+    return hub
+
+
+def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
     bus = bus if bus is not None else make_bus(settings)
     pool = make_pool(settings.database_url) if settings.database_url else None
     hub = Hub(bus, heartbeat_seconds=settings.heartbeat_seconds)
@@ -90,6 +96,7 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
             await bus.close()
 
     route_handlers: list[object] = [
+        events_route(stream),
         sequin_webhook(bus, settings),
         snapshot_handler(bus, pool),
         healthz,
@@ -116,4 +123,5 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> RelayApp:
         # Litestar's default would take over the root logger (and LOG_LEVEL) with its own handlers.
         logging_config=LoggingConfig(configure_root_logger=False),
     )
-    return RelayApp(app, stream, hub, cors)
+    app.state.hub = hub
+    return app

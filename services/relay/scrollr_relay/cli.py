@@ -14,7 +14,7 @@ from types import FrameType
 
 import uvicorn
 
-from scrollr_relay.app import create_app
+from scrollr_relay.app import create_app, hub_of
 from scrollr_relay.config import Settings, load_or_exit, load_settings
 from scrollr_relay.hub import Hub
 from scrollr_relay.logs import configure
@@ -66,7 +66,7 @@ def serve(settings: Settings, *, listen_fd: int | None = None) -> None:
     )
     # socket(fileno=) finds the family itself (uvicorn's own `fd` option assumes a Unix socket).
     sockets = None if listen_fd is None else [socket.socket(fileno=listen_fd)]
-    RelayServer(config, app.hub).run(sockets=sockets)
+    RelayServer(config, hub_of(app)).run(sockets=sockets)
 
 
 def main(argv: list[str] | None = None) -> None:

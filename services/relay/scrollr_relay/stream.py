@@ -1,6 +1,6 @@
-"""`GET /events`: a Server-Sent Events stream that resumes where the client left off.
+"""One Server-Sent Events stream that resumes where the client left off (`GET /events`, events.py).
 
-A raw ASGI handler rather than a Litestar streaming response: the hub writes pre-encoded frames
+An ASGI callable rather than a Litestar streaming response: the hub writes pre-encoded frames
 straight to each connection (see subscriber.py), which a response fed by a generator can't do.
 
 Order of a connection: register (live frames are held) → replay the backlog after the client's
@@ -119,16 +119,14 @@ async def _replay(bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId 
 
 
 class EventStream:
-    """The ASGI app behind `/events`."""
+    """Runs one `/events` request on the raw ASGI interface, once Litestar has routed it."""
 
     def __init__(self, hub: Hub, bus: Bus, settings: Settings) -> None:
         self._hub = hub
         self._bus = bus
         self._settings = settings
 
-    async def __call__(
-        self, scope: dict[str, Any], receive: Receive, send: Send, *, extra_headers: list[tuple[bytes, bytes]]
-    ) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool) -> None:
         settings = self._settings
         try:
             request = parse_stream_request(
@@ -146,9 +144,9 @@ class EventStream:
             metrics.STREAMS_REFUSED_PER_CLIENT.inc()
             await _plain(send, 429, "too many streams from this address", [_retry_after()])
             return
-        # A fresh list each time: ASGI middleware may append to it in place.
-        headers = [*STREAM_HEADERS, *extra_headers]
-        if scope["method"] == "HEAD":
+        # A fresh list each time: ASGI middleware (CORS) may append to it in place.
+        headers = list(STREAM_HEADERS)
+        if head:
             await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
             return
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -11,7 +11,7 @@ async def test_start_up_keeps_what_lives_for_ever_out_of_full_gc_passes():
     gc.unfreeze()
     app = create_app(load_settings({"SEQUIN_WEBHOOK_SECRET": "x" * 20}))
     try:
-        async with AsyncTestClient(app.litestar) as client:
+        async with AsyncTestClient(app) as client:
             assert gc.get_freeze_count() > 10_000  # the modules and the app, at least
             assert (await client.get("/healthz")).status_code == 200
     finally:

@@ -246,3 +246,31 @@ def test_unique_paths_add_no_metric_series(site):
     assert len(text) < 100_000
     series = [line for line in text.splitlines() if line.startswith("scrollr_http_requests_total")]
     assert len(series) < 20, series
+
+
+@pytest.fixture(scope="module")
+def cors_client() -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with relay(ALLOWED_ORIGINS="https://app.example.com") as test_client:
+        yield test_client
+
+
+def test_events_preflight_follows_litestars_cors_policy(cors_client):
+    asked = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}
+    ok = cors_client.options("/events", headers={**asked, "Access-Control-Request-Headers": "last-event-id"})
+    assert ok.status_code in (200, 204)
+    assert ok.headers["access-control-allow-origin"] == "https://app.example.com"
+    # A header the policy doesn't allow is refused (the hand-written CORS never looked at it).
+    refused = cors_client.options("/events", headers={**asked, "Access-Control-Request-Headers": "x-evil"})
+    assert refused.status_code == 400
+    # An OPTIONS without Access-Control-Request-Method is no preflight: not a 400.
+    plain = cors_client.options("/events", headers={"Origin": "https://app.example.com"})
+    assert plain.status_code != 400
+
+
+def test_events_is_in_the_schema_with_its_parameters_and_media_type(client):
+    schema = client.get("/schema/openapi.json").json()
+    operation = schema["paths"]["/events"]["get"]
+    names = {(p["name"], p["in"]) for p in operation["parameters"]}
+    assert {("topics", "query"), ("lastEventId", "query"), ("Last-Event-ID", "header")} <= names
+    assert "text/event-stream" in operation["responses"]["200"]["content"]
+    assert {"400", "429", "503"} <= set(operation["responses"])
