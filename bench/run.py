@@ -6,7 +6,8 @@ deliveries/s, loss, publish-to-read latency, server CPU per delivery and memory 
 Figures on a shared machine are noisy: compare contenders within one run, and prefer the ratios.
 
     python bench/run.py                         # 1,000 and 5,000 clients x 20 events/s, 10,000 idle
-    python bench/run.py --clients 300 --duration 3 --idle 0 --json out.json   # the CI guard's load
+    python bench/run.py --clients 1000 --duration 4 --idle 0 --both-cores ""   # the CI guard's CPU load
+    python bench/run.py --clients "" --idle 0 --both-cores 5000x60         # the CI guard's throughput load
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ class Relay(Contender):
     kind = "sequin"
     publish_headers = [f"Authorization: Bearer {SECRET}"]
 
-    def __init__(self, workers: int, server: str = "uvicorn") -> None:
+    def __init__(self, workers: int, server: str = "scrollr-relay") -> None:
         self.workers = workers
         self.server = server
         # Several processes share the stream through Redis; one alone uses the in-memory bus.
@@ -191,7 +192,7 @@ class Relay(Contender):
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        if self.server == "uvicorn":
+        if self.server == "scrollr-relay":  # uvicorn with the socket path (server.py)
             return [sys.executable, "-m", "scrollr_relay"]
         # Granian's default backpressure would stall streams past 1,024 per worker.
         assert self.server == "granian", self.server
@@ -199,7 +200,7 @@ class Relay(Contender):
             str(Path(sys.executable).parent / "granian"),
             *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop"),
             *("--workers", str(self.workers), "--backlog", "4096", "--backpressure", "20000"),
-            *("--log-level", "warning", "scrollr_relay.asgi:app"),
+            *("--log-level", "warning", "scrollr_relay.other_servers:app"),
         ]
 
     def start(self) -> None:
@@ -218,7 +219,7 @@ class Relay(Contender):
             env["REDIS_URL"] = self.redis.url
         self.proc = subprocess.Popen(self.command(), env=env)
         wait_port(self.port)
-        if self.server == "uvicorn" and self.workers > 1:
+        if self.server == "scrollr-relay" and self.workers > 1:
             wait_listeners(self.port, self.workers)  # every worker's socket, not just the first
 
     def stop(self) -> None:
@@ -372,7 +373,9 @@ def main() -> None:
         "--idle", type=int, default=10000, help="idle connections for the memory run (0: skip)"
     )
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--servers", default="uvicorn", help="relay ASGI servers to compare: uvicorn,granian")
+    parser.add_argument(
+        "--servers", default="scrollr-relay", help="relay servers to compare: scrollr-relay,granian"
+    )
     parser.add_argument(
         "--both-cores",
         default="5000x60",

@@ -8,12 +8,25 @@ fails twice. The targets themselves are measured by `just bench`, not asserted.
 """
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+KIT = Path(os.environ.get("SCROLLR_BENCH_KIT", ROOT.parent / "shared" / "bench"))
+
+
+@pytest.fixture(autouse=True)
+def bench_kit() -> None:
+    if not (KIT / "sseload.c").exists() or not (KIT / "fanout.py").exists():
+        pytest.fail(
+            f"the fan-out guard needs the shared bench kit (sseload.c, fanout.py) at {KIT}: "
+            "lay shared/ beside the checkout, or set SCROLLR_BENCH_KIT"
+        )
 MAX_CPU_RATIO = 1.3
 MIN_BOTH_CORES_THROUGHPUT_RATIO = 1.0
 ATTEMPTS = 2

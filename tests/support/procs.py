@@ -133,7 +133,7 @@ class RelayProcess:
             return [sys.executable, "-m", "scrollr_relay"]
         # The relay's ASGI app under plain uvicorn: no socket offered, streams go through `send`.
         assert self.server == "uvicorn", self.server
-        return [sys.executable, "-m", "uvicorn", "scrollr_relay.asgi:app", "--port", str(self.port)]
+        return [sys.executable, "-m", "uvicorn", "scrollr_relay.other_servers:app", "--port", str(self.port)]
 
     def healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

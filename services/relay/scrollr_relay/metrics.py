@@ -19,6 +19,11 @@ WEBHOOK_REJECTIONS = Counter("scrollr_webhook_rejections_total", "Webhook reques
 DELIVERIES = Counter("scrollr_deliveries_total", "Events written to /events streams (one per client)")
 STREAM_CLOSES = Counter("scrollr_stream_closes_total", "Streams ended, by why", ["reason"])
 RESETS = Counter("scrollr_resets_total", "reset events sent, by why", ["reason"])
+STREAMS_OPENED = Counter(
+    "scrollr_streams_opened_total",
+    "Streams opened, by how their bytes reach the client: socket (scrollr-relay) or asgi (`send`)",
+    ["sink"],
+)
 STREAMS_REFUSED = Counter("scrollr_streams_refused_total", "Streams refused at the per-process cap")
 BUS_UP = Gauge(
     "scrollr_bus_up", "1 while every process's bus reader reaches the bus", multiprocess_mode="livemin"

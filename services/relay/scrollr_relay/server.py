@@ -1,4 +1,5 @@
-"""The HTTP server's side of a stream: uvicorn's httptools protocol, offering streams their socket.
+"""Everything uvicorn-specific: the server `scrollr-relay` runs, and its protocol offering streams
+their socket.
 
 Through ASGI `send`, every frame to every client costs a coroutine, a message dict and a copy; the
 fan-out benchmark showed that as most of the relay's own CPU per delivery. uvicorn suspends `send`
@@ -13,25 +14,60 @@ It also bounds how long a request may take to arrive (slowloris): the headers wi
 uvicorn has only an idle keep-alive timeout, so a request trickling in byte by byte would otherwise
 hold its connection (and, for a webhook, its buffered body) for ever.
 
-The uvicorn internals this touches are few: the request's `RequestResponseCycle` (`transport`,
-`response_started`, `chunked_encoding`, `response_complete`, `disconnected`). pyproject.toml bounds
-uvicorn's version, and test_sinks.py fails if a release changes them.
+The uvicorn internals this touches are few, and `self_check` names them: the protocol's
+`_start_asgi_task` (where the socket is offered, before the request's task exists) and the request's
+`RequestResponseCycle` (`transport`, `scope`, `response_started`, `chunked_encoding`,
+`response_complete`, `disconnected`). pyproject.toml pins the uvicorn minor version this was
+verified with; on any other, or if the check fails, streams go through `send` and the start-up log
+says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import re
+import socket
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
+import uvicorn
+from litestar import Litestar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from scrollr_relay import metrics
+from scrollr_relay.config import Settings
+from scrollr_relay.hub import Hub
+from scrollr_relay.subscriber import CLOSE_SHUTDOWN
 
 log = logging.getLogger("scrollr.server")
 
 SOCKET_EXTENSION = "scrollr.socket"
+VERIFIED_UVICORN = "0.54"  # the minor version the socket path was verified with (pyproject.toml pins it)
+CYCLE_ATTRIBUTES = (
+    "transport",
+    "scope",
+    "response_started",
+    "chunked_encoding",
+    "response_complete",
+    "disconnected",
+)
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+def self_check() -> str | None:
+    """Why this uvicorn can't offer streams their socket, or None if it can."""
+    if not uvicorn.__version__.startswith(VERIFIED_UVICORN + "."):
+        return f"uvicorn {uvicorn.__version__} is not the verified {VERIFIED_UVICORN}.x"
+    if not callable(getattr(HttpToolsProtocol, "_start_asgi_task", None)):
+        return "uvicorn's HttpToolsProtocol has no _start_asgi_task"
+    if list(inspect.signature(HttpToolsProtocol._start_asgi_task).parameters) != ["self", "cycle", "app"]:
+        return "uvicorn's _start_asgi_task takes other arguments"
+    source = inspect.getsource(RequestResponseCycle.__init__)
+    missing = [name for name in CYCLE_ATTRIBUTES if not re.search(rf"self\.{name}\b\s*(:[^=\n]*)?=", source)]
+    return f"uvicorn's RequestResponseCycle lacks {missing}" if missing else None
 
 
 class StreamSocket:
@@ -66,7 +102,8 @@ class StreamSocket:
 
 
 class StreamingHttpProtocol(HttpToolsProtocol):
-    _socket: StreamSocket | None = None  # the latest request's
+    _socket: StreamSocket | None = None  # the latest started request's
+    offers_socket = True  # False when self_check failed: streams then use `send`
     _deadline: asyncio.TimerHandle | None = None  # for the part of the request still to arrive
     header_timeout_seconds = 10.0
     body_timeout_seconds = 30.0
@@ -108,15 +145,63 @@ class StreamingHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._arm(self.body_timeout_seconds, "body")
         super().on_headers_complete()
-        cycle = self.cycle
-        # An upgrade request makes no cycle; a pipelined one is queued with this same scope.
-        if cycle is not None and cycle.scope is self.scope:
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # The one place a request's cycle exists and its task doesn't yet (a pipelined request's
+        # task starts later, from here too): the socket is in the scope before the app can look.
+        if self.offers_socket:
             self._socket = StreamSocket(cycle)
-            extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+            extensions: dict[str, Any] = cycle.scope.setdefault("extensions", {})
             extensions[SOCKET_EXTENSION] = {"socket": self._socket}
+        super()._start_asgi_task(cycle, app)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
         if self._socket is not None and self._socket.on_lost is not None:
             self._socket.on_lost()
+
+
+class RelayServer(uvicorn.Server):
+    """uvicorn waits for open responses to finish before it runs the lifespan shutdown, and SSE
+    responses never finish by themselves; so the exit hook first ends every stream (clients
+    reconnect elsewhere and resume from their last id), then lets the server stop."""
+
+    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+        super().__init__(config)
+        self._hub = hub
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._hub.close_all_soon(CLOSE_SHUTDOWN)
+        super().handle_exit(sig, frame)
+
+
+def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None = None) -> None:
+    """Serve `app` in this process: on HOST:PORT, or on an inherited listening socket (workers.py)."""
+    problem = self_check()
+    if problem is None:
+        log.info("streams write straight to their sockets (uvicorn %s)", uvicorn.__version__)
+    else:
+        log.warning("streams go through ASGI send, which costs more CPU per delivery: %s", problem)
+    protocol = StreamingHttpProtocol.with_timeouts(
+        header_seconds=settings.header_timeout_seconds, body_seconds=settings.body_timeout_seconds
+    )
+    protocol.offers_socket = problem is None
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=protocol,
+        loop="uvloop",
+        backlog=4096,
+        # X-Forwarded-For decides the client's address only when the peer is a proxy named in
+        # TRUSTED_PROXIES (uvicorn would otherwise trust any local peer's header).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
+    )
+    # socket(fileno=) finds the family itself (uvicorn's own `fd` option assumes a Unix socket).
+    sockets = None if listen_fd is None else [socket.socket(fileno=listen_fd)]
+    RelayServer(config, hub).run(sockets=sockets)

@@ -2,18 +2,15 @@
 
 `SocketSink` is the fast path, used under `scrollr-relay` (server.py offers the socket): one
 `transport.write` of an HTTP/1.1 chunk per write, and the transport's own buffer is the bound on a
-client that doesn't read. `AsgiSink` serves under any other ASGI server: it steps `send` by hand, so
-that the common case (a write that completes at once) costs no task, and only a write that must wait
-becomes one, with later writes queued behind it under the same byte bound.
+client that doesn't read. `AsgiSink` serves under any other ASGI server: a writer task per stream
+sends what the hub queued, joined, and the bytes waiting are the bound on a slow client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import types
-from collections import deque
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from scrollr_relay.server import StreamSocket
@@ -42,6 +39,7 @@ def http_chunk(data: bytes) -> bytes:
 
 class SocketSink:
     __slots__ = ("_limit", "_send", "_socket", "_transport")
+    kind = "socket"
 
     def __init__(self, socket: StreamSocket, transport: asyncio.Transport, send: Send, limit: int) -> None:
         self._socket = socket
@@ -66,71 +64,65 @@ class SocketSink:
             await _end_response(self._send)
 
 
-async def _end_response(send: Send) -> None:
+async def _send_within_timeout(send: Send, message: dict[str, Any]) -> None:
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(send(END_OF_BODY), FINISH_TIMEOUT_SECONDS)
+        await asyncio.wait_for(send(message), FINISH_TIMEOUT_SECONDS)
 
 
-@types.coroutine
-def _resume(first_yield: Any, step: Generator[Any, None, Any]) -> Generator[Any, None, Any]:
-    """Finish an awaitable that was stepped by hand: hand its pending future to the task, then go on."""
-    yield first_yield
-    return (yield from step)
+async def _end_response(send: Send) -> None:
+    await _send_within_timeout(send, END_OF_BODY)
 
 
 class AsgiSink:
-    __slots__ = ("_failure", "_limit", "_pending", "_pending_bytes", "_send", "_writer")
+    __slots__ = ("_failure", "_limit", "_pending", "_pending_bytes", "_ready", "_send", "_writer")
+    kind = "asgi"
 
     def __init__(self, send: Send, limit: int) -> None:
         self._send = send
         self._limit = limit
-        self._pending: deque[bytes] = deque()
+        self._pending: list[bytes] = []
         self._pending_bytes = 0
-        self._writer: asyncio.Task[None] | None = None
-        self._failure: str | None = None  # a waiting write failed: told at the next write
+        self._ready = asyncio.Event()
+        self._failure: str | None = None  # a send failed: told at the next write
+        self._writer = asyncio.get_running_loop().create_task(self._write_forever())
 
     def write(self, data: bytes) -> str | None:
         if self._failure is not None:
             return self._failure
-        if self._writer is not None:
-            self._pending.append(data)
-            self._pending_bytes += len(data)
-            return CLOSE_SLOW if self._pending_bytes > self._limit else None
-        step = self._send({"type": "http.response.body", "body": data, "more_body": True}).__await__()
-        try:
-            # next(), not .send(None): some servers' awaitables (granian's) are plain iterators.
-            first_yield = next(step)
-        except StopIteration:
-            return None
-        except Exception:
-            return CLOSE_SEND_FAILED
-        self._writer = asyncio.get_running_loop().create_task(self._drain(first_yield, step))
-        return None
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        self._ready.set()
+        return CLOSE_SLOW if self._pending_bytes > self._limit else None
 
-    async def _drain(self, first_yield: Any, step: Generator[Any, None, Any]) -> None:
+    async def _write_forever(self) -> None:
         try:
-            await _resume(first_yield, step)
-            while self._pending:
+            while True:
+                await self._ready.wait()
+                self._ready.clear()
                 data = b"".join(self._pending)
                 self._pending.clear()
                 self._pending_bytes = 0
                 await self._send({"type": "http.response.body", "body": data, "more_body": True})
+        except asyncio.CancelledError:
+            raise
         except Exception:
             self._failure = CLOSE_SEND_FAILED
-        finally:
-            self._writer = None
 
     def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
         return False  # only `receive` tells, and the stream waits on it
 
     async def finish(self, reason: str) -> None:
-        writer = self._writer
-        if writer is not None:
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
+        self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
+        rest = b"".join(self._pending)  # queued, not yet taken by the writer
         self._pending.clear()
-        if reason != CLOSE_CLIENT_GONE:
-            await _end_response(self._send)
+        if reason == CLOSE_CLIENT_GONE:
+            return
+        if rest and reason != CLOSE_SLOW and self._failure is None:
+            await _send_within_timeout(
+                self._send, {"type": "http.response.body", "body": rest, "more_body": True}
+            )
+        await _end_response(self._send)
 
 
 def open_sink(scope: dict[str, Any], send: Send, limit: int) -> SocketSink | AsgiSink:

@@ -151,6 +151,7 @@ class EventStream:
             return
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
+        metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(sink, topics=request.topics, client=client)
         self._hub.add(subscriber)
         log.debug("stream opened after %s topics %s", request.cursor, request.topics)

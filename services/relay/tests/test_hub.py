@@ -4,32 +4,38 @@ from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.sinks import AsgiSink
 from scrollr_relay.subscriber import CLOSE_SEND_FAILED, Subscriber
 
 
 class Recorder:
-    """An ASGI `send` that records bodies (stands in for a socket in these in-process tests)."""
+    """A sink that records each write (stands in for a client's socket in these in-process tests)."""
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
 
-    async def __call__(self, message: dict) -> None:
-        self.bodies.append(message.get("body", b""))
+    def write(self, data: bytes) -> str | None:
+        self.bodies.append(data)
+        return None
+
+    async def finish(self, reason: str) -> None:
+        pass
+
+    def watch_disconnect(self, on_gone) -> bool:
+        return True
 
 
 async def test_a_replaying_client_gets_the_hubs_reset_instead_of_being_cut_off():
     bus = MemoryBus(maxlen=5, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
     send = Recorder()
-    subscriber = Subscriber(AsgiSink(send, 1 << 20), topics=None)
+    subscriber = Subscriber(send, topics=None)
     hub.add(subscriber)
     await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"{}")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(await bus.head(), 10)))
     head = await bus.head()
     hub.reset_all(head, "history_trimmed")
     assert not subscriber.closed
-    subscriber.go_live(StreamId(0, 0))  # the recorder's send completes in place: no waiting needed
+    subscriber.go_live(StreamId(0, 0))
     assert send.bodies == [
         f'id: {head}\nevent: reset\ndata: {{"reason":"history_trimmed","cursor":"{head}"}}\n\n'.encode()
     ]
@@ -40,7 +46,7 @@ async def test_fan_out_encodes_once_and_filters_by_topic():
     hub = Hub(bus, heartbeat_seconds=60)
     every, games = Recorder(), Recorder()
     for send, topics in ((every, None), (games, frozenset({"games"}))):
-        subscriber = Subscriber(AsgiSink(send, 1 << 20), topics=topics)
+        subscriber = Subscriber(send, topics=topics)
         subscriber.go_live(None)
         hub.add(subscriber)
     start = await bus.head()
@@ -71,9 +77,9 @@ async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
     before, after = Recorder(), Recorder()
     lost = Subscriber(LostConnectionSink(), topics=None)
     for subscriber in (
-        Subscriber(AsgiSink(before, 1 << 20), topics=None),
+        Subscriber(before, topics=None),
         lost,
-        Subscriber(AsgiSink(after, 1 << 20), topics=None),
+        Subscriber(after, topics=None),
     ):
         subscriber.go_live(None)
         hub.add(subscriber)
@@ -86,7 +92,7 @@ async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
 
 def live_subscriber(hub, topics=None):
     send = Recorder()
-    subscriber = Subscriber(AsgiSink(send, 1 << 20), topics=topics)
+    subscriber = Subscriber(send, topics=topics)
     hub.add(subscriber)
     return subscriber, send
 

@@ -6,8 +6,8 @@ import socket
 import httpx
 import uvicorn
 from scrollr_relay.server import StreamingHttpProtocol
-from scrollr_relay.sinks import http_chunk, open_sink
-from scrollr_relay.subscriber import CLOSE_SHUTDOWN
+from scrollr_relay.sinks import AsgiSink, http_chunk, open_sink
+from scrollr_relay.subscriber import CLOSE_SEND_FAILED, CLOSE_SHUTDOWN, CLOSE_SLOW
 
 
 async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[str, str]]:
@@ -56,3 +56,53 @@ def test_http_chunk_frames_each_payload_and_reuses_the_last_framing():
     assert http_chunk(payload) is first  # a fan-out frames once
     assert http_chunk(b"abc") == b"3\r\nabc\r\n"
     assert http_chunk(b"x" * 20) == first  # equal bytes, another object: framed again, same result
+
+
+def test_the_installed_uvicorn_passes_the_self_check():
+    """Fails on a uvicorn release whose internals the socket path relies on have changed."""
+    from scrollr_relay.server import self_check
+
+    assert self_check() is None
+
+
+def test_the_self_check_names_what_is_missing(monkeypatch):
+    from scrollr_relay import server
+
+    monkeypatch.setattr(server, "CYCLE_ATTRIBUTES", ("transport", "no_such_attribute"))
+    assert "no_such_attribute" in (server.self_check() or "")
+    monkeypatch.setattr(uvicorn, "__version__", "9.9.0")
+    assert "not the verified" in (server.self_check() or "")
+
+
+async def test_a_server_that_fails_the_check_is_not_offered_the_socket():
+    refusing = StreamingHttpProtocol.with_timeouts(header_seconds=10, body_seconds=30)
+    refusing.offers_socket = False
+    kinds, bodies = await serve_recording_sinks(refusing)
+    assert kinds == {"GET": "AsgiSink", "HEAD": "AsgiSink"}
+    assert bodies == {"GET": "onetwo", "HEAD": ""}
+
+
+async def test_an_asgi_sink_cuts_off_a_client_whose_bytes_pile_up():
+    stuck = asyncio.Event()
+
+    async def send_that_never_completes(message):
+        await stuck.wait()
+
+    sink = AsgiSink(send_that_never_completes, 100)
+    assert sink.write(b"x" * 60) is None
+    await asyncio.sleep(0)  # the writer takes the first bytes and blocks in `send`
+    assert sink.write(b"y" * 60) is None
+    assert sink.write(b"z" * 60) == CLOSE_SLOW  # 120 bytes wait behind the stuck send
+    await asyncio.wait_for(sink.finish(CLOSE_SLOW), 10)
+
+
+async def test_an_asgi_sink_reports_a_failed_send_at_the_next_write():
+    async def send_that_fails(message):
+        raise OSError("connection reset")
+
+    sink = AsgiSink(send_that_fails, 1 << 20)
+    assert sink.write(b"first") is None
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert sink.write(b"second") == CLOSE_SEND_FAILED
+    await sink.finish(CLOSE_SEND_FAILED)

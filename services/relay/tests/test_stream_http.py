@@ -206,6 +206,8 @@ def test_disconnects_free_the_stream_at_once(start_relay, redis_server, server):
     )
     clients = [open_stream(relay) for _ in range(5)]
     assert relay.metric("scrollr_open_streams") == 5
+    sink = "socket" if server == "scrollr-relay" else "asgi"  # which way bytes went, counted per stream
+    assert relay.metric("scrollr_streams_opened_total", f'sink="{sink}"') == 5
     for client in clients:
         client.sock.shutdown(socket.SHUT_RDWR)
         client.close()

@@ -1,0 +1,13 @@
+"""`scrollr_relay.other_servers:app`: the relay for an ASGI server other than `scrollr-relay`'s own
+(e.g. `granian --interface asgi scrollr_relay.other_servers:app`), configured by the same
+environment.
+
+`scrollr-relay` remains the supported command: only its server offers streams their socket
+(server.py), bounds request header and body time, and ends every stream when asked to stop. Under
+another server streams go through ASGI `send` (sinks.py) and its own limits apply.
+"""
+
+from scrollr_relay.app import create_app
+from scrollr_relay.config import load_or_exit, load_settings
+
+app = create_app(load_or_exit("scrollr_relay.asgi", load_settings))
