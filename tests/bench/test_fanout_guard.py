@@ -27,6 +27,8 @@ def bench_kit() -> None:
             f"the fan-out guard needs the shared bench kit (sseload.c, fanout.py) at {KIT}: "
             "lay shared/ beside the checkout, or set SCROLLR_BENCH_KIT"
         )
+
+
 MAX_CPU_RATIO = 1.3
 MIN_BOTH_CORES_THROUGHPUT_RATIO = 1.0
 ATTEMPTS = 2
