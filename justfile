@@ -28,6 +28,10 @@ lint:
     mypy
     tsc --noEmit -p tsconfig.json
 
+# Renew requirements.lock (hashed) from pyproject.toml's ranges; bootstrap installs exactly it.
+lock: bootstrap
+    pip-compile -q --extra dev --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
 # Format the code in place.
 fmt:
     ruff format .
