@@ -1,4 +1,6 @@
-"""Fixtures shared by every test suite: private Redis servers and relay processes."""
+"""Fixtures shared by every test suite (private Redis servers, relay processes, Postgres clusters,
+Chromium) and the test layers, as markers: `unit` (in process), `process` (starts servers),
+`browser` (drives Chromium), `bench` (fan-out against nchan). `just test-fast` runs `unit` only."""
 
 from __future__ import annotations
 
@@ -12,6 +14,39 @@ from scrollr_cdc.localpg import LocalPostgres
 from tests.support.browser import ARGS, CHROMIUM, WEB_DIST
 from tests.support.pg import new_database, remove_cluster, start_cluster
 from tests.support.procs import CdcProcess, RedisServer, RelayProcess
+
+# A test that uses one of these starts real processes.
+PROCESS_FIXTURES = {
+    "redis_server",
+    "fresh_redis",
+    "start_relay",
+    "redis_relay",
+    "workers_relay",
+    "pg_cluster",
+    "database_url",
+    "start_cdc",
+}
+LAYERS = ("unit", "process", "browser", "bench")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for layer in LAYERS:
+        config.addinivalue_line("markers", f"{layer}: a test of the {layer} layer (conftest.py)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets exactly one layer, from where it lives and the fixtures it uses."""
+    for item in items:
+        path = str(item.path)
+        if "/tests/bench/" in path:
+            layer = "bench"
+        elif item.get_closest_marker("browser") or "/tests/e2e/" in path:
+            layer = "browser"
+        elif PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            layer = "process"
+        else:
+            layer = "unit"
+        item.add_marker(layer)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,11 @@ test: web lint
     npm test
     pytest
 
+# The fast layer: lint, node tests and in-process Python tests (no servers, browsers or benchmarks).
+test-fast: web lint
+    npm test
+    pytest -m unit
+
 # ruff (lint + format) and mypy on Python; tsc on TypeScript.
 lint:
     ruff check .
