@@ -12,7 +12,7 @@ import httpx
 
 from tests.support.procs import SECRET
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sequin"  # copies of shared/sequin/examples
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sequin"  # Sequin's own example bodies
 assert len(list(EXAMPLES.glob("*.json"))) == 4, f"Sequin example bodies missing from {EXAMPLES}"
 _lsn = itertools.count(50_000_000)
 

@@ -23,6 +23,3 @@ export type ViewMessage =
   | { type: "state"; status: Status; cursor: string | null; rows: Record<Table, Row[]> }
   | { type: "changes"; changes: RowChange[] }
   | { type: "status"; status: Status };
-
-/** What a view may ask of the stream owner. */
-export type OwnerRequest = { type: "hello" };

@@ -12,7 +12,7 @@
 // Timing lives in backoff.ts (pure); this file owns only the I/O and the state transitions.
 
 import { DEFAULT_BACKOFF, type BackoffOptions, ReconnectPolicy } from "./backoff";
-import { CHANGE_EVENT, RESET_EVENT, type Row, type RowChange, type Status, type Table } from "./protocol";
+import { CHANGE_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
 
 export type Phase = "idle" | "snapshot" | "connecting" | "live" | "backoff" | "stopped";
@@ -190,4 +190,3 @@ export class StreamClient {
   }
 }
 
-export type { Row, Table };

@@ -1,6 +1,6 @@
 """Sequin messages built from decoded replication changes and backfill rows (pure).
 
-Matches Sequin's shapes (shared/sequin/README.md): `record` is the row, `changes` the old values of
+Matches Sequin's shapes (its example bodies are copied in tests/fixtures/sequin): `record` is the row, `changes` the old values of
 the columns an update changed (`null` otherwise), and `idempotency_key` is
 `base64("<commit_lsn>:<commit_idx>")` for changes, `base64("<backfill_id>:<pk>")` for backfill rows,
 so a re-sent change is recognised by the relay.

@@ -1,7 +1,7 @@
 """Webhook authentication: either scheme Sequin-compatible senders use, compared in constant time.
 
 Sequin itself signs nothing: it sends a configured "encrypted header", `Authorization: Bearer <secret>`
-(shared/sequin/README.md). Senders that sign (the project's change emitter, a proxy) send
+(its sink's `headers` / encrypted headers setting; see deploy/sequin.yaml). Senders that sign (the project's change emitter, a proxy) send
 `Sequin-Signature: [sha256=]<hex HMAC-SHA256 of the raw body as sent>`.
 
 The headers are judged before the body is read (`check_headers`): a request with no credentials, or

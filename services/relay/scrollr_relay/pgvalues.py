@@ -2,7 +2,7 @@
 
 The change emitter (from pgoutput's text tuples) and the snapshot API (from a text-mode query) both
 encode rows here, so a row looks the same whichever way it reached the client. Sequin's conventions
-(shared/sequin/README.md): numeric as a string (`"187.34"`, no precision lost), timestamps ISO-8601
+(as in the example bodies in tests/fixtures/sequin): numeric as a string (`"187.34"`, no precision lost), timestamps ISO-8601
 with microseconds (`Z` for timestamptz), json as JSON.
 """
 

@@ -1,7 +1,7 @@
 """Sequin's webhook wire format, decoded and validated at the edge with msgspec.
 
-Sequin posts either one bare message or a batch `{"data": [message, ...]}` (see
-shared/sequin/README.md). Unknown keys are ignored, never rejected: Sequin adds metadata fields over
+Sequin posts either one bare message or a batch `{"data": [message, ...]}` (examples of both in
+tests/fixtures/sequin). Unknown keys are ignored, never rejected: Sequin adds metadata fields over
 time. `record` and `changes` are carried as raw JSON: the relay forwards them untouched, so decoding
 them into Python objects would only be work undone again when the event is encoded. Raw JSON is not
 checked by msgspec below its top level, so the whole body is checked to be UTF-8 here: clients
@@ -31,7 +31,7 @@ class Metadata(msgspec.Struct, frozen=True):
     table_name: str
     idempotency_key: str
     commit_timestamp: str | None = None
-    # Backfill (`read`) messages may lack these two (shared/sequin/README.md).
+    # Backfill (`read`) messages may lack these two: Sequin reads those rows from a table scan, not the WAL.
     commit_lsn: int | None = None
     commit_idx: int | None = None
     record_pks: list[str | int] = []

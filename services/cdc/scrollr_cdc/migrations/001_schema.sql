@@ -1,4 +1,5 @@
--- Scrollr's tables (shared/DESIGN.md), replicated whole so updates carry their old row.
+-- Scrollr's tables (trades: one row per tracked symbol; games: one row per game), replicated whole
+-- so updates carry their old row.
 CREATE TABLE IF NOT EXISTS trades (
     id serial PRIMARY KEY,
     symbol varchar(30) UNIQUE NOT NULL,
