@@ -38,6 +38,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test gets exactly one layer, from where it lives and the fixtures it uses."""
     for item in items:
         path = str(item.path)
+        if any(item.get_closest_marker(layer) for layer in LAYERS):
+            continue  # the test names its layer itself
         if "/tests/bench/" in path:
             layer = "bench"
         elif item.get_closest_marker("browser") or "/tests/e2e/" in path:

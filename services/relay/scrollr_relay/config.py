@@ -33,6 +33,7 @@ DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 MAX_WORKERS = 64
 STREAM_KEY = "events:broadcast"
+PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
 T = TypeVar("T")
 
 
@@ -166,6 +167,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     web_dir = env.get("SCROLLR_WEB_DIR", "").strip() or None
     if web_dir is not None and not Path(web_dir).is_dir():
         raise ConfigError(f"SCROLLR_WEB_DIR={web_dir!r} is not a directory")
+    if web_dir is None and PACKAGED_WEB_DIR.is_dir():
+        web_dir = str(PACKAGED_WEB_DIR)  # an installed wheel carries the dashboard (setup.py)
     return Settings(
         webhook_secret=secret,
         dev_mode=dev_mode,
