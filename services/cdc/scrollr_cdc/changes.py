@@ -12,7 +12,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from scrollr_relay.pgvalues import decode
+from scrollr_core.pgvalues import decode
 
 from scrollr_cdc.pgoutput import UNCHANGED_TOAST, Relation, TupleData
 

@@ -6,15 +6,15 @@ import signal
 import sys
 from types import FrameType
 
-from scrollr_relay.config import load_or_exit
-from scrollr_relay.logs import configure
+from scrollr_core.logs import configure
+from scrollr_core.settings import load_or_exit
 
 from scrollr_cdc.config import load_cdc_settings
 from scrollr_cdc.emitter import CdcError, Emitter
 
 
 def main() -> None:
-    configure()
+    configure(quiet=("httpx",))  # a line per webhook POST would drown the log
     emitter = Emitter(load_or_exit("scrollr-cdc", load_cdc_settings))
 
     def stop(_sig: int, _frame: FrameType | None) -> None:

@@ -6,9 +6,15 @@ import re
 from collections.abc import Mapping
 
 import msgspec
-from scrollr_relay.config import ConfigError, number_setting, url_setting
+from scrollr_core.settings import (
+    ConfigError,
+    default_webhook_url,
+    number_setting,
+    secret_setting,
+    url_setting,
+)
 
-DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8080/webhooks/sequin"
+DEFAULT_WEBHOOK_URL = default_webhook_url()
 DEFAULT_SLOT = "scrollr_cdc"
 DEFAULT_PUBLICATION = "scrollr"
 DEFAULT_BATCH_SIZE = 100
@@ -30,13 +36,6 @@ class CdcSettings(msgspec.Struct, frozen=True, kw_only=True):
     retry_max_seconds: float = DEFAULT_RETRY_MAX_SECONDS
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigError(f"{name} is not set")
-    return value
-
-
 def _name(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     if not _NAME.match(value):
@@ -51,7 +50,7 @@ def load_cdc_settings(env: Mapping[str, str]) -> CdcSettings:
     return CdcSettings(
         database_url=database_url,
         webhook_url=url_setting(env, "RELAY_WEBHOOK_URL", ("http", "https")) or DEFAULT_WEBHOOK_URL,
-        secret=_required(env, "SEQUIN_WEBHOOK_SECRET"),
+        secret=secret_setting(env),
         slot=_name(env, "CDC_SLOT", DEFAULT_SLOT),
         publication=_name(env, "CDC_PUBLICATION", DEFAULT_PUBLICATION),
         batch_size=int(number_setting(env, "CDC_BATCH_SIZE", DEFAULT_BATCH_SIZE, minimum=1, kind=int)),

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 import msgspec
-from scrollr_relay.auth import signature
-from scrollr_relay.backoff import Backoff
+from scrollr_core.backoff import Backoff
+from scrollr_core.signature import signature
 
 log = logging.getLogger("scrollr.cdc.delivery")
 KEEPALIVE_SLICE_SECONDS = 1.0

@@ -8,19 +8,20 @@ removed: inserts, updates and deletes at `DEMO_RATE` changes per second.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import signal
-import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from types import FrameType
 
+import msgspec
 import psycopg
-from scrollr_relay.config import ConfigError
-from scrollr_relay.logs import configure
+from scrollr_core.logs import configure
+from scrollr_core.settings import ConfigError, load_or_exit, number_setting, url_setting
 
+DEFAULT_RATE = 5.0  # changes per second
 log = logging.getLogger("scrollr.demo")
 CENT = Decimal("0.01")
 
@@ -286,23 +287,23 @@ class Demo:
             time.sleep(max(0.0, next_at - time.monotonic()))
 
 
+class DemoSettings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    rate: float = DEFAULT_RATE
+
+
+def load_demo_settings(env: Mapping[str, str]) -> DemoSettings:
+    database_url = url_setting(env, "DATABASE_URL", ("postgres", "postgresql"))
+    if database_url is None:
+        raise ConfigError("DATABASE_URL is not set")
+    rate = number_setting(env, "DEMO_RATE", DEFAULT_RATE, minimum=0.01, maximum=1000, kind=float)
+    return DemoSettings(database_url=database_url, rate=rate)
+
+
 def main() -> None:
     configure()
-    url = os.environ.get("DATABASE_URL", "").strip()
-    try:
-        if not url:
-            raise ConfigError("DATABASE_URL is not set")
-        raw_rate = os.environ.get("DEMO_RATE", "5")
-        try:
-            rate = float(raw_rate)
-        except ValueError:
-            raise ConfigError(f"DEMO_RATE={raw_rate!r} is not a number") from None
-        if not 0 < rate <= 1000:
-            raise ConfigError(f"DEMO_RATE={raw_rate!r} must be between 0 and 1000 changes per second")
-    except ConfigError as exc:
-        print(f"scrollr-demo: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    demo = Demo(url, rate=rate)
+    settings = load_or_exit("scrollr-demo", load_demo_settings)
+    demo = Demo(settings.database_url, rate=settings.rate)
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         demo.running = False

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
 import httpx
-from scrollr_relay.logs import configure
+import msgspec
+from scrollr_core.logs import configure
+from scrollr_core.settings import (
+    DEFAULT_PORT,
+    default_webhook_url,
+    load_or_exit,
+    number_setting,
+    secret_setting,
+    url_setting,
+)
 
 from scrollr_cdc.localpg import LocalPostgres
 from scrollr_cdc.migrate import migrate
@@ -75,27 +84,44 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: floa
     raise SystemExit(f"scrollr-dev: {what} did not answer at {url} within {timeout:.0f}s")
 
 
+class DevSettings(msgspec.Struct, frozen=True, kw_only=True):
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    database_url: str | None = None  # none: a project-local cluster
+    secret: str
+
+
+def load_dev_settings(env: Mapping[str, str]) -> DevSettings:
+    return DevSettings(
+        port=int(number_setting(env, "PORT", DEFAULT_PORT, minimum=1, maximum=65535, kind=int)),
+        host=env.get("HOST", "").strip() or "127.0.0.1",
+        database_url=url_setting(env, "DATABASE_URL", ("postgres", "postgresql")),
+        secret=secret_setting(env, dev_mode=True),
+    )
+
+
 def main() -> None:
     configure()
-    port = int(os.environ.get("PORT", "8080"))
+    settings = load_or_exit("scrollr-dev", load_dev_settings)
+    port = settings.port
     if not _port_free(port):
         raise SystemExit(f"scrollr-dev: port {port} is in use; set PORT to another port")
     cluster = None
-    database_url = os.environ.get("DATABASE_URL", "").strip()
-    if not database_url:
+    database_url = settings.database_url
+    if database_url is None:
         cluster = _local_postgres()
         database_url = cluster.create_database("scrollr")
     applied = migrate(database_url)
     log.info("database ready (%s); migrations applied now: %s", database_url, applied or "none")
-    secret = os.environ.get("SEQUIN_WEBHOOK_SECRET") or secrets.token_urlsafe(24)
+    secret = settings.secret
     web_dir = Path("web/dist").resolve()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "SEQUIN_WEBHOOK_SECRET": secret,
         "PORT": str(port),
-        "HOST": os.environ.get("HOST", "127.0.0.1"),
-        "RELAY_WEBHOOK_URL": f"http://127.0.0.1:{port}/webhooks/sequin",
+        "HOST": settings.host,
+        "RELAY_WEBHOOK_URL": default_webhook_url(port),
     }
     if web_dir.is_dir():
         env["SCROLLR_WEB_DIR"] = str(web_dir)

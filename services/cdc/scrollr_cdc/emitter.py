@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import psycopg
 import psycopg2
 import psycopg2.extras
-from scrollr_relay.backoff import Backoff
-from scrollr_relay.pgrows import rows_from, select_all, use_text_values
+from scrollr_core.backoff import Backoff
+from scrollr_core.pgrows import rows_from, select_all, use_text_values
 
 from scrollr_cdc import pgoutput
 from scrollr_cdc.changes import Source, backfill_message, change_message

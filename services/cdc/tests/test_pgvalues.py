@@ -1,5 +1,5 @@
 import pytest
-from scrollr_relay import pgvalues
+from scrollr_core import pgvalues
 
 
 @pytest.mark.parametrize(

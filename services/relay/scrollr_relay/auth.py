@@ -10,9 +10,10 @@ only a wrong token, is refused without buffering a byte of its body. Only a sign
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from enum import Enum
+
+from scrollr_core.signature import signature
 
 
 class AuthFailure(Enum):
@@ -23,10 +24,6 @@ class AuthFailure(Enum):
 class AuthStep(Enum):
     AUTHENTIC = "authentic"
     CHECK_SIGNATURE = "check_signature"  # decided once the body is read
-
-
-def signature(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def check_headers(

@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import logging
 
+from scrollr_core.logs import configure
+from scrollr_core.settings import load_or_exit
+
 from scrollr_relay.app import create_app, hub_of
-from scrollr_relay.config import Settings, load_or_exit, load_settings
-from scrollr_relay.logs import configure
+from scrollr_relay.config import Settings, load_settings
 from scrollr_relay.server import serve
 from scrollr_relay.workers import supervise
 

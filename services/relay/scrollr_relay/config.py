@@ -7,17 +7,19 @@ that names the variable, instead of failing on first use.
 from __future__ import annotations
 
 import ipaddress
-import os
-import secrets
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
 
 import msgspec
-from dotenv import dotenv_values
+from scrollr_core.settings import (
+    DEFAULT_PORT,
+    ConfigError,
+    number_setting,
+    secret_setting,
+    truthy,
+    url_setting,
+)
 
-DEFAULT_PORT = 8080
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_HEARTBEAT_SECONDS = 15.0
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -34,11 +36,6 @@ DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 MAX_WORKERS = 64
 STREAM_KEY = "events:broadcast"
 PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
-T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names the variable."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,38 +65,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
 
 
-def number_setting(
-    env: Mapping[str, str],
-    name: str,
-    default: float,
-    *,
-    minimum: float,
-    kind: type,
-    maximum: float | None = None,
-) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{name}={raw!r} must be at most {maximum}")
-    return float(value) if kind is float else value
-
-
-def _truthy(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise ConfigError(f"{name}={raw!r} must be one of 1/0, true/false, yes/no, on/off")
-
-
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
@@ -124,36 +89,9 @@ def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
-def url_setting(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.startswith(tuple(f"{s}://" for s in schemes)):
-        raise ConfigError(f"{name}={raw!r} must start with one of {', '.join(s + '://' for s in schemes)}")
-    return raw
-
-
-def merged_environment(env_file: str | os.PathLike[str] | None = ".env") -> dict[str, str]:
-    """The process environment over the `.env` file's values (the environment wins, as in twelve-factor)."""
-    values: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ)
-    return values
-
-
 def load_settings(env: Mapping[str, str]) -> Settings:
-    dev_mode = _truthy(env, "SCROLLR_DEV")
-    secret = env.get("SEQUIN_WEBHOOK_SECRET", "").strip()
-    if not secret:
-        if not dev_mode:
-            raise ConfigError(
-                "SEQUIN_WEBHOOK_SECRET is not set: the relay refuses unauthenticated webhooks. "
-                "Set it, or run with SCROLLR_DEV=1 to generate one for local development."
-            )
-        secret = secrets.token_urlsafe(24)
-    elif len(secret) < 16:
-        raise ConfigError("SEQUIN_WEBHOOK_SECRET must be at least 16 characters")
+    dev_mode = truthy(env, "SCROLLR_DEV")
+    secret = secret_setting(env, dev_mode=dev_mode)
     redis_url = url_setting(env, "REDIS_URL", ("redis", "rediss", "unix"))
     port = int(number_setting(env, "PORT", DEFAULT_PORT, minimum=0, kind=int))
     workers = int(number_setting(env, "WORKERS", 1, minimum=1, maximum=MAX_WORKERS, kind=int))
@@ -212,12 +150,3 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_SECONDS, minimum=0.1, kind=float
         ),
     )
-
-
-def load_or_exit(command: str, loader: Callable[[Mapping[str, str]], T]) -> T:
-    """Settings for a command, or exit status 2 with the message that names the bad variable."""
-    try:
-        return loader(merged_environment())
-    except ConfigError as exc:
-        print(f"{command}: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from scrollr_core.backoff import Backoff
+
 from scrollr_relay import metrics
-from scrollr_relay.backoff import Backoff
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent

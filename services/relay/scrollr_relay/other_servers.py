@@ -7,7 +7,9 @@ environment.
 another server streams go through ASGI `send` (sinks.py) and its own limits apply.
 """
 
-from scrollr_relay.app import create_app
-from scrollr_relay.config import load_or_exit, load_settings
+from scrollr_core.settings import load_or_exit
 
-app = create_app(load_or_exit("scrollr_relay.asgi", load_settings))
+from scrollr_relay.app import create_app
+from scrollr_relay.config import load_settings
+
+app = create_app(load_or_exit("scrollr_relay.other_servers", load_settings))

@@ -19,9 +19,9 @@ import psycopg
 from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from psycopg_pool import AsyncConnectionPool
+from scrollr_core.pgrows import rows_from, select_all, use_text_values
 
 from scrollr_relay.bus import Bus, BusUnavailable
-from scrollr_relay.pgrows import rows_from, select_all, use_text_values
 from scrollr_relay.topics import TopicError, query_topics
 
 log = logging.getLogger("scrollr.snapshot")

@@ -25,8 +25,8 @@ from pathlib import Path
 from types import FrameType
 
 from prometheus_client import multiprocess
+from scrollr_core.backoff import Backoff
 
-from scrollr_relay.backoff import Backoff
 from scrollr_relay.config import Settings
 
 log = logging.getLogger("scrollr.workers")

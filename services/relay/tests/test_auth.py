@@ -1,4 +1,5 @@
-from scrollr_relay.auth import AuthFailure, AuthStep, check_headers, signature, signature_matches
+from scrollr_core.signature import signature
+from scrollr_relay.auth import AuthFailure, AuthStep, check_headers, signature_matches
 
 SECRET = "s3cret-s3cret-s3cret"
 BODY = b'{"data":[]}'

@@ -1,5 +1,5 @@
 import pytest
-from scrollr_relay.backoff import Backoff
+from scrollr_core.backoff import Backoff
 
 
 def test_ceiling_doubles_then_caps():

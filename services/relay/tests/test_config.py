@@ -2,7 +2,8 @@ import subprocess
 import sys
 
 import pytest
-from scrollr_relay.config import ConfigError, load_settings
+from scrollr_core.settings import ConfigError
+from scrollr_relay.config import load_settings
 
 OK = {"SEQUIN_WEBHOOK_SECRET": "x" * 20}
 
@@ -66,7 +67,7 @@ def test_the_command_stops_with_a_clear_message(tmp_path):
 
 
 def test_a_dotenv_file_fills_in_and_the_environment_wins(tmp_path, monkeypatch):
-    from scrollr_relay.config import merged_environment
+    from scrollr_core.settings import merged_environment
 
     env_file = tmp_path / ".env"
     env_file.write_text("SEQUIN_WEBHOOK_SECRET=from-dotenv-0123456789\nPORT=9001\n")

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 from prometheus_client import REGISTRY
+from scrollr_core.signature import signature
 from scrollr_relay.app import create_app
-from scrollr_relay.auth import signature
 from scrollr_relay.bus import BusUnavailable
 from scrollr_relay.config import load_settings
 from scrollr_relay.cursor import Cursor, CursorError

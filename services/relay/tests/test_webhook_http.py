@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from scrollr_relay.auth import signature
+from scrollr_core.signature import signature
 from scrollr_relay.cursor import Cursor
 
 from tests.support.procs import SECRET, wait_until

@@ -9,7 +9,7 @@ from psycopg import sql
 from psycopg.postgres import types as pg_types
 from psycopg.types.string import TextLoader
 
-from scrollr_relay.pgvalues import decode
+from scrollr_core.pgvalues import decode
 
 
 def use_text_values(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
