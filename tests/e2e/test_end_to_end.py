@@ -19,7 +19,7 @@ import pytest
 from tests.support.browser import WEB_DIST, expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.nginx import Nginx
-from tests.support.pg import execute, insert_trade, slot_for
+from tests.support.pg import execute, insert_trade, slot_for, trade_prices
 from tests.support.procs import free_port, wait_until
 from tests.support.sse import SSEClient
 
@@ -81,10 +81,6 @@ class Clients:
                 if key in commits:
                     out.append(shown_at - commits[key] * 1000)
         return out
-
-
-def trade_prices(database_url: str) -> dict[str, str]:
-    return {str(r[0]): f"{r[1]:.2f}" for r in execute(database_url, "SELECT id, price FROM trades")}
 
 
 def report(name: str, latencies: list[float]) -> None:

@@ -56,3 +56,8 @@ def insert_trade(url: str, symbol: str, price: str = "100.00") -> int:
         (symbol, price, price),
     )
     return int(rows[0][0])
+
+
+def trade_prices(url: str) -> dict[str, str]:
+    """Every trade's price by id, as the clients show it."""
+    return {str(r[0]): f"{r[1]:.2f}" for r in execute(url, "SELECT id, price FROM trades")}

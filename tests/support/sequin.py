@@ -56,3 +56,11 @@ def post(
     if auth:
         sent.setdefault("authorization", f"Bearer {SECRET}")
     return httpx.post(f"{base}/webhooks/sequin", content=body, headers=sent, timeout=30)
+
+
+def publish(relay: Any, *symbols: str) -> dict[str, Any]:
+    """Post one batch of trade updates, one per symbol, and require a 200."""
+    response = post(relay.url, batch(*(trade_message(s, "1.00") for s in symbols)))
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result

@@ -208,3 +208,12 @@ class SSEClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def open_stream(
+    relay: Any, query: str = "", headers: dict[str, str] | None = None, **kwargs: Any
+) -> SSEClient:
+    """A stream from `relay` (anything with a `url`), once the relay has said `: connected`."""
+    client = SSEClient(f"{relay.url}/events{query}", headers=headers, **kwargs)
+    client.wait_comment("connected")
+    return client

@@ -6,16 +6,18 @@ import sys
 import threading
 
 from tests.support.faults import FlakyFront
-from tests.support.pg import execute, insert_trade, new_database, remove_cluster, slot_for, start_cluster
+from tests.support.pg import (
+    execute,
+    insert_trade,
+    new_database,
+    remove_cluster,
+    slot_for,
+    start_cluster,
+    trade_prices,
+)
 from tests.support.procs import SECRET, CdcProcess, free_port, wait_until
-from tests.support.sse import SSEClient
+from tests.support.sse import open_stream
 from tests.support.state import Rows
-
-
-def open_stream(relay, **headers):
-    client = SSEClient(f"{relay.url}/events", headers=headers or None)
-    client.wait_comment("connected")
-    return client
 
 
 def cdc_env(database_url, relay_url, **extra):
@@ -60,7 +62,7 @@ def collect_until(client, done, timeout=60):
 
 def assert_converges_in_commit_order(client, database_url):
     """The stream's changes (backfill aside) end at the database's prices, each row in commit order."""
-    expected = prices(database_url)
+    expected = trade_prices(database_url)
 
     def latest(events):
         return {str(e.json()["record"]["id"]): e.json()["record"]["price"] for e in events}
@@ -69,10 +71,6 @@ def assert_converges_in_commit_order(client, database_url):
         client, lambda ev: latest(e for e in ev if e.json()["action"] != "read") == expected
     )
     assert_ordered_per_row([e for e in events if e.json()["action"] != "read"], expected)
-
-
-def prices(url):
-    return {str(r[0]): f"{r[1]:.2f}" for r in execute(url, "SELECT id, price FROM trades")}
 
 
 def test_insert_update_delete_reach_a_stream_as_three_events(database_url, start_relay, start_cdc):

@@ -9,20 +9,8 @@ import httpx
 import pytest
 
 from tests.support.procs import wait_until
-from tests.support.sequin import batch, game_message, post, trade_message
-from tests.support.sse import SSEClient
-
-
-def open_stream(relay, query="", headers=None, **kwargs):
-    client = SSEClient(f"{relay.url}/events{query}", headers=headers, **kwargs)
-    client.wait_comment("connected")
-    return client
-
-
-def publish(relay, *symbols):
-    response = post(relay.url, batch(*(trade_message(s, "1.00") for s in symbols)))
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.support.sequin import batch, game_message, post, publish, trade_message
+from tests.support.sse import open_stream
 
 
 def symbols(events):

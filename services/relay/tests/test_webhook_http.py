@@ -14,13 +14,7 @@ from scrollr_relay.cursor import Cursor
 
 from tests.support.procs import SECRET, wait_until
 from tests.support.sequin import EXAMPLES, batch, post, trade_message
-from tests.support.sse import SSEClient
-
-
-def stream(relay, query=""):
-    client = SSEClient(f"{relay.url}/events{query}")
-    client.wait_comment("connected")
-    return client
+from tests.support.sse import open_stream
 
 
 def assert_nothing_published(relay, client):
@@ -32,7 +26,7 @@ def assert_nothing_published(relay, client):
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_every_sequin_example_reaches_an_open_stream(redis_relay, path):
-    client = stream(redis_relay)
+    client = open_stream(redis_relay)
     raw = json.loads(path.read_bytes())
     expected = raw.get("data", [raw])
     response = post(redis_relay.url, path.read_bytes())
@@ -49,7 +43,7 @@ def test_every_sequin_example_reaches_an_open_stream(redis_relay, path):
 
 
 def test_hmac_signed_and_gzip_bodies_are_accepted(redis_relay):
-    client = stream(redis_relay)
+    client = open_stream(redis_relay)
     body = batch(trade_message("SIG", "1.00"))
     signed = post(
         redis_relay.url, body, auth=False, headers={"sequin-signature": "sha256=" + signature(SECRET, body)}
@@ -70,7 +64,7 @@ def test_hmac_signed_and_gzip_bodies_are_accepted(redis_relay):
     ],
 )
 def test_missing_or_wrong_credentials_get_401_and_publish_nothing(redis_relay, headers, reason):
-    client = stream(redis_relay)
+    client = open_stream(redis_relay)
     before = redis_relay.metric("scrollr_webhook_rejections_total", f'reason="{reason}"')
     response = post(redis_relay.url, batch(trade_message("NOPE", "1.00")), auth=False, headers=headers)
     assert response.status_code == 401
@@ -80,7 +74,7 @@ def test_missing_or_wrong_credentials_get_401_and_publish_nothing(redis_relay, h
 
 
 def test_malformed_body_gets_400_naming_the_problem_and_publishes_nothing_of_the_batch(redis_relay):
-    client = stream(redis_relay)
+    client = open_stream(redis_relay)
     bad = trade_message("BAD", "1.00")
     bad["action"] = "upsert"
     response = post(redis_relay.url, batch(trade_message("GOOD", "1.00"), bad))
@@ -91,7 +85,7 @@ def test_malformed_body_gets_400_naming_the_problem_and_publishes_nothing_of_the
 
 
 def test_oversized_body_gets_413(redis_relay):
-    client = stream(redis_relay)
+    client = open_stream(redis_relay)
     big = trade_message("BIG", "1.00")
     big["record"]["pad"] = "x" * (1024 * 1024)
     response = post(redis_relay.url, batch(big))
@@ -100,7 +94,7 @@ def test_oversized_body_gets_413(redis_relay):
 
 
 def test_gzip_bomb_is_refused_by_its_decompressed_size(redis_relay):
-    client = stream(redis_relay)
+    client = open_stream(redis_relay)
     padded = trade_message("BOMB", "1.00")
     padded["record"]["pad"] = " " * (50 * 1024 * 1024)
     bomb = gzip.compress(batch(padded), compresslevel=9)
@@ -112,7 +106,7 @@ def test_gzip_bomb_is_refused_by_its_decompressed_size(redis_relay):
 
 
 def test_a_duplicate_delivery_is_acknowledged_and_published_once(redis_relay):
-    client = stream(redis_relay)
+    client = open_stream(redis_relay)
     body = batch(trade_message("ONCE", "1.00"))
     first, second = post(redis_relay.url, body), post(redis_relay.url, body)
     assert (first.status_code, second.status_code) == (200, 200)
@@ -123,7 +117,7 @@ def test_a_duplicate_delivery_is_acknowledged_and_published_once(redis_relay):
 
 def test_redis_down_gets_503_and_the_retry_is_published_once_redis_is_back(start_relay, fresh_redis):
     relay = start_relay({"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.5"})
-    client = stream(relay)
+    client = open_stream(relay)
     wait_until(lambda: relay.metric("scrollr_bus_up") == 1, what="the bus reader to hold a position")
     fresh_redis.stop()
     body = batch(trade_message("RETRY", "1.00"))
@@ -184,7 +178,7 @@ def test_the_first_webhook_after_a_redis_restart_is_accepted(start_relay, fresh_
 
 def test_the_hub_reader_survives_a_redis_restart_without_a_stalled_stream(start_relay, fresh_redis):
     relay = start_relay({"REDIS_URL": fresh_redis.url})
-    client = stream(relay)
+    client = open_stream(relay)
     fresh_redis.restart()
     assert post(relay.url, batch(trade_message("AFTER", "1.00"))).status_code == 200
     assert client.next(timeout=15).event == "reset"  # its cursor follows AFTER: the snapshot has it

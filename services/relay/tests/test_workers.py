@@ -10,8 +10,8 @@ import pytest
 from scrollr_relay.workers import METRICS_DIR_PREFIX, remove_stale_metrics_dirs
 
 from tests.support.procs import wait_until
-from tests.support.sequin import batch, post, trade_message
-from tests.support.sse import SSEClient, StreamClosed
+from tests.support.sequin import publish
+from tests.support.sse import StreamClosed, open_stream
 
 
 def workers_of(relay) -> set[int]:
@@ -21,17 +21,6 @@ def workers_of(relay) -> set[int]:
 
 def alive(pid: int) -> bool:
     return subprocess.run(["kill", "-0", str(pid)], capture_output=True, check=False).returncode == 0
-
-
-def publish(relay, symbol):
-    assert post(relay.url, batch(trade_message(symbol, "1.00"))).status_code == 200
-
-
-def open_stream(relay, last_event_id=None):
-    headers = {"Last-Event-ID": last_event_id} if last_event_id else None
-    client = SSEClient(f"{relay.url}/events", headers=headers)
-    client.wait_comment("connected")
-    return client
 
 
 @pytest.fixture
@@ -83,7 +72,7 @@ def test_a_dead_worker_is_replaced_and_its_clients_resume(workers_relay):
             message = client.next()
         except StreamClosed:  # it was on the dead worker: reconnect from where it was
             moved += 1
-            message = open_stream(workers_relay, last_id).next()
+            message = open_stream(workers_relay, headers={"Last-Event-ID": last_id}).next()
         assert message.json()["record"]["symbol"] == "B"
     assert "exited with -9" in workers_relay.log()
     assert moved == held[victim]  # exactly the killed worker's clients had to reconnect
