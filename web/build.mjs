@@ -1,6 +1,7 @@
 // Builds the dashboard (web/dist), the extension (extension/dist) and, with --tests, the node tests
 // (build/tests). Driven by the project's commands (just web / dev / test); nothing built is committed.
 import { build } from "esbuild";
+import { createHash } from "node:crypto";
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,11 +12,27 @@ const extensionApi = process.env.SCROLLR_EXTENSION_API_ORIGIN ?? "http://localho
 // No source maps in what is shipped (web/dist, extension/dist); the node tests keep them for their traces.
 const common = { bundle: true, target: "es2022", logLevel: "warning", sourcemap: false };
 
+/** A release id: the hash of the client sources, so tabs and SharedWorkers of different releases
+ * tell each other apart (web/shared/protocol.ts) while an unchanged rebuild keeps the same id. */
+async function buildId() {
+  const hash = createHash("sha256");
+  for (const dir of ["web/src", "web/shared", "web/workers"]) {
+    for (const name of (await readdir(path.join(root, dir), { recursive: true })).sort()) {
+      if (name.endsWith(".ts") || name.endsWith(".tsx")) hash.update(name).update(await readFile(path.join(root, dir, name)));
+    }
+  }
+  return hash.digest("hex").slice(0, 12);
+}
+
 async function buildWeb() {
   const out = path.join(root, "web/dist");
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
-  const define = { __SCROLLR_API__: JSON.stringify(api), "process.env.NODE_ENV": '"production"' };
+  const define = {
+    __SCROLLR_API__: JSON.stringify(api),
+    __SCROLLR_BUILD__: JSON.stringify(await buildId()),
+    "process.env.NODE_ENV": '"production"',
+  };
   await build({ ...common, entryPoints: [path.join(root, "web/src/main.tsx")], outfile: path.join(out, "app.js"), format: "esm", minify: true, define });
   // Stable name, no hash: every tab must load the same SharedWorker URL.
   await build({ ...common, entryPoints: [path.join(root, "web/workers/sse-worker.ts")], outfile: path.join(out, "sse-worker.js"), format: "iife", define });

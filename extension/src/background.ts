@@ -89,6 +89,7 @@ chrome.runtime.onConnect.addListener((port) => {
   if (port.name === POPUP_PORT) void ensureStream();
 });
 self.addEventListener("online", () => client?.retryNow());
+self.addEventListener("offline", () => client?.goOffline());
 
 void chrome.alarms.get(WATCHDOG_ALARM).then((alarm) => {
   if (!alarm) void chrome.alarms.create(WATCHDOG_ALARM, { periodInMinutes: WATCHDOG_PERIOD_MINUTES });

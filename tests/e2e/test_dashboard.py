@@ -1,5 +1,7 @@
 """The dashboard in real Chromium: one shared stream for every tab, live updates, outages, reset."""
 
+import re
+
 import pytest
 
 from tests.support.browser import ARTIFACTS, WEB_DIST, expect_not_live, expect_price
@@ -154,5 +156,37 @@ def test_without_shared_worker_one_tab_elected_by_web_locks_holds_the_only_strea
         post(relay.url, batch(update(ids["AAPL"], "AAPL", "123.45")))
         for page in pages:
             wait_price(page, "AAPL", "123.45")
+    finally:
+        context.close()
+
+
+def test_a_tab_and_a_worker_of_different_releases_notice_and_the_tab_streams_by_itself(
+    browser, seeded, start_relay
+):
+    """After a deploy, /sse-worker.js is the new release while an open tab is the old one."""
+    database_url, ids = seeded
+    relay = start_relay(relay_env(database_url))
+    worker_js = (WEB_DIST / "sse-worker.js").read_text()
+    (build,) = set(re.findall(r'"([0-9a-f]{12})"', worker_js))
+    context = browser.new_context()
+    # Every worker this context starts runs a newer release's code than its tabs.
+    newer = worker_js.replace(f'"{build}"', '"0123456789ab"')
+    context.route("**/sse-worker.js", lambda route: route.fulfill(body=newer, content_type="text/javascript"))
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        reply = page.evaluate(
+            """() => new Promise((resolve) => {
+                const worker = new SharedWorker('/sse-worker.js', { name: 'scrollr-realtime@an-older-release' });
+                worker.port.onmessage = (event) => resolve(event.data);
+                worker.port.start();
+            })"""
+        )
+        assert reply == {"type": "mismatch", "worker": "0123456789ab"}
+        # The tab fell back to streaming with its own code (Web Locks): live, and updating.
+        page.wait_for_selector("[data-status=connected]", timeout=20_000)
+        wait_price(page, "NVDA", "100.00")
+        assert post(relay.url, batch(update(ids["NVDA"], "NVDA", "187.34"))).status_code == 200
+        wait_price(page, "NVDA", "187.34")
     finally:
         context.close()

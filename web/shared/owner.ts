@@ -2,7 +2,7 @@
 // ViewMessages. Used by the SharedWorker and, where SharedWorker is missing, by the tab elected
 // leader with Web Locks. Views that open late ask with `hello` and get the whole state at once.
 
-import { CHANNEL_NAME, type ViewMessage } from "./protocol";
+import { channelName, type ViewMessage } from "./protocol";
 import { rowsToLists } from "./rows";
 import { StreamClient } from "./stream-client";
 
@@ -11,7 +11,7 @@ export interface Owner {
   stateMessage(): ViewMessage;
 }
 
-export function startOwner(apiBase: string, channel: BroadcastChannel = new BroadcastChannel(CHANNEL_NAME)): Owner {
+export function startOwner(apiBase: string, channel: BroadcastChannel = new BroadcastChannel(channelName())): Owner {
   const client: StreamClient = new StreamClient({
     apiBase,
     listener: {
@@ -31,6 +31,7 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
     if ((event.data as { type?: string } | null)?.type === "hello") channel.postMessage(stateMessage());
   });
   globalThis.addEventListener?.("online", () => client.retryNow());
+  globalThis.addEventListener?.("offline", () => client.goOffline());
   client.start();
   return { client, stateMessage };
 }

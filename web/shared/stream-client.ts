@@ -1,24 +1,23 @@
 // The streaming client shared by the dashboard's SharedWorker (or leader tab) and the extension's
-// service worker: snapshot, then /events from the snapshot's cursor, applying changes by the rule
-// in rows.ts; resume by cursor; refetch the snapshot on `reset`.
+// service worker: snapshot, then /events from the snapshot's cursor, applying changes by the rule in
+// rows.ts; resume by cursor; refetch the snapshot on `reset`.
 //
-//   idle ─start─► snapshot ─ok─► connecting ─open─► live
-//                   │  ▲            │   ▲             │ error, EventSource retrying ─► connecting
-//                   │  │            │   └─────────────┤ closed for good / too many retries
-//                   ▼  │            ▼                 ▼
-//                 backoff ◄─────────┴───────────── backoff ── timer or `online` ─► connecting
-//   `reset` from any state with a stream ─► snapshot
-//
-// Timing lives in backoff.ts (pure); this file owns only the I/O and the state transitions.
+// A thin I/O shell: every decision is client-machine.ts's pure transition; this file performs the
+// effects it asks for (fetch, EventSource, HEAD probe, timers, status) and feeds back the results.
 
-import { DEFAULT_BACKOFF, type BackoffOptions, ReconnectPolicy } from "./backoff";
+import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
+import {
+  type ClientEffect,
+  type ClientError,
+  type ClientInput,
+  type ClientState,
+  initialState,
+  parseRetryAfter,
+  type Phase,
+  transition,
+} from "./client-machine";
 import { CHANGE_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
-
-export type Phase = "idle" | "snapshot" | "connecting" | "live" | "backoff" | "stopped";
-
-/** After this many EventSource retries without an open, stop its fixed-interval retry and back off. */
-export const MAX_NATIVE_RETRIES = 3;
 
 export interface ClientListener {
   /** The whole state was replaced (snapshot, reset, restore). */
@@ -40,101 +39,147 @@ export interface ClientOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
+function httpError(response: Response, now: number): ClientError {
+  return { kind: "http", status: response.status, retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now) };
+}
+
 export class StreamClient {
-  phase: Phase = "idle";
-  status: Status = "disconnected";
   rows: RowsState = emptyRows();
-  cursor: string | null = null;
+  private state: ClientState = initialState();
   private source: EventSource | null = null;
   private timer: unknown = null;
-  private nativeRetries = 0;
-  private readonly policy: ReconnectPolicy;
   private readonly fetchImpl: typeof fetch;
   private readonly EventSourceImpl: typeof EventSource;
   private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly backoff: BackoffOptions;
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
 
   constructor(private readonly options: ClientOptions) {
-    this.policy = new ReconnectPolicy(options.random ?? Math.random, options.backoff ?? DEFAULT_BACKOFF);
     this.fetchImpl = options.fetchImpl ?? fetch.bind(globalThis);
     this.EventSourceImpl = options.eventSourceImpl ?? EventSource;
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as ReturnType<typeof setTimeout>));
+  }
+
+  get phase(): Phase {
+    return this.state.phase;
+  }
+
+  get status(): Status {
+    return this.state.status;
+  }
+
+  get cursor(): string | null {
+    return this.state.cursor;
+  }
+
+  get error(): ClientError | null {
+    return this.state.error;
   }
 
   /** Begin from a snapshot, or resume from a restored cursor and rows (the extension's storage). */
   start(restored?: { cursor: string; rows: RowsState }): void {
     if (restored) {
       this.rows = restored.rows;
-      this.cursor = restored.cursor;
-      this.options.listener.onState(this.rows, this.cursor);
-      this.connect();
-    } else {
-      void this.loadSnapshot();
+      this.options.listener.onState(this.rows, restored.cursor);
     }
+    this.dispatch({ type: "start", cursor: restored?.cursor ?? null });
   }
 
   stop(): void {
-    this.phase = "stopped";
-    this.closeSource();
-    if (this.timer !== null) this.clearTimer(this.timer);
-    this.timer = null;
+    this.dispatch({ type: "stop" });
   }
 
   /** The network came back (`online`): don't wait out the backoff. */
   retryNow(): void {
-    if (this.phase !== "backoff") return;
-    if (this.timer !== null) this.clearTimer(this.timer);
-    this.timer = null;
-    this.resume();
+    this.dispatch({ type: "online" });
   }
 
-  private setStatus(status: Status): void {
-    if (status === this.status) return;
-    this.status = status;
-    this.options.listener.onStatus(status);
+  /** The network went away (`offline`): stop trying until it is back. */
+  goOffline(): void {
+    this.dispatch({ type: "offline" });
   }
 
-  private async loadSnapshot(): Promise<void> {
-    this.closeSource();
-    this.phase = "snapshot";
-    this.setStatus(this.status === "connected" ? "reconnecting" : this.status);
+  private dispatch(input: ClientInput): void {
+    const { state, effects } = transition(this.state, input, { backoff: this.backoff, random: this.random(), now: this.now() });
+    this.state = state;
+    for (const effect of effects) this.perform(effect);
+  }
+
+  private perform(effect: ClientEffect): void {
+    switch (effect.type) {
+      case "fetchSnapshot":
+        void this.fetchSnapshot(effect.generation);
+        return;
+      case "openStream":
+        this.openStream(effect.generation, effect.cursor);
+        return;
+      case "probeStream":
+        void this.probe(effect.generation, effect.cursor);
+        return;
+      case "closeStream":
+        this.closeSource();
+        return;
+      case "startTimer":
+        this.timer = this.setTimer(() => {
+          this.timer = null;
+          this.dispatch({ type: "timer" });
+        }, effect.ms);
+        return;
+      case "cancelTimer":
+        if (this.timer !== null) this.clearTimer(this.timer);
+        this.timer = null;
+        return;
+      case "status":
+        this.options.listener.onStatus(effect.status);
+        return;
+    }
+  }
+
+  private eventsUrl(cursor: string | null): string {
+    return `${this.options.apiBase}/events${cursor ? `?lastEventId=${encodeURIComponent(cursor)}` : ""}`;
+  }
+
+  private async fetchSnapshot(generation: number): Promise<void> {
     let snapshot: Snapshot;
     try {
       const response = await this.fetchImpl(`${this.options.apiBase}/snapshot`, { cache: "no-store" });
-      if (!response.ok) throw new Error(`snapshot: HTTP ${response.status}`);
+      if (!response.ok) {
+        this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now()) });
+        return;
+      }
       snapshot = (await response.json()) as Snapshot;
     } catch {
-      if (this.phase === "snapshot") this.backOff();
+      this.dispatch({ type: "snapshotFailed", generation, error: { kind: "network" } });
       return;
     }
-    if (this.phase !== "snapshot") return;
+    if (generation !== this.state.generation || this.state.phase !== "snapshot") return;
     this.rows = rowsFromSnapshot(snapshot);
-    this.cursor = snapshot.cursor;
-    this.options.listener.onState(this.rows, this.cursor);
-    this.connect();
+    this.options.listener.onState(this.rows, snapshot.cursor);
+    this.dispatch({ type: "snapshotLoaded", generation, cursor: snapshot.cursor });
   }
 
-  private resume(): void {
-    if (this.cursor === null) void this.loadSnapshot();
-    else this.connect();
+  /** EventSource gave up without saying why: the same request as HEAD tells the status. */
+  private async probe(generation: number, cursor: string | null): Promise<void> {
+    let error: ClientError | null = null;
+    try {
+      const response = await this.fetchImpl(this.eventsUrl(cursor), { method: "HEAD", cache: "no-store" });
+      if (!response.ok) error = httpError(response, this.now());
+    } catch {
+      error = { kind: "network" };
+    }
+    this.dispatch({ type: "probed", generation, error });
   }
 
-  private connect(): void {
-    this.closeSource();
-    this.phase = "connecting";
-    const query = this.cursor ? `?lastEventId=${encodeURIComponent(this.cursor)}` : "";
-    const source = new this.EventSourceImpl(`${this.options.apiBase}/events${query}`);
+  private openStream(generation: number, cursor: string | null): void {
+    const source = new this.EventSourceImpl(this.eventsUrl(cursor));
     this.source = source;
-    source.onopen = () => {
-      if (source !== this.source) return;
-      this.phase = "live";
-      this.nativeRetries = 0;
-      this.policy.onOpen(this.now());
-      this.setStatus("connected");
-    };
+    source.onopen = () => this.dispatch({ type: "opened", generation, now: this.now() });
     source.addEventListener(CHANGE_EVENT, (message) => {
       if (source !== this.source) return;
       const event = message as MessageEvent<string>;
@@ -142,42 +187,18 @@ export class StreamClient {
       try {
         change = applyChange(this.rows, parseChange(event.data), event.lastEventId);
       } catch {
-        return; // a malformed event is skipped; the cursor still moves past it
-      } finally {
-        if (event.lastEventId) this.cursor = event.lastEventId;
+        // a malformed event is skipped; the cursor still moves past it
       }
-      this.options.listener.onChanges(change ? [change] : [], this.cursor ?? "");
+      if (event.lastEventId) this.dispatch({ type: "change", generation, eventId: event.lastEventId });
+      this.options.listener.onChanges(change ? [change] : [], this.state.cursor ?? "");
     });
     source.addEventListener(RESET_EVENT, () => {
-      if (source !== this.source) return;
-      this.cursor = null;
-      void this.loadSnapshot();
+      if (source === this.source) this.dispatch({ type: "reset", generation });
     });
     source.onerror = () => {
       if (source !== this.source) return;
-      if (source.readyState === this.EventSourceImpl.CLOSED) {
-        this.backOff(); // error status or wrong content type: EventSource gave up
-        return;
-      }
-      this.nativeRetries += 1;
-      this.phase = "connecting";
-      this.setStatus("reconnecting");
-      if (this.nativeRetries > MAX_NATIVE_RETRIES) this.backOff();
+      this.dispatch({ type: "streamError", generation, closed: source.readyState === this.EventSourceImpl.CLOSED });
     };
-  }
-
-  private backOff(): void {
-    this.closeSource();
-    this.nativeRetries = 0;
-    this.phase = "backoff";
-    this.setStatus("disconnected");
-    const delay = this.policy.onFailure(this.now());
-    this.timer = this.setTimer(() => {
-      this.timer = null;
-      if (this.phase !== "backoff") return;
-      this.setStatus("reconnecting");
-      this.resume();
-    }, delay);
   }
 
   private closeSource(): void {
@@ -189,4 +210,3 @@ export class StreamClient {
     }
   }
 }
-

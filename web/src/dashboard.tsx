@@ -8,6 +8,7 @@ const STATUS_LABEL: Record<Status, string> = {
   connected: "Live",
   reconnecting: "Reconnecting…",
   disconnected: "Offline — showing last data",
+  error: "Unavailable — showing last data",
 };
 
 export function StatusDot({ status }: { status: Status }) {

@@ -3,7 +3,7 @@
 // the SharedWorker; else the tab elected with Web Locks; else (neither API) a stream per tab.
 
 import { startOwner } from "../shared/owner";
-import { CHANNEL_NAME, type Row, type RowChange, type Status, type ViewMessage, WORKER_PATH } from "../shared/protocol";
+import { channelName, type Row, type RowChange, type Status, type ViewMessage, WORKER_PATH } from "../shared/protocol";
 import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
 
 export const APPLIED_IDS_KEPT = 500;
@@ -51,7 +51,7 @@ export class RealtimeStore {
       }
       this.applyChanges(message.changes.filter((c) => isAfter(c.eventId, this.cursor)));
       this.publish(this.view.status);
-    } else {
+    } else if (message.type === "status") {
       this.publish(message.status);
     }
   };
@@ -82,23 +82,38 @@ export class RealtimeStore {
 export function connectRealtime(store: RealtimeStore, apiBase: string): void {
   const onMessage = (event: MessageEvent) => store.handle(event.data as ViewMessage);
   if (typeof SharedWorker !== "undefined") {
-    new BroadcastChannel(CHANNEL_NAME).addEventListener("message", onMessage);
-    const worker = new SharedWorker(WORKER_PATH, { name: CHANNEL_NAME });
-    worker.port.onmessage = onMessage;
+    const channel = new BroadcastChannel(channelName());
+    channel.addEventListener("message", onMessage);
+    const worker = new SharedWorker(WORKER_PATH, { name: channelName() });
+    worker.port.onmessage = (event: MessageEvent) => {
+      if ((event.data as ViewMessage).type === "mismatch") {
+        // The worker is another release's code: stream with this tab's own.
+        worker.port.close();
+        channel.close();
+        electOwner(onMessage, apiBase);
+        return;
+      }
+      onMessage(event);
+    };
     worker.port.start();
     return;
   }
   if (typeof navigator !== "undefined" && navigator.locks) {
-    const channel = new BroadcastChannel(CHANNEL_NAME);
-    channel.addEventListener("message", onMessage);
-    void navigator.locks.request(`${CHANNEL_NAME}-owner`, () => {
-      startOwner(apiBase);
-      return new Promise<never>(() => {}); // hold the lock (and the stream) while this tab lives
-    });
-    channel.postMessage({ type: "hello" });
+    electOwner(onMessage, apiBase);
     return;
   }
-  const privateName = `${CHANNEL_NAME}-${Math.random().toString(36).slice(2)}`;
+  const privateName = `${channelName()}-${Math.random().toString(36).slice(2)}`;
   new BroadcastChannel(privateName).addEventListener("message", onMessage);
   startOwner(apiBase, new BroadcastChannel(privateName));
+}
+
+/** One tab of this release holds the stream (Web Locks); the others follow it on the channel. */
+function electOwner(onMessage: (event: MessageEvent) => void, apiBase: string): void {
+  const channel = new BroadcastChannel(channelName());
+  channel.addEventListener("message", onMessage);
+  void navigator.locks.request(`${channelName()}-owner`, () => {
+    startOwner(apiBase);
+    return new Promise<never>(() => {}); // hold the lock (and the stream) while this tab lives
+  });
+  channel.postMessage({ type: "hello" });
 }

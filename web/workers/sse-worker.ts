@@ -4,14 +4,19 @@
 // origin shares this one worker.
 
 import { startOwner } from "../shared/owner";
+import { BUILD, buildOfName, type ViewMessage } from "../shared/protocol";
 
 declare const __SCROLLR_API__: string;
 declare const self: SharedWorkerGlobalScope;
 
-const owner = startOwner(__SCROLLR_API__ || self.location.origin);
+// A tab names the worker after its own release. After a deploy, an old tab that starts a worker
+// gets this file's new code under the old name: then it must not serve that tab (their messages
+// may differ), and says so instead of streaming.
+const sameRelease = buildOfName(self.name) === BUILD;
+const owner = sameRelease ? startOwner(__SCROLLR_API__ || self.location.origin) : null;
 
 self.onconnect = (event: MessageEvent) => {
   const port = event.ports[0];
-  port.postMessage(owner.stateMessage());
+  port.postMessage(owner ? owner.stateMessage() : ({ type: "mismatch", worker: BUILD } satisfies ViewMessage));
   port.start();
 };
