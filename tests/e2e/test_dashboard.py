@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.support.browser import ARTIFACTS, WEB_DIST, expect_not_live, expect_price
+from tests.support.browser import ARTIFACTS, WEB_DIST, dashboard_relay_env, expect_not_live, expect_price
 from tests.support.pg import execute, insert_trade
 from tests.support.sequin import batch, post, trade_message
 
@@ -34,15 +34,6 @@ def seeded(database_url):
     return database_url, ids
 
 
-def relay_env(database_url, **extra):
-    return {
-        "DATABASE_URL": database_url,
-        "SCROLLR_WEB_DIR": str(WEB_DIST),
-        "SSE_HEARTBEAT_SECONDS": "1",
-        **extra,
-    }
-
-
 def open_tabs(browser, url, count):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pages = [context.new_page() for _ in range(count)]
@@ -55,7 +46,7 @@ def open_tabs(browser, url, count):
 
 def test_three_tabs_share_one_stream_and_show_the_same_live_updates(browser, seeded, start_relay):
     database_url, ids = seeded
-    relay = start_relay(relay_env(database_url))
+    relay = start_relay(dashboard_relay_env(database_url))
     context, pages = open_tabs(browser, relay.url, 3)
     try:
         for page in pages:
@@ -74,7 +65,7 @@ def test_three_tabs_share_one_stream_and_show_the_same_live_updates(browser, see
 
 def test_a_tab_opened_late_gets_the_current_state_at_once(browser, seeded, start_relay):
     database_url, ids = seeded
-    relay = start_relay(relay_env(database_url))
+    relay = start_relay(dashboard_relay_env(database_url))
     context, pages = open_tabs(browser, relay.url, 1)
     try:
         post(relay.url, batch(update(ids["AAPL"], "AAPL", "231.40")))
@@ -91,7 +82,7 @@ def test_relay_outage_keeps_data_shows_status_and_resumes_without_gaps(
     browser, seeded, start_relay, redis_server
 ):
     database_url, ids = seeded
-    env = relay_env(database_url, REDIS_URL=redis_server.url, STREAM_KEY="events:dashboard-outage")
+    env = dashboard_relay_env(database_url, REDIS_URL=redis_server.url, STREAM_KEY="events:dashboard-outage")
     served = start_relay(env)
     publisher = start_relay(env)
     context, pages = open_tabs(browser, served.url, 2)
@@ -124,7 +115,7 @@ def test_relay_outage_keeps_data_shows_status_and_resumes_without_gaps(
 
 def test_reset_refetches_the_snapshot(browser, seeded, start_relay, fresh_redis):
     database_url, ids = seeded
-    relay = start_relay(relay_env(database_url, REDIS_URL=fresh_redis.url))
+    relay = start_relay(dashboard_relay_env(database_url, REDIS_URL=fresh_redis.url))
     context, pages = open_tabs(browser, relay.url, 1)
     try:
         wait_price(pages[0], "AAPL", "100.00")
@@ -141,7 +132,7 @@ def test_without_shared_worker_one_tab_elected_by_web_locks_holds_the_only_strea
     browser, seeded, start_relay
 ):
     database_url, ids = seeded
-    relay = start_relay(relay_env(database_url))
+    relay = start_relay(dashboard_relay_env(database_url))
     context = browser.new_context()
     context.add_init_script("delete window.SharedWorker")
     try:
@@ -165,7 +156,7 @@ def test_a_tab_and_a_worker_of_different_releases_notice_and_the_tab_streams_by_
 ):
     """After a deploy, /sse-worker.js is the new release while an open tab is the old one."""
     database_url, ids = seeded
-    relay = start_relay(relay_env(database_url))
+    relay = start_relay(dashboard_relay_env(database_url))
     worker_js = (WEB_DIST / "sse-worker.js").read_text()
     (build,) = set(re.findall(r'"([0-9a-f]{12})"', worker_js))
     context = browser.new_context()

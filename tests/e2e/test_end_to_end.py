@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import WEB_DIST, expect_not_live, expect_price, expect_status
+from tests.support.browser import dashboard_relay_env, expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.nginx import Nginx
-from tests.support.pg import execute, insert_trade, slot_for, trade_prices
+from tests.support.pg import cdc_env, execute, insert_trade, trade_prices
 from tests.support.procs import free_port, wait_until
 from tests.support.sse import SSEClient
 
@@ -138,22 +138,7 @@ def e2e(database_url, start_relay, start_cdc, fresh_redis, playwright, browser):
 
 
 def relay_env(e2e: dict[str, Any], **extra: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": e2e["db"],
-        "REDIS_URL": e2e["redis"].url,
-        "SCROLLR_WEB_DIR": str(WEB_DIST),
-        "SSE_HEARTBEAT_SECONDS": "1",
-        **extra,
-    }
-
-
-def cdc_env(e2e: dict[str, Any], webhook_base: str) -> dict[str, str]:
-    return {
-        "CDC_SLOT": slot_for(e2e["db"]),
-        "DATABASE_URL": e2e["db"],
-        "RELAY_WEBHOOK_URL": f"{webhook_base}/webhooks/sequin",
-        "CDC_RETRY_MAX_SECONDS": "1",
-    }
+    return dashboard_relay_env(e2e["db"], REDIS_URL=e2e["redis"].url, **extra)
 
 
 def accepted(relay: Any) -> int:
@@ -162,7 +147,7 @@ def accepted(relay: Any) -> int:
 
 def test_a_row_update_reaches_two_dashboard_tabs_and_the_extension_popup(e2e):
     relay = e2e["start_relay"](relay_env(e2e), port=free_port())
-    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    e2e["start_cdc"](cdc_env(e2e["db"], relay.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
     # 1. Update a row in Postgres.
     execute(e2e["db"], "UPDATE trades SET price = 187.34 WHERE id = %s", (e2e["ids"]["NVDA"],))
@@ -201,7 +186,7 @@ def burst_through_fault(
 
 def test_relay_killed_and_restarted_mid_burst(e2e):
     relay = e2e["start_relay"](relay_env(e2e), port=free_port())
-    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    e2e["start_cdc"](cdc_env(e2e["db"], relay.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
 
     def restart() -> None:
@@ -216,7 +201,7 @@ def test_two_relays_on_one_redis_one_killed_its_clients_move_and_resume(e2e):
     second = e2e["start_relay"](relay_env(e2e))
     proxy = Nginx([first.port, second.port]).start()
     e2e["stack"].callback(proxy.stop)
-    e2e["start_cdc"](cdc_env(e2e, proxy.url)).wait_streaming()
+    e2e["start_cdc"](cdc_env(e2e["db"], proxy.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], proxy.url, e2e["stack"])
     victim, survivor = (first, second) if first.metric("scrollr_open_streams") else (second, first)
     moved = victim.metric("scrollr_open_streams")
@@ -227,7 +212,7 @@ def test_two_relays_on_one_redis_one_killed_its_clients_move_and_resume(e2e):
 
 def test_redis_restarted_clients_reset_refetch_and_converge(e2e):
     relay = e2e["start_relay"](relay_env(e2e), port=free_port())
-    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    e2e["start_cdc"](cdc_env(e2e["db"], relay.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
     burst_through_fault(e2e, clients, [relay], "redis restarted", e2e["redis"].restart)
     assert relay.metric("scrollr_resets_total", 'reason="history_lost"') >= 1
@@ -235,7 +220,7 @@ def test_redis_restarted_clients_reset_refetch_and_converge(e2e):
 
 def test_emitter_sigkill_mid_burst(e2e):
     relay = e2e["start_relay"](relay_env(e2e), port=free_port())
-    env = cdc_env(e2e, relay.url)
+    env = cdc_env(e2e["db"], relay.url)
     emitter = e2e["start_cdc"](env)
     emitter.wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
@@ -251,7 +236,7 @@ def test_clients_cut_off_by_the_server_for_a_while_then_back(e2e):
     relay = e2e["start_relay"](relay_env(e2e))
     proxy = Nginx([relay.port]).start()
     e2e["stack"].callback(proxy.stop)
-    e2e["start_cdc"](cdc_env(e2e, relay.url)).wait_streaming()
+    e2e["start_cdc"](cdc_env(e2e["db"], relay.url)).wait_streaming()
     clients = Clients(e2e["playwright"], e2e["browser"], proxy.url, e2e["stack"])
 
     def cut_off() -> None:

@@ -38,3 +38,13 @@ def expect_not_live(page: Page, timeout_ms: float = 20_000) -> None:
     expect(page.locator("[data-testid=status]")).not_to_have_attribute(
         "data-status", "connected", timeout=timeout_ms
     )
+
+
+def dashboard_relay_env(database_url: str, **extra: str) -> dict[str, str]:
+    """A relay that serves the built dashboard and its snapshots, with a quick heartbeat."""
+    return {
+        "DATABASE_URL": database_url,
+        "SCROLLR_WEB_DIR": str(WEB_DIST),
+        "SSE_HEARTBEAT_SECONDS": "1",
+        **extra,
+    }

@@ -61,3 +61,14 @@ def insert_trade(url: str, symbol: str, price: str = "100.00") -> int:
 def trade_prices(url: str) -> dict[str, str]:
     """Every trade's price by id, as the clients show it."""
     return {str(r[0]): f"{r[1]:.2f}" for r in execute(url, "SELECT id, price FROM trades")}
+
+
+def cdc_env(database_url: str, relay_url: str, **extra: str) -> dict[str, str]:
+    """The emitter's environment for a test database (a slot of its own), posting to `relay_url`."""
+    return {
+        "CDC_SLOT": slot_for(database_url),
+        "DATABASE_URL": database_url,
+        "RELAY_WEBHOOK_URL": f"{relay_url}/webhooks/sequin",
+        "CDC_RETRY_MAX_SECONDS": "1",
+        **extra,
+    }

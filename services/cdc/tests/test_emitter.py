@@ -7,6 +7,7 @@ import threading
 
 from tests.support.faults import FlakyFront
 from tests.support.pg import (
+    cdc_env,
     execute,
     insert_trade,
     new_database,
@@ -18,16 +19,6 @@ from tests.support.pg import (
 from tests.support.procs import SECRET, CdcProcess, free_port, wait_until
 from tests.support.sse import open_stream
 from tests.support.state import Rows
-
-
-def cdc_env(database_url, relay_url, **extra):
-    return {
-        "CDC_SLOT": slot_for(database_url),
-        "DATABASE_URL": database_url,
-        "RELAY_WEBHOOK_URL": f"{relay_url}/webhooks/sequin",
-        "CDC_RETRY_MAX_SECONDS": "1",
-        **extra,
-    }
 
 
 def bump_all(url, rounds, ids):

@@ -3,6 +3,7 @@ with a logged reason, every failure a logged 503 or a logged 500, and nothing in
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import json
@@ -274,3 +275,77 @@ def test_events_is_in_the_schema_with_its_parameters_and_media_type(client):
     assert {("topics", "query"), ("lastEventId", "query"), ("Last-Event-ID", "header")} <= names
     assert "text/event-stream" in operation["responses"]["200"]["content"]
     assert {"400", "429", "503"} <= set(operation["responses"])
+
+
+@pytest.fixture(scope="module")
+def bus_and_client() -> Iterator[tuple[MemoryBus, TestClient]]:  # type: ignore[type-arg]
+    bus = MemoryBus(maxlen=1000, dedupe_window_seconds=60)
+    with relay(_bus=bus) as test_client:  # type: ignore[arg-type]
+        yield bus, test_client
+
+
+def published_between(bus: MemoryBus, client: TestClient, rejected_requests) -> list[str]:  # type: ignore[no-untyped-def,type-arg]
+    """Symbols the bus took between two markers posted around `rejected_requests` (none if all refused)."""
+    first = client.post("/webhooks/sequin", content=batch(trade_message("BEFORE", "1")), headers=bearer())
+    rejected_requests()
+    client.post("/webhooks/sequin", content=batch(trade_message("AFTER", "1")), headers=bearer())
+    events = asyncio.run(bus.read_after(Cursor.parse(first.json()["cursor"]), 100))
+    return [json.loads(e.data)["record"]["symbol"] for e in events][:-1]
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing_credentials"),
+        ({"authorization": "Bearer wrong-secret-wrong"}, "wrong_credentials"),
+        ({"sequin-signature": "sha256=" + "0" * 64}, "wrong_credentials"),
+        ({"sequin-signature": "not-hex"}, "wrong_credentials"),
+    ],
+)
+def test_missing_or_wrong_credentials_get_401_and_publish_nothing(bus_and_client, headers, reason):
+    bus, client = bus_and_client
+    before = rejected(reason)
+
+    def refused() -> None:
+        response = client.post(
+            "/webhooks/sequin", content=batch(trade_message("NOPE", "1.00")), headers=headers
+        )
+        assert response.status_code == 401
+        assert response.json()["error"] == reason
+
+    assert published_between(bus, client, refused) == []
+    assert rejected(reason) == before + 1
+
+
+def test_a_malformed_body_gets_400_naming_the_problem_and_publishes_nothing_of_the_batch(bus_and_client):
+    bus, client = bus_and_client
+    bad = trade_message("BAD", "1.00")
+    bad["action"] = "upsert"
+
+    def refused() -> None:
+        response = client.post(
+            "/webhooks/sequin", content=batch(trade_message("GOOD", "1.00"), bad), headers=bearer()
+        )
+        assert response.status_code == 400
+        assert "$.data[1].action" in response.json()["detail"]
+        assert client.post("/webhooks/sequin", content=b"{oops", headers=bearer()).status_code == 400
+
+    assert published_between(bus, client, refused) == []
+
+
+def test_an_oversized_body_and_a_gzip_bomb_get_413(bus_and_client):
+    bus, client = bus_and_client
+    big = trade_message("BIG", "1.00")
+    big["record"]["pad"] = "x" * (1024 * 1024)
+    padded = trade_message("BOMB", "1.00")
+    padded["record"]["pad"] = " " * (50 * 1024 * 1024)
+    bomb = gzip.compress(batch(padded), compresslevel=9)
+    assert len(bomb) < 1024 * 1024  # small on the wire, 50 MiB inflated
+
+    def refused() -> None:
+        assert client.post("/webhooks/sequin", content=batch(big), headers=bearer()).status_code == 413
+        zipped = bearer({"content-encoding": "gzip"})
+        assert client.post("/webhooks/sequin", content=bomb, headers=zipped).status_code == 413
+        assert client.post("/webhooks/sequin", content=b"\x1f\x8bnot gzip", headers=zipped).status_code == 400
+
+    assert published_between(bus, client, refused) == []
