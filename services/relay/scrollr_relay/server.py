@@ -73,10 +73,11 @@ def self_check() -> str | None:
 class StreamSocket:
     """The connection under one HTTP/1.1 response, as far as a stream may use it."""
 
-    __slots__ = ("_cycle", "on_lost")
+    __slots__ = ("_cycle", "detached", "on_lost")
 
     def __init__(self, cycle: RequestResponseCycle) -> None:
         self._cycle = cycle
+        self.detached = False
         # Called when the connection is lost: a stream learns of a gone client without a task of
         # its own waiting on `receive` (a task and its coroutines per connection, in memory and GC).
         self.on_lost: Callable[[], None] | None = None
@@ -99,6 +100,21 @@ class StreamSocket:
         """Drop the connection and its unsent bytes; the server sees the response as cut short."""
         self._cycle.disconnected = True
         self._cycle.transport.abort()
+
+    def detach(self) -> None:
+        """The stream owns the connection from here on. uvicorn takes the response as complete, so
+        the request's call (and the app's chain of coroutines under it) can return while the stream
+        goes on: an open stream then costs its subscriber, sink and socket, not a suspended call
+        stack. The connection serves nothing else afterwards (see StreamingHttpProtocol)."""
+        self.detached = True
+        self._cycle.response_complete = True
+
+    def end(self) -> None:
+        """End a detached response: its last chunk, then the connection it had to itself."""
+        transport = self._cycle.transport
+        if not transport.is_closing():
+            transport.write(b"0\r\n\r\n")
+            transport.close()
 
 
 class StreamingHttpProtocol(HttpToolsProtocol):
@@ -143,6 +159,11 @@ class StreamingHttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_headers_complete(self) -> None:
+        if self._socket is not None and self._socket.detached:
+            # A request sent behind a stream that owns the connection: nothing can answer it there.
+            self._disarm()
+            self.transport.close()
+            return
         self._arm(self.body_timeout_seconds, "body")
         super().on_headers_complete()
 

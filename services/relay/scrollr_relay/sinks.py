@@ -56,12 +56,19 @@ class SocketSink:
         self._socket.on_lost = on_gone
         return True
 
+    def detach(self) -> bool:
+        self._socket.detach()
+        return True
+
     async def finish(self, reason: str) -> None:
         self._socket.on_lost = None
         if reason == CLOSE_SLOW:
             self._socket.abort()  # its buffer is full: the last chunk would never get through
         elif reason != CLOSE_CLIENT_GONE:
-            await _end_response(self._send)
+            if self._socket.detached:
+                self._socket.end()
+            else:
+                await _end_response(self._send)
 
 
 async def _send_within_timeout(send: Send, message: dict[str, Any]) -> None:
@@ -110,6 +117,9 @@ class AsgiSink:
 
     def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
         return False  # only `receive` tells, and the stream waits on it
+
+    def detach(self) -> bool:
+        return False  # `send` lives only as long as the request's call
 
     async def finish(self, reason: str) -> None:
         self._writer.cancel()

@@ -125,6 +125,7 @@ class EventStream:
         self._hub = hub
         self._bus = bus
         self._settings = settings
+        self._endings: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool) -> None:
         settings = self._settings
@@ -156,6 +157,7 @@ class EventStream:
         self._hub.add(subscriber)
         log.debug("stream opened after %s topics %s", request.cursor, request.topics)
         watcher: asyncio.Task[None] | None = None
+        detached = False
         try:
             subscriber.write(preamble(settings.retry_milliseconds))
             if not sink.watch_disconnect(functools.partial(subscriber.close, CLOSE_CLIENT_GONE)):
@@ -169,11 +171,29 @@ class EventStream:
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)
                     subscriber.close("bus_unavailable")
             subscriber.go_live(resume_after)
-            reason = await subscriber.done
+            if not subscriber.closed and sink.detach():
+                # Live on its own socket: the rest of the stream needs no call of its own, so this
+                # request returns (and the middleware chain above it with it); its end comes from
+                # the hub, a lost connection or shutdown, through `done`.
+                detached = True
+                subscriber.done.add_done_callback(functools.partial(self._end_detached, subscriber))
+                return
+            await subscriber.done
         finally:
-            self._hub.remove(subscriber)
-            if watcher is not None:
-                watcher.cancel()
-            subscriber.close(CLOSE_CLIENT_GONE)
-        metrics.STREAM_CLOSES.labels(reason).inc()
-        await subscriber.finish()
+            if not detached:
+                self._hub.remove(subscriber)
+                if watcher is not None:
+                    watcher.cancel()
+                subscriber.close(CLOSE_CLIENT_GONE)
+        await _end(subscriber)
+
+    def _end_detached(self, subscriber: Subscriber, _: asyncio.Future[str]) -> None:
+        self._hub.remove(subscriber)
+        ending = asyncio.get_running_loop().create_task(_end(subscriber))
+        self._endings.add(ending)  # the loop keeps only weak references to tasks
+        ending.add_done_callback(self._endings.discard)
+
+
+async def _end(subscriber: Subscriber) -> None:
+    metrics.STREAM_CLOSES.labels(subscriber.done.result()).inc()
+    await subscriber.finish()

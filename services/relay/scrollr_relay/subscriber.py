@@ -33,6 +33,9 @@ class Sink(Protocol):
     def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
         """Have `on_gone` called when the client goes; False if this sink can't tell."""
 
+    def detach(self) -> bool:
+        """Go on without the request's call (the stream ends through `finish`); False if it can't."""
+
 
 class Subscriber:
     __slots__ = ("_held", "_held_reset", "_sink", "client", "closed", "done", "live", "replayed_to", "topics")
