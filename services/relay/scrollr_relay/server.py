@@ -9,6 +9,9 @@ response has started with chunked encoding a stream may write its chunks to the 
 server-specific features): `StreamSocket.of(scope)`. Under any other server there is none and
 streams go through `send` (sinks.py).
 
+Once a stream is live it detaches from its request (`StreamSocket.detach`): uvicorn takes the response
+as complete, the app's call returns, and the stream ends later by writing its last chunk itself.
+
 It also bounds how long a request may take to arrive (slowloris): the headers within
 `HEADER_TIMEOUT_SECONDS` of the request's start, the body within `BODY_TIMEOUT_SECONDS` after them.
 uvicorn has only an idle keep-alive timeout, so a request trickling in byte by byte would otherwise
