@@ -17,6 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response.base import ASGIResponse
 from litestar.types import Receive, Scope, Send
+from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
 from scrollr_relay import metrics
 from scrollr_relay.stream import EventStream
@@ -40,6 +41,9 @@ class _StreamRunner(ASGIResponse):
         head = scope["method"] == "HEAD"  # type: ignore[typeddict-item]
         try:
             await self._stream(scope, receive, send, head=head)  # type: ignore[arg-type]
+            # The stream may live on, detached from this call: its scope outlives the request, so
+            # drop what Litestar cached in it for the request (headers, parsed query, the Request's state).
+            scope["state"].pop(CONNECTION_STATE_KEY, None)
         except Exception:
             # Once the stream has started no handler can answer; log and count it here, then let the
             # app's exception handling do what it still can.

@@ -58,6 +58,9 @@ class SocketSink:
 
     def detach(self) -> bool:
         self._socket.detach()
+        # Never used again (a detached response ends on the socket), and it holds the middleware's
+        # wrappers and what they captured for as long as the stream lives.
+        self._send = _unused_send
         return True
 
     async def finish(self, reason: str) -> None:
@@ -69,6 +72,10 @@ class SocketSink:
                 self._socket.end()
             else:
                 await _end_response(self._send)
+
+
+async def _unused_send(message: dict[str, Any]) -> None:
+    raise RuntimeError("a detached stream has no ASGI send")
 
 
 async def _send_within_timeout(send: Send, message: dict[str, Any]) -> None:
