@@ -42,7 +42,7 @@ class _StreamRunner(ASGIResponse):
         try:
             await self._stream(scope, receive, send, head=head)  # type: ignore[arg-type]
             # The stream may live on, detached from this call: its scope outlives the request, so
-            # drop what Litestar cached in it for the request (headers, parsed query, the Request's state).
+            # drop what Litestar cached in it for the request (headers, parsed query, ...).
             scope["state"].pop(CONNECTION_STATE_KEY, None)
         except Exception:
             # Once the stream has started no handler can answer; log and count it here, then let the
