@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +31,7 @@ from scrollr_core.settings import (
 
 from scrollr_cdc.localpg import LocalPostgres
 from scrollr_cdc.migrate import migrate
+from scrollr_cdc.supervisor import Child
 
 log = logging.getLogger("scrollr.dev")
 DEFAULT_PG_PORT = 54329
@@ -125,22 +125,18 @@ def main() -> None:
     }
     if web_dir.is_dir():
         env["SCROLLR_WEB_DIR"] = str(web_dir)
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    children: list[Child] = []
 
     def spawn(name: str, module: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", module], env=env)
-        children.append((name, proc))
-        return proc
+        child = Child(name, module, env)
+        children.append(child)
+        return child.start(time.monotonic())
 
     def stop_all(_sig: int | None = None, _frame: FrameType | None = None) -> None:
-        for _, proc in reversed(children):
-            if proc.poll() is None:
-                proc.terminate()
-        for _, proc in children:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for child in reversed(children):
+            child.terminate()
+        for child in children:
+            child.wait()
         if cluster is not None:
             cluster.stop()
         raise SystemExit(0)
@@ -167,13 +163,16 @@ Scrollr realtime is up.
   Extension      load extension/dist as an unpacked extension (chrome://extensions, Developer mode)
   Postgres       {database_url}
   Webhook secret {secret}
-Ctrl-C stops everything.
+A child that exits is restarted. Ctrl-C stops everything.
 """,
         flush=True,
     )
+    # Keep every child up: a crashed or killed one is restarted after a backoff; Ctrl-C stops all.
     while True:
-        for name, proc in children:
-            if proc.poll() is not None:
-                log.error("%s exited with status %s; stopping", name, proc.returncode)
-                stop_all()
+        for child in children:
+            child.tend(time.monotonic())
         time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""`scrollr-dev` keeps its children up: a killed relay is back by itself; Ctrl-C stops everything."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+from scrollr_cdc.supervisor import HEALTHY_AFTER_SECONDS, restart_delay
+
+from tests.support.procs import SECRET, free_port, wait_until
+
+
+@pytest.mark.parametrize(
+    ("lived", "failures", "expected"),
+    [
+        (HEALTHY_AFTER_SECONDS, 3, (0.0, 0)),  # it had been healthy: restart at once, count afresh
+        (1.0, 0, (0.5, 1)),  # a quick failure: back off
+        (1.0, 1, (1.0, 2)),
+        (1.0, 2, (2.0, 3)),
+        (1.0, 10, (10.0, 11)),  # capped
+    ],
+)
+def test_restart_delay(lived, failures, expected):
+    assert restart_delay(lived, failures) == expected
+
+
+def children_of(pid: int, pattern: str) -> list[int]:
+    out = subprocess.run(
+        ["pgrep", "-P", str(pid), "-f", pattern], capture_output=True, text=True, check=False
+    )
+    return [int(p) for p in out.stdout.split()]
+
+
+def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp_path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "SEQUIN_WEBHOOK_SECRET": SECRET}
+    env["CDC_SLOT"] = "dev_" + database_url.rsplit("/", 1)[-1]
+    log = (tmp_path / "dev.log").open("wb")
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "scrollr_cdc.devstack"], env=env, stdout=log, stderr=log, cwd=tmp_path
+    )
+    healthz = f"http://127.0.0.1:{port}/healthz"
+    try:
+        wait_until(lambda: httpx.get(healthz, timeout=1).status_code == 200, timeout=60, what="the dev stack")
+        wait_until(lambda: len(children_of(dev.pid, "scrollr")) == 3, what="relay, emitter and demo")
+        (relay,) = children_of(dev.pid, "scrollr_relay")
+        os.kill(relay, signal.SIGKILL)
+        wait_until(
+            lambda: children_of(dev.pid, "scrollr_relay") not in ([], [relay]), timeout=30, what="a new relay"
+        )
+        wait_until(
+            lambda: httpx.get(healthz, timeout=1).status_code == 200, timeout=30, what="the relay back"
+        )
+        assert dev.poll() is None
+        assert "relay exited with status -9" in (tmp_path / "dev.log").read_text()
+        children = children_of(dev.pid, "scrollr")
+        dev.send_signal(signal.SIGINT)
+        assert dev.wait(30) == 0
+        assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+            dev.wait()
