@@ -79,7 +79,8 @@ def _check(message: Message, where: str) -> None:
 def decode_webhook(body: bytes) -> list[Message]:
     """Decode a bare message or a batch; validate all of it before returning anything."""
     try:
-        body.decode("utf-8")
+        if not body.isascii():  # ASCII is UTF-8; only other bodies need decoding to be checked
+            body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise WebhookFormatError(f"Body is not valid UTF-8 at byte {exc.start}") from None
     try:

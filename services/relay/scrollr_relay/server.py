@@ -128,9 +128,15 @@ class StreamingHttpProtocol(HttpToolsProtocol):
     body_timeout_seconds = 30.0
 
     @classmethod
-    def with_timeouts(cls, *, header_seconds: float, body_seconds: float) -> type[StreamingHttpProtocol]:
-        """This protocol with its own request timeouts (uvicorn instantiates the class it is given)."""
-        attrs = {"header_timeout_seconds": header_seconds, "body_timeout_seconds": body_seconds}
+    def configured(
+        cls, *, header_seconds: float, body_seconds: float, offers_socket: bool
+    ) -> type[StreamingHttpProtocol]:
+        """This protocol with its own settings (uvicorn instantiates the class it is given)."""
+        attrs = {
+            "header_timeout_seconds": header_seconds,
+            "body_timeout_seconds": body_seconds,
+            "offers_socket": offers_socket,
+        }
         return type(cls.__name__, (cls,), attrs)
 
     def _arm(self, seconds: float, phase: str) -> None:
@@ -207,10 +213,11 @@ def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None 
         log.info("streams write straight to their sockets (uvicorn %s)", uvicorn.__version__)
     else:
         log.warning("streams go through ASGI send, which costs more CPU per delivery: %s", problem)
-    protocol = StreamingHttpProtocol.with_timeouts(
-        header_seconds=settings.header_timeout_seconds, body_seconds=settings.body_timeout_seconds
+    protocol = StreamingHttpProtocol.configured(
+        header_seconds=settings.header_timeout_seconds,
+        body_seconds=settings.body_timeout_seconds,
+        offers_socket=problem is None,
     )
-    protocol.offers_socket = problem is None
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -85,7 +85,7 @@ def _retry_after() -> tuple[bytes, bytes]:
 
 def _client_address(scope: dict[str, Any]) -> str:
     """The client's address; behind a proxy named in TRUSTED_PROXIES the server took it from
-    X-Forwarded-For (cli.py), otherwise it is the peer's."""
+    X-Forwarded-For (server.py), otherwise it is the peer's."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 

@@ -54,7 +54,8 @@ def _unauthorized(failure: AuthFailure) -> WebhookRejected:
 
 async def read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+    # More digits than any limit has is too large without int(), which refuses thousands of digits.
+    if declared.isascii() and declared.isdigit() and (len(declared) > 19 or int(declared) > limit):
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0

@@ -349,3 +349,9 @@ def test_an_oversized_body_and_a_gzip_bomb_get_413(bus_and_client):
         assert client.post("/webhooks/sequin", content=b"\x1f\x8bnot gzip", headers=zipped).status_code == 400
 
     assert published_between(bus, client, refused) == []
+
+
+@pytest.mark.parametrize("digits", [25, 5_000])
+def test_a_content_length_larger_than_any_limit_is_413_not_500(client, digits):
+    headers = bearer({"content-length": "9" * digits})
+    assert client.post("/webhooks/sequin", content=b"{}", headers=headers).status_code == 413

@@ -75,8 +75,7 @@ def test_the_self_check_names_what_is_missing(monkeypatch):
 
 
 async def test_a_server_that_fails_the_check_is_not_offered_the_socket():
-    refusing = StreamingHttpProtocol.with_timeouts(header_seconds=10, body_seconds=30)
-    refusing.offers_socket = False
+    refusing = StreamingHttpProtocol.configured(header_seconds=10, body_seconds=30, offers_socket=False)
     kinds, bodies = await serve_recording_sinks(refusing)
     assert kinds == {"GET": "AsgiSink", "HEAD": "AsgiSink"}
     assert bodies == {"GET": "onetwo", "HEAD": ""}
