@@ -109,6 +109,8 @@ class RelayProcess:
             **os.environ,
             "SEQUIN_WEBHOOK_SECRET": SECRET,
             "HOST": "127.0.0.1",
+            # Tests count deliveries by the webhook's per-delivery line, which is DEBUG.
+            "LOG_LEVEL": "DEBUG",
             **env,
             "PORT": str(self.port),
         }

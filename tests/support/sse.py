@@ -62,7 +62,10 @@ class StreamClosed(Exception):
 
 
 class SSEClient:
-    """GET a stream; `next()` returns the next event, `events(n)` n of them, within a timeout."""
+    """GET a stream; `next()` returns the next event, `events(n)` n of them, within a timeout.
+
+    Heartbeat events are counted in `heartbeats`, not returned (unless `heartbeats_too`): tests read
+    the changes and resets in between."""
 
     def __init__(
         self,
@@ -71,8 +74,11 @@ class SSEClient:
         headers: dict[str, str] | None = None,
         timeout: float = 10.0,
         rcvbuf: int | None = None,
+        heartbeats_too: bool = False,
     ) -> None:
         parts = urlsplit(url)
+        self.heartbeats = 0
+        self._heartbeats_too = heartbeats_too
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -164,6 +170,10 @@ class SSEClient:
         for message in self.parser.feed(self._dechunk(data) if chunked else data):
             if message.id is not None:
                 self.last_id = message.id
+            if message.event == "heartbeat":
+                self.heartbeats += 1
+                if not self._heartbeats_too:
+                    continue
             self._queue.append(message)
 
     def next(self, timeout: float = 10.0) -> Message:

@@ -21,6 +21,8 @@ import psycopg
 from scrollr_core.logs import configure
 from scrollr_core.settings import ConfigError, load_or_exit, number_setting, url_setting
 
+from scrollr_cdc.sports import LEAGUES, opening_clock, parse_clock, play
+
 DEFAULT_RATE = 5.0  # changes per second
 log = logging.getLogger("scrollr.demo")
 CENT = Decimal("0.01")
@@ -69,6 +71,10 @@ TEAMS = {
         ("GSW", "Golden State Warriors"),
         ("NYK", "New York Knicks"),
         ("MIA", "Miami Heat"),
+        ("OKC", "Oklahoma City Thunder"),
+        ("DAL", "Dallas Mavericks"),
+        ("MIN", "Minnesota Timberwolves"),
+        ("CLE", "Cleveland Cavaliers"),
     ],
     "NFL": [
         ("KC", "Kansas City Chiefs"),
@@ -77,11 +83,24 @@ TEAMS = {
         ("SF", "San Francisco 49ers"),
         ("DAL", "Dallas Cowboys"),
         ("DET", "Detroit Lions"),
+        ("BAL", "Baltimore Ravens"),
+        ("GB", "Green Bay Packers"),
+        ("MIA", "Miami Dolphins"),
+        ("CIN", "Cincinnati Bengals"),
+    ],
+    "NHL": [
+        ("BOS", "Boston Bruins"),
+        ("NYR", "New York Rangers"),
+        ("TOR", "Toronto Maple Leafs"),
+        ("EDM", "Edmonton Oilers"),
+        ("COL", "Colorado Avalanche"),
+        ("VGK", "Vegas Golden Knights"),
+        ("FLA", "Florida Panthers"),
+        ("DAL", "Dallas Stars"),
     ],
 }
-SPORT = {"NBA": "basketball", "NFL": "football"}
-PERIOD_SECONDS = {"NBA": 12 * 60, "NFL": 15 * 60}
-PERIODS = 4
+# How far ahead a new game is scheduled, in minutes (the demo starts the earliest one when it wants).
+SCHEDULE_AHEAD_MINUTES = (15, 180)
 
 
 @dataclass(frozen=True)
@@ -109,27 +128,20 @@ def tick(current: Decimal, previous_close: Decimal, rand: random.Random) -> Quot
     return quote(min(high, max(low, current + step)), previous_close)
 
 
-@dataclass(frozen=True)
-class Clock:
-    period: int
-    seconds_left: int
-
-    def short_detail(self) -> str:
-        return f"Q{self.period} {self.seconds_left // 60}:{self.seconds_left % 60:02d}"
-
-
-def advance(clock: Clock, league: str, elapsed: int) -> Clock | None:
-    """The game clock after `elapsed` seconds of play; None once the last period ends."""
-    left = clock.seconds_left - elapsed
-    if left > 0:
-        return Clock(clock.period, left)
-    if clock.period >= PERIODS:
+def free_pairings(
+    busy: set[tuple[str, str]], rand: random.Random
+) -> tuple[str, tuple[str, str], tuple[str, str]] | None:
+    """A league and two of its teams with no game on the board (scheduled, playing or just finished,
+    so a final is never followed by an instant rematch); None when no league has two free teams."""
+    leagues = [
+        league for league, teams in TEAMS.items() if sum((league, c) not in busy for c, _ in teams) >= 2
+    ]
+    if not leagues:
         return None
-    return Clock(clock.period + 1, PERIOD_SECONDS[league])
-
-
-def score_points(league: str, rand: random.Random) -> int:
-    return rand.choice([1, 2, 2, 2, 3]) if league == "NBA" else rand.choice([3, 7, 7, 6, 2])
+    league = rand.choice(leagues)
+    free = [team for team in TEAMS[league] if (league, team[0]) not in busy]
+    home, away = rand.sample(free, 2)
+    return league, home, away
 
 
 class Demo:
@@ -140,8 +152,13 @@ class Demo:
         self.running = True
         self._external_id = int(time.time())
 
+    def tracked_symbols(self) -> dict[str, str]:
+        """The demo's symbols the catalog has enabled (migration 002), with their opening prices."""
+        enabled = {row[0] for row in self.conn.execute("SELECT symbol FROM tracked_symbols WHERE enabled")}
+        return {symbol: close for symbol, close in SYMBOLS.items() if symbol in enabled}
+
     def seed(self) -> None:
-        for symbol, close in SYMBOLS.items():
+        for symbol, close in self.tracked_symbols().items():
             q = quote(Decimal(close), Decimal(close))
             self.conn.execute(
                 "INSERT INTO trades (symbol, price, previous_close, price_change, percentage_change, direction, "
@@ -151,48 +168,67 @@ class Demo:
         live = self.conn.execute("SELECT count(*) FROM games WHERE state IN ('pre', 'in')").fetchone()
         for _ in range(max(0, 6 - (live[0] if live else 0))):
             self.schedule_game(start_now=True)
+        upcoming = self.conn.execute("SELECT count(*) FROM games WHERE state = 'pre'").fetchone()
+        for _ in range(max(0, 3 - (upcoming[0] if upcoming else 0))):
+            self.schedule_game()
 
     def schedule_game(self, *, start_now: bool = False) -> None:
-        """A new game between two teams of one league that have no other game scheduled or running."""
+        """A new game between two teams of one league that have no game on the board."""
         busy = {
-            code
-            for row in self.conn.execute(
-                "SELECT home_team_code, away_team_code FROM games WHERE state IN ('pre', 'in')"
+            (league, code)
+            for league, home, away in self.conn.execute(
+                "SELECT league, home_team_code, away_team_code FROM games"
             )
-            for code in row
+            for code in (home, away)
         }
-        leagues = [
-            league for league, teams in TEAMS.items() if sum(code not in busy for code, _ in teams) >= 2
-        ]
-        if not leagues:
+        pairing = free_pairings(busy, self.rand)
+        if pairing is None:
             return
-        league = self.rand.choice(leagues)
-        free = [team for team in TEAMS[league] if team[0] not in busy]
-        (home_code, home), (away_code, away) = self.rand.sample(free, 2)
+        league, (home_code, home), (away_code, away) = pairing
+        rules = LEAGUES[league]
         self._external_id += 1
-        state, detail = (
-            ("in", Clock(1, PERIOD_SECONDS[league]).short_detail()) if start_now else ("pre", "Scheduled")
-        )
+        clock = opening_clock(rules)
+        if start_now:
+            state, detail, short, long, timer, starts = (
+                "in",
+                clock.short_detail(rules),
+                clock.period_name(rules),
+                clock.period_long(rules),
+                clock.timer(),
+                0,
+            )
+        else:
+            ahead = self.rand.randint(*SCHEDULE_AHEAD_MINUTES)
+            state, detail, short, long, timer, starts = (
+                "pre",
+                "Scheduled",
+                "SCHED",
+                "Scheduled",
+                None,
+                ahead,
+            )
         logo = "https://a.espncdn.com/i/teamlogos/{}/500/{}.png"
         self.conn.execute(
             "INSERT INTO games (league, sport, external_game_id, link, home_team_name, home_team_logo, "
             "home_team_score, away_team_name, away_team_logo, away_team_score, start_time, short_detail, state, "
             "status_short, status_long, timer, venue, season, home_team_code, away_team_code) VALUES "
-            "(%s, %s, %s, %s, %s, %s, 0, %s, %s, 0, now(), %s, %s, %s, %s, %s, %s, '2026-27', %s, %s)",
+            "(%s, %s, %s, %s, %s, %s, 0, %s, %s, 0, date_trunc('minute', now()) + make_interval(mins => %s), "
+            "%s, %s, %s, %s, %s, %s, '2026-27', %s, %s)",
             (
                 league,
-                SPORT[league],
+                rules.sport,
                 str(self._external_id),
-                f"https://www.espn.com/{league.lower()}/game",
+                f"https://www.espn.com/{league.lower()}/game/_/gameId/{self._external_id}",
                 home,
                 logo.format(league.lower(), home_code.lower()),
                 away,
                 logo.format(league.lower(), away_code.lower()),
+                starts,
                 detail,
                 state,
-                "Q1" if state == "in" else "SCHED",
-                "1st Quarter" if state == "in" else "Scheduled",
-                f"{PERIOD_SECONDS[league] // 60}:00" if state == "in" else None,
+                short,
+                long,
+                timer,
                 f"{home} Arena",
                 home_code,
                 away_code,
@@ -214,52 +250,59 @@ class Demo:
 
     def play(self) -> None:
         row = self.conn.execute(
-            "SELECT id, league, short_detail, home_team_score, away_team_score FROM games WHERE state = 'in' "
-            "ORDER BY random() LIMIT 1"
+            "SELECT id, league, status_short, timer, home_team_score, away_team_score FROM games "
+            "WHERE state = 'in' ORDER BY random() LIMIT 1"
         ).fetchone()
         if row is None:
             self.lifecycle()
             return
-        game_id, league, detail, home, away = row
-        period, _, clock_text = detail.partition(" ")
-        minutes, _, seconds = clock_text.partition(":")
-        clock = Clock(int(period.lstrip("Q") or 1), int(minutes or 0) * 60 + int(seconds or 0))
-        after = advance(clock, league, self.rand.randint(20, 90))
-        if after is None:
+        game_id, league, period, timer, home, away = row
+        rules = LEAGUES[league]
+        step = play(parse_clock(period or "", timer or "", rules), rules, home or 0, away or 0, self.rand)
+        if step.clock is None:
             self.conn.execute(
-                "UPDATE games SET state = 'post', short_detail = 'Final', status_short = 'FT', "
-                "status_long = 'Final', timer = NULL, updated_at = now() WHERE id = %s",
-                (game_id,),
+                "UPDATE games SET state = 'post', home_team_score = %s, away_team_score = %s, short_detail = %s, "
+                "status_short = %s, status_long = %s, timer = NULL, updated_at = now() WHERE id = %s",
+                (step.home, step.away, step.detail, step.detail, step.detail, game_id),
             )
             return
-        if self.rand.random() < 0.6:
-            points = score_points(league, self.rand)
-            home, away = (home + points, away) if self.rand.random() < 0.5 else (home, away + points)
         self.conn.execute(
             "UPDATE games SET home_team_score = %s, away_team_score = %s, short_detail = %s, status_short = %s, "
             "status_long = %s, timer = %s, updated_at = now() WHERE id = %s",
             (
-                home,
-                away,
-                after.short_detail(),
-                f"Q{after.period}",
-                f"Quarter {after.period}",
-                f"{after.seconds_left // 60}:{after.seconds_left % 60:02d}",
+                step.home,
+                step.away,
+                step.clock.short_detail(rules),
+                step.clock.period_name(rules),
+                step.clock.period_long(rules),
+                step.clock.timer(),
                 game_id,
             ),
         )
 
     def lifecycle(self) -> None:
-        """Start a scheduled game, schedule a new one, or remove a finished one."""
+        """Start the next scheduled game, schedule a new one, or remove a finished one."""
         choice = self.rand.random()
         if choice < 0.4:
-            started = self.conn.execute(
-                "UPDATE games SET state = 'in', short_detail = 'Q1 12:00', status_short = 'Q1', "
-                "status_long = 'Quarter 1', updated_at = now() WHERE id = (SELECT id FROM games WHERE state = 'pre' "
-                "ORDER BY start_time LIMIT 1) RETURNING id"
+            upcoming = self.conn.execute(
+                "SELECT id, league FROM games WHERE state = 'pre' ORDER BY start_time LIMIT 1"
             ).fetchone()
-            if started is None:
+            if upcoming is None:
                 self.schedule_game()
+                return
+            rules = LEAGUES[upcoming[1]]
+            clock = opening_clock(rules)
+            self.conn.execute(
+                "UPDATE games SET state = 'in', start_time = date_trunc('minute', now()), short_detail = %s, "
+                "status_short = %s, status_long = %s, timer = %s, updated_at = now() WHERE id = %s",
+                (
+                    clock.short_detail(rules),
+                    clock.period_name(rules),
+                    clock.period_long(rules),
+                    clock.timer(),
+                    upcoming[0],
+                ),
+            )
         elif choice < 0.7:
             self.schedule_game()
         else:

@@ -33,6 +33,7 @@ DEFAULT_STREAM_MAX_TOPICS = 64
 DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+DEFAULT_LOG_SUMMARY_SECONDS = 30.0
 MAX_WORKERS = 64
 STREAM_KEY = "events:broadcast"
 PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -63,6 +64,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    log_summary_seconds: float = DEFAULT_LOG_SUMMARY_SECONDS
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -148,5 +150,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         body_timeout_seconds=number_setting(
             env, "BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_SECONDS, minimum=0.1, kind=float
+        ),
+        log_summary_seconds=number_setting(
+            env, "LOG_SUMMARY_SECONDS", DEFAULT_LOG_SUMMARY_SECONDS, minimum=0.1, kind=float
         ),
     )

@@ -16,7 +16,8 @@ from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
-from scrollr_relay.sse import PING_FRAME, change_frame, reset_frame
+from scrollr_relay.filters import StreamFilter, filter_keys
+from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN, Frame, Subscriber
 
 log = logging.getLogger("scrollr.hub")
@@ -27,7 +28,10 @@ READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
 
 
 def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
-    return [(e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data)) for e in events]
+    return [
+        (e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data), filter_keys(e.topic, e.data))
+        for e in events
+    ]
 
 
 async def _bus_down(exc: BusUnavailable, attempt: int) -> int:
@@ -42,11 +46,12 @@ class Hub:
     def __init__(self, bus: Bus, *, heartbeat_seconds: float) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
+        self._heartbeat = heartbeat_frame(heartbeat_seconds)
         # A dict for its order and its dense, fast iteration; the values are unused.
         self.subscribers: dict[Subscriber, None] = {}
-        # Equal filters share one frozenset, so the fan-out's per-filter cache finds them by identity
+        # Equal filters share one object, so the fan-out's per-filter cache finds them by identity
         # (a dict lookup compares equal-but-distinct sets element by element): filter -> (it, users).
-        self._filters: dict[frozenset[str], tuple[frozenset[str], int]] = {}
+        self._filters: dict[StreamFilter, tuple[StreamFilter, int]] = {}
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.head: Cursor | None = None
@@ -76,11 +81,11 @@ class Hub:
         return self._per_client.get(client, 0)
 
     def add(self, subscriber: Subscriber) -> None:
-        topics = subscriber.topics
-        if topics is not None:
-            shared, users = self._filters.get(topics, (topics, 0))
-            self._filters[topics] = (shared, users + 1)
-            subscriber.topics = shared
+        chosen = subscriber.filter
+        if chosen is not None:
+            shared, users = self._filters.get(chosen, (chosen, 0))
+            self._filters[chosen] = (shared, users + 1)
+            subscriber.filter = shared
         if subscriber.client is not None:
             self._per_client[subscriber.client] = self._per_client.get(subscriber.client, 0) + 1
         self.subscribers[subscriber] = None
@@ -91,13 +96,13 @@ class Hub:
             return
         del self.subscribers[subscriber]
         metrics.OPEN_STREAMS.dec()
-        topics = subscriber.topics
-        if topics is not None:
-            shared, users = self._filters[topics]
+        chosen = subscriber.filter
+        if chosen is not None:
+            shared, users = self._filters[chosen]
             if users > 1:
-                self._filters[topics] = (shared, users - 1)
+                self._filters[chosen] = (shared, users - 1)
             else:
-                del self._filters[topics]
+                del self._filters[chosen]
         client = subscriber.client
         if client is not None:
             if self._per_client[client] > 1:
@@ -107,7 +112,7 @@ class Hub:
 
     def fan_out(self, frames: list[Frame]) -> None:
         everything = b"".join(f[2] for f in frames)
-        by_filter: dict[frozenset[str], tuple[bytes, int]] = {}
+        by_filter: dict[StreamFilter, tuple[bytes, int]] = {}
         delivered = 0
         for subscriber in self.subscribers:
             if not subscriber.live:
@@ -116,15 +121,15 @@ class Hub:
             if subscriber.replayed_to is not None:
                 delivered += subscriber.write_after_replay(frames)
                 continue
-            topics = subscriber.topics
-            if topics is None:
+            chosen = subscriber.filter
+            if chosen is None:
                 subscriber.write(everything)
                 delivered += len(frames)
                 continue
-            cached = by_filter.get(topics)
+            cached = by_filter.get(chosen)
             if cached is None:
-                chosen = [f[2] for f in frames if f[1] in topics]
-                cached = by_filter[topics] = (b"".join(chosen), len(chosen))
+                matching = [f[2] for f in frames if chosen.wants(f[1], f[3])]
+                cached = by_filter[chosen] = (b"".join(matching), len(matching))
             data, count = cached
             if count:
                 subscriber.write(data)
@@ -185,4 +190,4 @@ class Hub:
             await asyncio.sleep(self._heartbeat_seconds)
             for subscriber in self.subscribers:
                 if subscriber.live:
-                    subscriber.write(PING_FRAME)
+                    subscriber.write(self._heartbeat)

@@ -18,11 +18,12 @@ import msgspec
 import psycopg
 from litestar import Request, Response, get
 from litestar.params import QueryParameter
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 from scrollr_core.pgrows import rows_from, select_all, use_text_values
 
 from scrollr_relay.bus import Bus, BusUnavailable
-from scrollr_relay.topics import TopicError, query_topics
+from scrollr_relay.filters import FILTER_BY_TABLE, FilterError, StreamFilter, parse_filter
 
 log = logging.getLogger("scrollr.snapshot")
 SNAPSHOT_TABLES = ("trades", "games")
@@ -59,8 +60,19 @@ def make_pool(database_url: str) -> AsyncConnectionPool:
     )
 
 
-def _unavailable(error: str, detail: str) -> Response[Snapshot | SnapshotError]:
+def unavailable(error: str, detail: str) -> Response[Any]:
     return Response(SnapshotError(error, detail), status_code=503, headers={"Retry-After": "2"})
+
+
+def select_rows(table: str, chosen: StreamFilter | None) -> tuple[sql.Composed, tuple[object, ...]]:
+    """The query for `table`'s rows under the filter, the same rows `/events` would deliver."""
+    values = chosen.rows_of(table) if chosen is not None else None
+    if values is None:
+        return select_all(SNAPSHOT_SCHEMA, table), ()
+    query = sql.SQL("SELECT * FROM {}.{} WHERE {} = ANY(%s) ORDER BY 1").format(
+        sql.Identifier(SNAPSHOT_SCHEMA), sql.Identifier(table), sql.Identifier(FILTER_BY_TABLE[table].column)
+    )
+    return query, (sorted(values),)
 
 
 def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
@@ -71,34 +83,42 @@ def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
         topics: Annotated[
             str | None, QueryParameter(description="Comma-separated tables (default: all)")
         ] = None,
+        symbols: Annotated[
+            str | None,
+            QueryParameter(description="Comma-separated symbols: only these trades (default: all)"),
+        ] = None,
+        leagues: Annotated[
+            str | None, QueryParameter(description="Comma-separated leagues: only these games (default: all)")
+        ] = None,
     ) -> Response[Snapshot | SnapshotError]:
         try:
-            chosen = query_topics(request.scope["query_string"], len(SNAPSHOT_TABLES))
-        except TopicError as exc:
-            return Response(SnapshotError("bad_topics", str(exc)), status_code=400)
-        wanted = chosen if chosen is not None else frozenset(SNAPSHOT_TABLES)
+            chosen = parse_filter(request.scope["query_string"], len(SNAPSHOT_TABLES))
+        except FilterError as exc:
+            return Response(SnapshotError("bad_filter", str(exc)), status_code=400)
+        topics_chosen = chosen.topics if chosen is not None else None
+        wanted = topics_chosen if topics_chosen is not None else frozenset(SNAPSHOT_TABLES)
         unknown = sorted(wanted - set(SNAPSHOT_TABLES))
         if unknown:
             return Response(
-                SnapshotError("bad_topics", f"no snapshot for {unknown}: choose from {SNAPSHOT_TABLES}"),
+                SnapshotError("bad_filter", f"no snapshot for {unknown}: choose from {SNAPSHOT_TABLES}"),
                 status_code=400,
             )
         if pool is None:
-            return _unavailable("unavailable", "snapshots are not configured on this relay")
+            return unavailable("unavailable", "snapshots are not configured on this relay")
         try:
             cursor = await bus.head()
             rows: dict[str, list[dict[str, Any]]] = {}
             async with pool.connection() as conn, conn.transaction():
                 await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 for table in sorted(wanted):
-                    cur = await conn.execute(select_all(SNAPSHOT_SCHEMA, table))
+                    cur = await conn.execute(*select_rows(table, chosen))
                     rows[table] = rows_from(cur.description or [], await cur.fetchall())
         except BusUnavailable as exc:
             log.warning("snapshot failed, bus unavailable: %s", exc)
-            return _unavailable("bus_unavailable", "the event bus is unavailable; retry shortly")
+            return unavailable("bus_unavailable", "the event bus is unavailable; retry shortly")
         except (psycopg.Error, TimeoutError) as exc:
             log.warning("snapshot failed, database error: %s", exc)
-            return _unavailable("database_unavailable", "the database is unavailable; retry shortly")
+            return unavailable("database_unavailable", "the database is unavailable; retry shortly")
         return Response(Snapshot(cursor=str(cursor), rows=rows))
 
     return handler

@@ -11,7 +11,7 @@ from scrollr_relay.cursor import Cursor
 
 CHANGE_EVENT = "change"
 RESET_EVENT = "reset"
-PING_FRAME = b": ping\n\n"
+HEARTBEAT_EVENT = "heartbeat"
 
 
 def _single_line(value: str, what: str) -> str:
@@ -50,6 +50,24 @@ def reset_frame(head: Cursor, reason: str) -> bytes:
     return frame(event=RESET_EVENT, data=notice, event_id=str(head))
 
 
-def preamble(retry_milliseconds: int) -> bytes:
-    """The first bytes of every stream: sent at once, so proxies and clients see the stream is live."""
-    return f"retry: {int(retry_milliseconds)}\n: connected\n\n".encode()
+class Heartbeat(msgspec.Struct, frozen=True):
+    interval_ms: int
+
+
+def heartbeat_frame(interval_seconds: float) -> bytes:
+    """The periodic frame that keeps a stream provably alive, for proxies and for browsers alike.
+
+    A `: ping` comment keeps proxies from timing out an idle stream and shows in `curl -N`, but
+    EventSource never surfaces comments, so a frozen server would look live forever. The same frame
+    therefore also carries a `heartbeat` event (no `id`, so the client's cursor is untouched) whose
+    data says how often to expect it: a client that hears nothing for about two intervals knows the
+    stream is dead and reconnects.
+    """
+    data = msgspec.json.encode(Heartbeat(interval_ms=round(interval_seconds * 1000)))
+    return b": ping\n" + frame(event=HEARTBEAT_EVENT, data=data)
+
+
+def preamble(retry_milliseconds: int, heartbeat_seconds: float) -> bytes:
+    """The first bytes of every stream, sent at once: proxies see the stream is live, and the client
+    learns the heartbeat interval (its watchdog) before the first one is due."""
+    return f"retry: {int(retry_milliseconds)}\n: connected\n\n".encode() + heartbeat_frame(heartbeat_seconds)

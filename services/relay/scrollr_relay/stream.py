@@ -23,11 +23,12 @@ from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
+from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
 from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, Subscriber
-from scrollr_relay.topics import TopicError, decode_value, parse_topic_filter, raw_query
+from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")
 
@@ -45,19 +46,19 @@ class StreamRequestError(ValueError):
 
 class StreamRequest(msgspec.Struct, frozen=True):
     cursor: Cursor | None
-    topics: frozenset[str] | None
+    filter: StreamFilter | None
 
 
 def parse_stream_request(query_string: bytes, last_event_id: str | None, max_topics: int) -> StreamRequest:
-    """Pure: the cursor (header first, then `lastEventId`) and the topic filter of a request."""
+    """Pure: the cursor (header first, then `lastEventId`) and the filter of a request."""
     try:
         query = raw_query(query_string)
         raw_cursor = last_event_id or decode_value((query.get("lastEventId") or [""])[-1])
         cursor = Cursor.parse(raw_cursor) if raw_cursor.strip() else None
-        topics = parse_topic_filter(query["topics"], max_topics) if "topics" in query else None
-    except (CursorError, TopicError) as exc:
+        chosen = parse_filter(query_string, max_topics)
+    except (CursorError, TopicError, FilterError) as exc:
         raise StreamRequestError(str(exc)) from None
-    return StreamRequest(cursor=cursor, topics=topics)
+    return StreamRequest(cursor=cursor, filter=chosen)
 
 
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -104,9 +105,9 @@ async def _replay(bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId 
         position = cursor
         while True:
             events = await bus.read_after(position, READ_BATCH)
-            wanted = [e for e in events if subscriber.wants(e.topic)]
+            wanted = [f[2] for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
             if wanted:
-                subscriber.write(b"".join(f[2] for f in encode_frames(cursor.epoch, wanted)))
+                subscriber.write(b"".join(wanted))
             if events:
                 position = Cursor(cursor.epoch, events[-1].id)
             if len(events) < READ_BATCH:
@@ -126,6 +127,7 @@ class EventStream:
         self._bus = bus
         self._settings = settings
         self._endings: set[asyncio.Task[None]] = set()
+        self._preamble = preamble(settings.retry_milliseconds, settings.heartbeat_seconds)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool) -> None:
         settings = self._settings
@@ -153,13 +155,13 @@ class EventStream:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
-        subscriber = Subscriber(sink, topics=request.topics, client=client)
+        subscriber = Subscriber(sink, filter=request.filter, client=client)
         self._hub.add(subscriber)
-        log.debug("stream opened after %s topics %s", request.cursor, request.topics)
+        log.debug("stream opened after %s filter %s", request.cursor, request.filter)
         watcher: asyncio.Task[None] | None = None
         detached = False
         try:
-            subscriber.write(preamble(settings.retry_milliseconds))
+            subscriber.write(self._preamble)
             if not sink.watch_disconnect(functools.partial(subscriber.close, CLOSE_CLIENT_GONE)):
                 watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None

@@ -1,4 +1,4 @@
-"""One `/events` connection: its topic filter, the frames it holds while replaying, and its sink.
+"""One `/events` connection: its filter, the frames it holds while replaying, and its sink.
 
 The hub hands each subscriber ready-made bytes, and the subscriber hands them to its sink, the thing
 that owns the way to the client's socket (sinks.py). A sink reports a client that has fallen too far
@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from scrollr_relay.cursor import StreamId
+from scrollr_relay.filters import StreamFilter
 
-# (position, topic, frame bytes): one event's frame, shared by every subscriber that gets it
-Frame = tuple[StreamId, str, bytes]
+# (position, topic, frame bytes, filter keys): one event's frame, shared by every subscriber that
+# gets it; the keys are the row-filter column's values in its new and old row (filters.py).
+Frame = tuple[StreamId, str, bytes, tuple[str, ...]]
 
 CLOSE_CLIENT_GONE = "client_disconnected"
 CLOSE_SLOW = "slow_client"
@@ -38,11 +40,11 @@ class Sink(Protocol):
 
 
 class Subscriber:
-    __slots__ = ("_held", "_held_reset", "_sink", "client", "closed", "done", "live", "replayed_to", "topics")
+    __slots__ = ("_held", "_held_reset", "_sink", "client", "closed", "done", "filter", "live", "replayed_to")
 
-    def __init__(self, sink: Sink, *, topics: frozenset[str] | None, client: str | None = None) -> None:
+    def __init__(self, sink: Sink, *, filter: StreamFilter | None, client: str | None = None) -> None:
         self._sink = sink
-        self.topics = topics
+        self.filter = filter  # None: everything
         self.client = client  # the address it counts against under a per-client cap
         # Frames that arrive while the connection replays its backlog (until it goes live).
         self._held: list[Frame] = []
@@ -55,12 +57,12 @@ class Subscriber:
         self.closed = False
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
-    def wants(self, topic: str) -> bool:
-        return self.topics is None or topic in self.topics
+    def wants(self, frame: Frame) -> bool:
+        return self.filter is None or self.filter.wants(frame[1], frame[3])
 
     def hold(self, frames: Iterable[Frame]) -> None:
         """Keep live frames aside until the backlog has been written."""
-        self._held.extend(f for f in frames if self.wants(f[1]))
+        self._held.extend(f for f in frames if self.wants(f))
 
     def hold_reset(self, position: StreamId, frame: bytes) -> None:
         """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't.
@@ -68,7 +70,7 @@ class Subscriber:
         Frames held after it belong to the new history, so none of them is compared with the replay's
         position (a position of the old history) when the connection goes live.
         """
-        self._held = [(position, "", frame)]
+        self._held = [(position, "", frame, ())]
         self._held_reset = True
 
     def go_live(self, replayed_to: StreamId | None) -> None:
@@ -90,7 +92,7 @@ class Subscriber:
         assert after is not None
         if frames[-1][0] > after:
             self.replayed_to = None  # the hub has passed the replay: from now on every frame is new
-        chosen = [f[2] for f in frames if f[0] > after and self.wants(f[1])]
+        chosen = [f[2] for f in frames if f[0] > after and self.wants(f)]
         if chosen:
             self.write(b"".join(chosen))
         return len(chosen)

@@ -44,6 +44,40 @@ class WebhookAccepted(msgspec.Struct, frozen=True):
     cursor: str
 
 
+class WebhookActivity:
+    """What the webhook accepted since the last summary.
+
+    Each delivery's own line is DEBUG: the demo alone sends five a second, which at INFO scrolls the
+    start-up banner and every warning away. The INFO view is this periodic summary (app.py).
+    """
+
+    __slots__ = ("changes", "deliveries", "duplicates", "published")
+
+    def __init__(self) -> None:
+        self.deliveries = self.changes = self.published = self.duplicates = 0
+
+    def record(self, changes: int, published: int, duplicates: int) -> None:
+        self.deliveries += 1
+        self.changes += changes
+        self.published += published
+        self.duplicates += duplicates
+
+    def summary(self, seconds: float) -> str | None:
+        """The summary line of the period just ended (and start a new one); None if it was idle."""
+        if not self.deliveries:
+            return None
+        line = {
+            "event": "webhook_summary",
+            "seconds": seconds,
+            "deliveries": self.deliveries,
+            "changes": self.changes,
+            "published": self.published,
+            "duplicates": self.duplicates,
+        }
+        self.deliveries = self.changes = self.published = self.duplicates = 0
+        return msgspec.json.encode(line).decode()
+
+
 def _too_large(limit: int) -> WebhookRejected:
     return WebhookRejected(413, "too_large", f"Body exceeds {limit} bytes (counted after decompression)")
 
@@ -92,7 +126,7 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
     return out
 
 
-def sequin_webhook(bus: Bus, settings: Settings) -> object:
+def sequin_webhook(bus: Bus, settings: Settings, activity: WebhookActivity) -> object:
     """The route handler, bound to this app's bus and settings."""
 
     @post("/webhooks/sequin", status_code=200, summary="Receive a Sequin change delivery")
@@ -140,7 +174,16 @@ def sequin_webhook(bus: Bus, settings: Settings) -> object:
         metrics.EVENTS_ACCEPTED.inc(len(messages))
         metrics.EVENTS_PUBLISHED.inc(result.published)
         metrics.EVENTS_DEDUPLICATED.inc(result.duplicates)
-        _log("accepted", 200, started, outcome, published=result.published, duplicates=result.duplicates)
+        activity.record(len(messages), result.published, result.duplicates)
+        _log(
+            "accepted",
+            200,
+            started,
+            outcome,
+            level=logging.DEBUG,
+            published=result.published,
+            duplicates=result.duplicates,
+        )
         return Response(
             WebhookAccepted(
                 accepted=len(messages),
@@ -153,7 +196,16 @@ def sequin_webhook(bus: Bus, settings: Settings) -> object:
     return handler
 
 
-def _log(outcome: str, status: int, started: float, fields: dict[str, object], **extra: object) -> None:
+def _log(
+    outcome: str,
+    status: int,
+    started: float,
+    fields: dict[str, object],
+    level: int = logging.INFO,
+    **extra: object,
+) -> None:
+    if not log.isEnabledFor(level):
+        return
     line = {"event": "webhook", "outcome": outcome, "status": status, **fields, **extra}
     line["ms"] = round((time.perf_counter() - started) * 1000, 2)
-    log.info(msgspec.json.encode(line).decode())
+    log.log(level, msgspec.json.encode(line).decode())

@@ -34,6 +34,8 @@ async def test_live_streams_hold_no_request_task_yet_stream_and_end_cleanly():
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
             await read_until(reader, b": connected\n\n")
+            await read_until(reader, b"event: heartbeat\n")  # the preamble's last frame
+            await read_until(reader, b"\n\n")
             streams.append((reader, writer))
         # Live, and not one request task left running for them.
         assert len(hub.subscribers) == 3

@@ -2,6 +2,7 @@
 
 from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
+from scrollr_relay.filters import StreamFilter
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.subscriber import CLOSE_SEND_FAILED, Subscriber
@@ -28,7 +29,7 @@ async def test_a_replaying_client_gets_the_hubs_reset_instead_of_being_cut_off()
     bus = MemoryBus(maxlen=5, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
     send = Recorder()
-    subscriber = Subscriber(send, topics=None)
+    subscriber = Subscriber(send, filter=None)
     hub.add(subscriber)
     await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"{}")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(await bus.head(), 10)))
@@ -46,7 +47,7 @@ async def test_fan_out_encodes_once_and_filters_by_topic():
     hub = Hub(bus, heartbeat_seconds=60)
     every, games = Recorder(), Recorder()
     for send, topics in ((every, None), (games, frozenset({"games"}))):
-        subscriber = Subscriber(send, topics=topics)
+        subscriber = Subscriber(send, filter=None if topics is None else StreamFilter(topics=topics))
         subscriber.go_live(None)
         hub.add(subscriber)
     start = await bus.head()
@@ -75,11 +76,11 @@ async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
     bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
     before, after = Recorder(), Recorder()
-    lost = Subscriber(LostConnectionSink(), topics=None)
+    lost = Subscriber(LostConnectionSink(), filter=None)
     for subscriber in (
-        Subscriber(before, topics=None),
+        Subscriber(before, filter=None),
         lost,
-        Subscriber(after, topics=None),
+        Subscriber(after, filter=None),
     ):
         subscriber.go_live(None)
         hub.add(subscriber)
@@ -92,7 +93,7 @@ async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
 
 def live_subscriber(hub, topics=None):
     send = Recorder()
-    subscriber = Subscriber(send, topics=topics)
+    subscriber = Subscriber(send, filter=None if topics is None else StreamFilter(topics=topics))
     hub.add(subscriber)
     return subscriber, send
 
@@ -149,10 +150,10 @@ async def test_equal_filters_share_one_set_and_are_forgotten_with_their_last_sub
     hub = Hub(bus, heartbeat_seconds=60)
     first, _ = live_subscriber(hub, frozenset({"trades", "games"}))
     second, _ = live_subscriber(hub, frozenset({"games", "trades"}))
-    assert first.topics is second.topics
+    assert first.filter is second.filter
     hub.remove(first)
     third, _ = live_subscriber(hub, frozenset({"trades", "games"}))
-    assert third.topics is second.topics
+    assert third.filter is second.filter
     hub.remove(second)
     hub.remove(third)
     assert hub._filters == {}

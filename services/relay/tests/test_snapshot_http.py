@@ -16,7 +16,7 @@ def test_snapshot_gives_the_chosen_tables_and_refuses_unknown_ones(database_url,
     assert set(trades_only["rows"]) == {"trades"}
     for bad in ("users", "DROP;TABLE", ""):
         response = httpx.get(f"{relay.url}/snapshot", params={"topics": bad})
-        assert response.status_code == 400 and response.json()["error"] == "bad_topics", bad
+        assert response.status_code == 400 and response.json()["error"] == "bad_filter", bad
 
 
 def test_the_first_snapshot_after_a_postgres_restart_succeeds(database_url, pg_cluster, start_relay):

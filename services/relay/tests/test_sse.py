@@ -1,6 +1,8 @@
 import pytest
 from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.sse import PING_FRAME, change_frame, frame, preamble, reset_frame
+from scrollr_relay.sse import change_frame, frame, heartbeat_frame, preamble, reset_frame
+
+from tests.support.sse import Parser
 
 
 def test_change_frame_bytes():
@@ -15,9 +17,21 @@ def test_reset_frame_carries_the_head_as_its_id():
     )
 
 
-def test_ping_and_preamble():
-    assert PING_FRAME == b": ping\n\n"
-    assert preamble(2000) == b"retry: 2000\n: connected\n\n"
+def test_heartbeat_is_a_comment_for_proxies_and_an_event_for_browsers():
+    beat = heartbeat_frame(15)
+    assert beat == b': ping\nevent: heartbeat\ndata: {"interval_ms":15000}\n\n'
+    parser = Parser()
+    (message,) = parser.feed(beat)
+    assert parser.comments == ["ping"]  # what `curl -N` and proxies see
+    assert (message.event, message.id, message.json()) == (
+        "heartbeat",
+        None,
+        {"interval_ms": 15000},
+    )  # no id: the cursor stays
+
+
+def test_preamble_says_the_heartbeat_interval_at_once():
+    assert preamble(2000, 0.5) == b"retry: 2000\n: connected\n\n" + heartbeat_frame(0.5)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,70 @@
+"""`GET /catalog`: the symbols and leagues a user can follow (`tracked_symbols`, `tracked_leagues`).
+
+Clients build their settings from it and send the chosen values back as `/events` and `/snapshot`
+filters (filters.py). Only enabled entries are served: the feeds update nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+import psycopg
+from litestar import Response, get
+from psycopg_pool import AsyncConnectionPool
+
+from scrollr_relay.snapshot import SnapshotError, unavailable
+
+log = logging.getLogger("scrollr.catalog")
+CACHE_SECONDS = 60
+
+
+class TrackedSymbol(msgspec.Struct, frozen=True):
+    symbol: str
+    name: str
+    category: str
+    exchange: str
+    link: str | None
+
+
+class TrackedLeague(msgspec.Struct, frozen=True):
+    league: str
+    name: str
+    sport: str
+    category: str
+    country: str
+    logo: str | None
+    season_months: list[int]
+
+
+class Catalog(msgspec.Struct, frozen=True):
+    symbols: list[TrackedSymbol]
+    leagues: list[TrackedLeague]
+
+
+SYMBOLS_QUERY = "SELECT symbol, name, category, exchange, link FROM tracked_symbols WHERE enabled ORDER BY category, symbol"
+LEAGUES_QUERY = (
+    "SELECT league, name, sport, category, country, logo, season_months::int[] FROM tracked_leagues "
+    "WHERE enabled ORDER BY league"
+)
+
+
+def catalog_handler(pool: AsyncConnectionPool | None) -> object:
+    @get("/catalog", summary="The symbols and leagues a client can filter by")
+    async def handler() -> Response[Catalog | SnapshotError]:
+        if pool is None:
+            return unavailable("unavailable", "the catalog is not configured on this relay")
+        try:
+            # The pool loads every value as text (snapshot.py); these queries want typed values.
+            async with pool.connection() as conn, conn.cursor(binary=True) as cur:
+                await cur.execute(SYMBOLS_QUERY)
+                symbols = [TrackedSymbol(*row) for row in await cur.fetchall()]
+                await cur.execute(LEAGUES_QUERY)
+                leagues = [TrackedLeague(*row) for row in await cur.fetchall()]
+        except (psycopg.Error, TimeoutError) as exc:
+            log.warning("catalog failed, database error: %s", exc)
+            return unavailable("database_unavailable", "the database is unavailable; retry shortly")
+        headers = {"Cache-Control": f"public, max-age={CACHE_SECONDS}"}
+        return Response(Catalog(symbols=symbols, leagues=leagues), headers=headers)
+
+    return handler

@@ -1,0 +1,133 @@
+"""Stream filters: which changes a client receives (`topics`, `symbols`, `leagues` on `/events` and
+`/snapshot`).
+
+`topics` chooses tables; `symbols` chooses the rows of `trades` by their `symbol`, `leagues` the rows
+of `games` by their `league`. Omitted means all; an empty value (`symbols=`) means none of them. A
+change is delivered when its new *or* its old row matches, so a row that leaves a filter (a game
+moved to another league) is seen leaving.
+
+Equal filters are equal values (hashable), so the hub frames a batch once per distinct filter, not
+once per client. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from scrollr_relay.topics import TopicError, decode_value, parse_topic_filter, raw_query
+
+
+class FilterError(ValueError):
+    """A filter parameter is invalid; the message says why."""
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """A query parameter that chooses the rows of one table by one column."""
+
+    param: str
+    table: str
+    column: str
+    max_chars: int  # the column's declared length
+
+
+ROW_FILTERS = (
+    RowFilter("symbols", "trades", "symbol", 30),
+    RowFilter("leagues", "games", "league", 50),
+)
+FILTER_BY_TABLE = {f.table: f for f in ROW_FILTERS}
+MAX_FILTER_VALUES = 256
+# Tickers (BRK.B, BTC-USD, ^GSPC, EURUSD=X) and league names (NFL, Premier League, Ligue 1).
+_VALUE = re.compile(r"[A-Za-z0-9^][A-Za-z0-9 .&'^=_/:-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFilter:
+    """What one client follows; None in a field means everything of it."""
+
+    topics: frozenset[str] | None = None
+    symbols: frozenset[str] | None = None
+    leagues: frozenset[str] | None = None
+
+    def rows_of(self, table: str) -> frozenset[str] | None:
+        """The values chosen for `table`'s filter column; None: every row."""
+        if table == "trades":
+            return self.symbols
+        if table == "games":
+            return self.leagues
+        return None
+
+    def wants(self, topic: str, keys: tuple[str, ...]) -> bool:
+        """Does a change of `topic`, whose rows hold `keys` in the filter column, pass?"""
+        if self.topics is not None and topic not in self.topics:
+            return False
+        chosen = self.rows_of(topic)
+        return chosen is None or not chosen.isdisjoint(keys)
+
+
+def parse_values(spec: RowFilter, raw_values: list[str]) -> frozenset[str]:
+    """`symbols=AAPL,MSFT` (possibly repeated, still percent-encoded) as a set; empty is allowed.
+
+    No symbol or league holds a comma, so unlike topics the list is split after decoding: a client
+    that encodes the commas too (URLSearchParams does) means the same list."""
+    try:
+        values = {part for value in raw_values for part in decode_value(value).split(",") if part}
+    except TopicError as exc:
+        raise FilterError(f"{spec.param}: {exc}") from None
+    if len(values) > MAX_FILTER_VALUES:
+        raise FilterError(f"{spec.param} names {len(values)} values; at most {MAX_FILTER_VALUES} are allowed")
+    for value in values:
+        if len(value) > spec.max_chars or not _VALUE.fullmatch(value):
+            raise FilterError(
+                f"{spec.param} value {value[:64]!r} is not a valid {spec.column}: up to {spec.max_chars} "
+                "letters, digits, spaces or . & ' ^ = _ / : -"
+            )
+    return frozenset(values)
+
+
+def parse_filter(query_string: bytes, max_topics: int) -> StreamFilter | None:
+    """The filter of a request's query string; None when it has none (everything)."""
+    try:
+        query = raw_query(query_string)
+        topics = parse_topic_filter(query["topics"], max_topics) if "topics" in query else None
+    except TopicError as exc:
+        raise FilterError(str(exc)) from None
+    rows = {spec.param: parse_values(spec, query[spec.param]) for spec in ROW_FILTERS if spec.param in query}
+    if topics is None and not rows:
+        return None
+    return StreamFilter(topics=topics, symbols=rows.get("symbols"), leagues=rows.get("leagues"))
+
+
+class _Keys(msgspec.Struct):
+    symbol: Any = None
+    league: Any = None
+
+
+class _Change(msgspec.Struct):
+    record: _Keys | None = None
+    changes: _Keys | None = None
+
+
+_decode_change = msgspec.json.Decoder(_Change).decode
+
+
+def filter_keys(topic: str, data: bytes) -> tuple[str, ...]:
+    """The filter column's values in a change's new row and old one (Sequin's `changes` holds the old
+    values of the columns an update changed). Empty for tables without a row filter."""
+    spec = FILTER_BY_TABLE.get(topic)
+    if spec is None:
+        return ()
+    try:
+        change = _decode_change(data)
+    except msgspec.DecodeError:
+        return ()
+    keys = []
+    for row in (change.record, change.changes):
+        value = getattr(row, spec.column, None) if row is not None else None
+        if isinstance(value, str) and value not in keys:
+            keys.append(value)
+    return tuple(keys)
