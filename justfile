@@ -12,7 +12,8 @@ bootstrap:
 web: bootstrap
     node web/build.mjs
 
-# Start the whole system on embedded defaults and print where to look.
+# Start the whole system on embedded defaults and print where to look (it builds the extension for
+# the port it uses).
 dev: web
     scrollr-dev
 

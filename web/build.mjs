@@ -8,7 +8,9 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const api = process.env.SCROLLR_API_ORIGIN ?? "";
-const extensionApi = process.env.SCROLLR_EXTENSION_API_ORIGIN ?? "http://localhost:8080";
+// The extension's default API origin: production, unless a build for a local relay says otherwise
+// (`just dev` passes its own port; the tests their relay's).
+const extensionApi = process.env.SCROLLR_EXTENSION_API_ORIGIN || "https://api.myscrollr.relentnet.dev";
 // No source maps in what is shipped (web/dist, extension/dist); the node tests keep them for their traces.
 const common = { bundle: true, target: "es2022", logLevel: "warning", sourcemap: false };
 
@@ -46,8 +48,10 @@ async function buildExtension(out = path.join(root, "extension/dist")) {
   await mkdir(out, { recursive: true });
   const define = { __SCROLLR_API__: JSON.stringify(extensionApi), "process.env.NODE_ENV": '"production"' };
   await build({ ...common, entryPoints: [path.join(src, "background.ts")], outfile: path.join(out, "background.js"), format: "esm", define });
-  await build({ ...common, entryPoints: [path.join(src, "popup.tsx")], outfile: path.join(out, "popup.js"), format: "iife", minify: true, define });
-  await copyFile(path.join(src, "popup.html"), path.join(out, "popup.html"));
+  for (const page of ["popup", "options"]) {
+    await build({ ...common, entryPoints: [path.join(src, `${page}.tsx`)], outfile: path.join(out, `${page}.js`), format: "iife", minify: true, define });
+    await copyFile(path.join(src, `${page}.html`), path.join(out, `${page}.html`));
+  }
   // The dashboard's styles, narrowed to a popup's width.
   const styles = await readFile(path.join(root, "web/src/styles.css"), "utf8");
   await writeFile(path.join(out, "popup.css"), styles + (await readFile(path.join(src, "popup.css"), "utf8")));

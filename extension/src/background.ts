@@ -1,27 +1,29 @@
 // The extension's background service worker: holds the stream to /events with the same client
-// core as the dashboard's worker. MV3 stops idle workers and drops their globals, so the cursor and
-// rows live in chrome.storage.session; every start of the worker — the first, a wake by the popup,
-// or the chrome.alarms watchdog — resumes from the stored cursor (or loads the snapshot when there
-// is none), so nothing published while it was stopped is missed.
+// core as the dashboard's worker, filtered to the user's symbols and leagues. MV3 stops idle workers
+// and drops their globals, so the cursor and rows live in chrome.storage.session; every start of the
+// worker — the first, a wake by the popup, or the chrome.alarms watchdog — resumes from the stored
+// cursor (or loads the snapshot when there is none, or when the user's choices or the API origin
+// changed since), so nothing published while it was stopped is missed.
 
+import { sameInterest } from "../../web/shared/interest";
+import { interestOf, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
 import type { RowChange } from "../../web/shared/protocol";
 import { rowsFromLists, type RowsState } from "../../web/shared/rows";
 import { StreamClient } from "../../web/shared/stream-client";
+import { apiOrigin, preferences } from "./settings";
 import { APPLIED_KEEP, POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
 import { changesWrite, readStored, type StorageWrite, stateWrite, WriteQueue } from "./storage";
-
-declare const __SCROLLR_API__: string;
 
 let client: StreamClient | null = null;
 let starting: Promise<void> | null = null;
 // In order, so a later state never lands before an earlier one; a failed write (quota, a storage
 // error) is logged and the next one still runs, so the stored cursor never stops moving.
 const writes = new WriteQueue((error) => console.error("scrollr: storage write failed", error));
-const EMPTY: StoredState = { cursor: null, status: "disconnected", applied: [] };
+const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [] };
 
 async function loadMeta(): Promise<StoredState> {
   const stored = await chrome.storage.session.get(STATE_KEY);
-  return (stored[STATE_KEY] as StoredState | undefined) ?? EMPTY;
+  return { ...EMPTY, ...((stored[STATE_KEY] as Partial<StoredState> | undefined) ?? {}) };
 }
 
 async function apply(write: StorageWrite): Promise<void> {
@@ -33,24 +35,20 @@ function saveMeta(update: (meta: StoredState) => StoredState): void {
   void writes.enqueue(async () => chrome.storage.session.set({ [STATE_KEY]: update(await loadMeta()) }));
 }
 
-function saveState(rows: RowsState, cursor: string | null): void {
+function saveState(stream: StreamClient, apiBase: string, rows: RowsState, cursor: string | null): void {
   void writes.enqueue(async () => {
     const existing = Object.keys(await chrome.storage.session.get(null));
-    await apply(stateWrite(rows, existing, { ...(await loadMeta()), cursor }));
+    const meta = { ...(await loadMeta()), cursor, interest: stream.currentInterest, apiBase, liveAt: stream.liveAt };
+    await apply(stateWrite(rows, existing, meta));
   });
 }
 
-function saveChanges(rows: RowsState, changes: RowChange[], cursor: string): void {
+function saveChanges(stream: StreamClient, changes: RowChange[], cursor: string): void {
   void writes.enqueue(async () => {
     const meta = await loadMeta();
     const applied = [...meta.applied, ...changes.map((c) => c.eventId)].slice(-APPLIED_KEEP);
-    await apply(changesWrite(rows, changes, { ...meta, cursor, applied }));
+    await apply(changesWrite(stream.rows, changes, { ...meta, cursor, applied, liveAt: stream.liveAt }));
   });
-}
-
-async function apiBase(): Promise<string> {
-  const settings = await chrome.storage.local.get(SETTINGS_API_KEY);
-  return (settings[SETTINGS_API_KEY] as string | undefined) || __SCROLLR_API__;
 }
 
 /** Start the stream once per worker, however many wake-ups (top level, popup, alarm) race here. */
@@ -60,23 +58,44 @@ function ensureStream(): Promise<void> {
 }
 
 async function startStream(): Promise<void> {
-  const stored = readStored(await chrome.storage.session.get(null));
+  const [stored, base, chosen] = [readStored(await chrome.storage.session.get(null)), await apiOrigin(), await preferences()];
+  const interest = interestOf(chosen);
   const stream: StreamClient = new StreamClient({
-    apiBase: await apiBase(),
+    apiBase: base,
+    interest,
     listener: {
-      onState: (rows, cursor) => saveState(rows, cursor),
-      onChanges: (changes, cursor) => saveChanges(stream.rows, changes, cursor),
-      onStatus: (status) => saveMeta((meta) => ({ ...meta, status })),
+      onState: (rows, cursor) => saveState(stream, base, rows, cursor),
+      onChanges: (changes, cursor) => saveChanges(stream, changes, cursor),
+      onStatus: (status) => saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt })),
     },
   });
   client = stream;
-  const cursor = stored.meta?.cursor;
+  const meta = stored.meta;
+  // Stored rows are worth resuming only if they came from this origin under these choices.
+  const resumable = meta?.cursor && meta.apiBase === base && meta.interest !== null && sameInterest(meta.interest, interest);
   // A new worker isn't live yet, whatever the previous one stored.
-  saveMeta((meta) => ({ ...meta, status: cursor ? "reconnecting" : "disconnected" }));
-  if (cursor) stream.start({ cursor, rows: rowsFromLists(stored.rows, stored.versions) });
+  saveMeta((previous) => ({ ...previous, status: previous.liveAt === null ? "connecting" : "reconnecting" }));
+  if (resumable && meta?.cursor) stream.start({ cursor: meta.cursor, rows: rowsFromLists(stored.rows, stored.versions) });
   else stream.start();
 }
 
+/** The API origin changed: everything stored came from elsewhere; start over from its snapshot. */
+async function restartStream(): Promise<void> {
+  client?.stop();
+  client = null;
+  await starting;
+  starting = null;
+  await writes.enqueue(async () => chrome.storage.session.clear());
+  await ensureStream();
+}
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "sync" && PREFERENCES_KEY in changes) {
+    client?.setInterest(interestOf(readPreferences(changes[PREFERENCES_KEY].newValue)));
+  } else if (area === "local" && SETTINGS_API_KEY in changes) {
+    void restartStream();
+  }
+});
 chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === WATCHDOG_ALARM) void ensureStream();
 });

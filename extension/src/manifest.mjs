@@ -1,16 +1,20 @@
-// The extension's manifest, made at build time so the API origin (host permission) is configurable:
-// SCROLLR_EXTENSION_API_ORIGIN, default the local relay; production https://api.myscrollr.relentnet.dev.
+// The extension's manifest, made at build time. The build's API origin (SCROLLR_EXTENSION_API_ORIGIN:
+// production by default, the local relay under `just dev`) is the default and gets its host
+// permission up front; the options page can point at any other origin at run time, asking for that
+// origin's permission then (optional_host_permissions).
 export function manifest(apiOrigin) {
   const origin = new URL(apiOrigin).origin;
   return {
     manifest_version: 3,
     name: "Scrollr",
-    version: "0.1.0",
+    version: "0.2.0",
     description: "Live market prices and sports scores from Scrollr.",
     background: { service_worker: "background.js", type: "module" },
     action: { default_popup: "popup.html", default_title: "Scrollr" },
-    // storage: live state (session) and settings (local); alarms: the stream watchdog.
+    options_ui: { page: "options.html", open_in_tab: true },
+    // storage: live state (session), the API origin (local), preferences (sync); alarms: the watchdog.
     permissions: ["storage", "alarms"],
     host_permissions: [`${origin}/*`],
+    optional_host_permissions: ["https://*/*", "http://*/*"],
   };
 }

@@ -1,39 +1,62 @@
-// The popup: the latest trades and games with the live status dot. It reads the state the
-// background stored when it opens and follows chrome.storage.onChanged while open. Opening it also
-// wakes the background worker, which resumes its stream from the stored cursor.
+// The popup: the user's markets and games, one tab at a time in 360 px, with the stream's state
+// said honestly — "Offline" with the age of the data only when there is data, otherwise that it is
+// connecting and to where. It reads what the background stored when it opens and follows
+// chrome.storage.onChanged while open; opening it also wakes the background worker, which resumes
+// its stream from the stored cursor.
 
 import { useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
-import { FinanceConfig, SportsConfig, StatusDot } from "../../web/src/dashboard";
+import { rowWanted } from "../../web/shared/interest";
+import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
+import type { Status } from "../../web/shared/protocol";
+import { SportsConfig } from "../../web/src/components/Games";
+import { FinanceConfig } from "../../web/src/components/Markets";
+import { Freshness, StatusDot } from "../../web/src/components/Status";
+import { type Flash, flashKey } from "../../web/src/realtime-store";
+import { apiOrigin, preferences as loadPreferences } from "./settings";
 import { PORT_RETRY_MS, POPUP_PORT } from "./state";
 import { readStored, type StoredView } from "./storage";
 
-function versionsOf(previous: Map<string, string>, versions: Map<string, number>, state: StoredView): Map<string, number> {
-  const next = new Map(versions);
+const FLASHING: Record<string, string[]> = { trades: ["price"], games: ["home_team_score", "away_team_score"] };
+
+/** Flashes for the fields that changed between two stored views (the popup sees rows, not events). */
+function flashesOf(previous: StoredView | null, next: StoredView, flashes: Map<string, Flash>): Map<string, Flash> {
+  if (previous === null) return flashes;
+  const out = new Map(flashes);
   for (const table of ["trades", "games"] as const) {
-    for (const row of state.rows[table]) {
-      const key = `${table}:${row.id}`;
-      const text = JSON.stringify(row);
-      if (previous.has(key) && previous.get(key) !== text) next.set(key, (next.get(key) ?? 0) + 1);
-      previous.set(key, text);
+    const before = new Map(previous.rows[table].map((row) => [String(row.id), row]));
+    for (const row of next.rows[table]) {
+      const old = before.get(String(row.id));
+      for (const field of FLASHING[table]) {
+        if (old === undefined || old[field] === row[field]) continue;
+        const key = flashKey(table, row.id, field);
+        out.set(key, { n: (out.get(key)?.n ?? 0) + 1, direction: Number(row[field]) >= Number(old[field]) ? "up" : "down" });
+      }
     }
   }
-  return next;
+  return out;
 }
 
 function Popup() {
   const [state, setState] = useState<StoredView | null>(null);
-  const [versions, setVersions] = useState<Map<string, number>>(new Map());
+  const [flashes, setFlashes] = useState<Map<string, Flash>>(new Map());
   const [workerGone, setWorkerGone] = useState(false);
+  const [preferences, setPreferences] = useState<Preferences>(DEFAULT_PREFERENCES);
+  const [origin, setOrigin] = useState<string>("");
+  const [tab, setTab] = useState<"markets" | "games">("markets");
   useEffect(() => {
-    const seen = new Map<string, string>();
+    void apiOrigin().then(setOrigin);
+    void loadPreferences().then(setPreferences);
+    let shown: StoredView | null = null;
     // A mirror of the background's storage: each row is a key of its own (storage.ts).
     const items: Record<string, unknown> = {};
     const show = () => {
       const next = readStored(items);
       if (!next.meta) return;
-      setVersions((v) => versionsOf(seen, v, next));
+      const previous = shown;
+      shown = next;
+      setFlashes((f) => flashesOf(previous, next, f));
       setState(next);
     };
     void chrome.storage.session.get(null).then((stored) => {
@@ -41,6 +64,7 @@ function Popup() {
       show();
     });
     const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
+      if (area === "sync" && PREFERENCES_KEY in changes) setPreferences(readPreferences(changes[PREFERENCES_KEY].newValue));
       if (area !== "session") return;
       for (const [key, change] of Object.entries(changes)) {
         if (change.newValue === undefined) delete items[key];
@@ -69,15 +93,47 @@ function Popup() {
       chrome.storage.onChanged.removeListener(onChanged);
     };
   }, []);
-  const status = workerGone ? "reconnecting" : (state?.meta?.status ?? "disconnected");
+  const stored: Status = state?.meta?.status ?? "connecting";
+  const status: Status = workerGone && stored === "connected" ? "reconnecting" : stored;
+  const interest = interestOf(preferences);
+  const trades = (state?.rows.trades ?? []).filter((row) => rowWanted(interest, "trades", row));
+  const games = (state?.rows.games ?? []).filter((row) => rowWanted(interest, "games", row));
+  const hasData = trades.length + games.length > 0;
+  const waiting = `Connecting to ${origin || "the relay"}…`;
   return (
     <div className="popup">
       <header className="top">
         <h1>Scrollr</h1>
         <StatusDot status={status} />
       </header>
-      <FinanceConfig trades={state?.rows.trades ?? []} versions={versions} />
-      <SportsConfig games={state?.rows.games ?? []} versions={versions} />
+      <main>
+        {status !== "connected" && (
+          <p className="note" data-testid="popup-note">
+            {hasData ? <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData /> : status === "error" ? `${origin} refused the stream.` : waiting}
+          </p>
+        )}
+        <nav className="tabs" aria-label="Sections">
+          <button type="button" aria-pressed={tab === "markets"} onClick={() => setTab("markets")}>
+            Finance ({trades.length})
+          </button>
+          <button type="button" aria-pressed={tab === "games"} onClick={() => setTab("games")}>
+            Sports ({games.length})
+          </button>
+        </nav>
+        {tab === "markets" ? (
+          <FinanceConfig trades={trades} flashes={flashes} preferences={preferences} compact empty={waiting} />
+        ) : (
+          <SportsConfig games={games} flashes={flashes} preferences={preferences} empty={hasData || status === "connected" ? undefined : waiting} />
+        )}
+      </main>
+      <footer className="links">
+        <a href={origin ? `${origin}/` : "#"} target="_blank" rel="noreferrer">
+          Open dashboard
+        </a>
+        <a href="options.html" target="_blank" rel="noreferrer" onClick={(e) => (e.preventDefault(), void chrome.runtime.openOptionsPage())}>
+          Settings
+        </a>
+      </footer>
     </div>
   );
 }

@@ -1,12 +1,23 @@
 // What the background keeps in chrome.storage.session (the service worker's globals die with it)
 // besides the rows (storage.ts keeps each row under a key of its own, with its version). The cursor
-// is written with the rows it follows, so a restarted worker resumes where its stored rows end.
+// is written with the rows it follows, and with the filter they were chosen by, so a restarted worker
+// resumes where its stored rows end, and only if the user still follows the same rows.
+//
+// Settings: the API origin in chrome.storage.local (a permission is granted per browser), the user's
+// preferences in chrome.storage.sync (they follow the user to every browser they sign in to).
 
+import type { Interest } from "../../web/shared/interest";
 import type { Status } from "../../web/shared/protocol";
 
 export interface StoredState {
   cursor: string | null;
   status: Status;
+  /** When the data was last known current (null: never live yet). */
+  liveAt: number | null;
+  /** The filter the stored rows follow. */
+  interest: Interest | null;
+  /** The API origin the stored rows came from. */
+  apiBase: string | null;
   /** Stream ids applied, newest last, capped (the tests read it to prove nothing came twice). */
   applied: string[];
 }

@@ -8,11 +8,21 @@
 //   snapshot ─failed─┐   connecting/live ─streamError closed─► probing ─probed─┐
 //                    ▼                                                           ▼
 //   fatal 4xx ─► failed (status error; only `start` or `online` tries again)   backoff
+//   connecting/live ─silence (watchdog: no byte for ~2 heartbeats)─► backoff
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
-//   any phase with a stream ─reset─► snapshot;   any ─offline─► offline ─online─► resume;   stop
+//   any phase with a stream ─reset / resubscribe─► snapshot;   any ─offline─► offline ─online─► resume;   stop
 //
 // Failures are typed (ClientError). A 503/429 with Retry-After makes that wait the floor of the
 // backoff; a 4xx other than 408/429 won't fix itself, so it is not retried for ever but shown.
+//
+// Liveness: the server sends a heartbeat event every interval (it says which in each one). Every
+// stream that opens arms a watchdog of WATCHDOG_BEATS intervals, re-armed by each byte that arrives;
+// when it fires the stream is dead however open the socket looks (a frozen server, a half-open TCP
+// connection): it is closed and the client resumes from its cursor.
+//
+// Status says the situation, once: `connecting` until first live, `connected` while live,
+// `reconnecting` through every retry and backoff after that (it does not flap with each attempt),
+// `disconnected` only while the browser is offline, `error` on a refusal retrying won't fix.
 
 import { type BackoffOptions, jitteredDelayMs } from "./backoff";
 import type { Status } from "./protocol";
@@ -21,6 +31,10 @@ export type Phase = "idle" | "snapshot" | "connecting" | "live" | "probing" | "b
 
 /** After this many EventSource retries without an open, stop its fixed-interval retry and back off. */
 export const MAX_NATIVE_RETRIES = 3;
+/** Silence of this many heartbeat intervals means the stream is dead. */
+export const WATCHDOG_BEATS = 2.5;
+/** The server's default heartbeat, assumed until a stream says its own. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 export type ClientError =
   | { kind: "network" }
@@ -38,6 +52,10 @@ export interface ClientState {
   attempt: number;
   openedAt: number | null;
   error: ClientError | null;
+  /** The heartbeat interval the server announced (its watchdog is WATCHDOG_BEATS of them). */
+  heartbeatMs: number;
+  /** When the data was last known current: the last byte of a live stream. */
+  liveAt: number | null;
 }
 
 export type ClientInput =
@@ -49,6 +67,10 @@ export type ClientInput =
   | { type: "reset"; generation: number }
   | { type: "streamError"; generation: number; closed: boolean }
   | { type: "probed"; generation: number; error: ClientError | null }
+  | { type: "heartbeat"; generation: number; intervalMs: number }
+  | { type: "silence"; generation: number }
+  /** The filter changed: reload the rows it chooses (the shell holds the filter, for its URLs). */
+  | { type: "resubscribe" }
   | { type: "timer" }
   | { type: "online" }
   | { type: "offline" }
@@ -61,6 +83,8 @@ export type ClientEffect =
   | { type: "closeStream" }
   | { type: "startTimer"; ms: number }
   | { type: "cancelTimer" }
+  /** (Re)start the stream's watchdog: `silence` for this generation unless a byte comes first. */
+  | { type: "armWatchdog"; generation: number; ms: number }
   | { type: "status"; status: Status };
 
 export interface MachineOptions {
@@ -73,13 +97,15 @@ export interface MachineOptions {
 export function initialState(): ClientState {
   return {
     phase: "idle",
-    status: "disconnected",
+    status: "connecting",
     cursor: null,
     generation: 0,
     nativeRetries: 0,
     attempt: 0,
     openedAt: null,
     error: null,
+    heartbeatMs: DEFAULT_HEARTBEAT_MS,
+    liveAt: null,
   };
 }
 
@@ -113,10 +139,20 @@ function fetchSnapshot(state: ClientState, status: Status): Step {
   return withStatus(next, status, [{ type: "closeStream" }, { type: "fetchSnapshot", generation }]);
 }
 
+function watchdog(state: ClientState): ClientEffect {
+  return { type: "armWatchdog", generation: state.generation, ms: Math.round(state.heartbeatMs * WATCHDOG_BEATS) };
+}
+
 function openStream(state: ClientState, status: Status): Step {
   const generation = state.generation + 1;
   const next = { ...state, phase: "connecting" as const, generation, error: null };
-  return withStatus(next, status, [{ type: "closeStream" }, { type: "openStream", generation, cursor: state.cursor }]);
+  // The watchdog covers the connect too: a server that accepts and then says nothing is no better.
+  return withStatus(next, status, [{ type: "closeStream" }, { type: "openStream", generation, cursor: state.cursor }, watchdog(next)]);
+}
+
+/** Still trying: `connecting` if it never was live, else `reconnecting`; never a flap in between. */
+function retrying(state: ClientState): Status {
+  return state.status === "connecting" || (state.status === "disconnected" && state.liveAt === null) ? "connecting" : "reconnecting";
 }
 
 /** Continue from the cursor if there is one, else from a snapshot. */
@@ -135,7 +171,7 @@ function backOff(state: ClientState, error: ClientError, options: MachineOptions
   const floor = error.kind === "http" && error.retryAfterMs !== null ? error.retryAfterMs : 0;
   const ms = Math.max(jittered, floor);
   const next = { ...state, phase: "backoff" as const, error, attempt: attempt + 1, openedAt: null, nativeRetries: 0 };
-  return withStatus(next, "disconnected", [...closeAndCancel, { type: "startTimer", ms }]);
+  return withStatus(next, retrying(state), [...closeAndCancel, { type: "startTimer", ms }]);
 }
 
 function current(state: ClientState, generation: number, ...phases: Phase[]): boolean {
@@ -147,43 +183,63 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
   switch (input.type) {
     case "start":
       if (state.phase === "stopped") return unchanged;
-      return input.cursor === null ? fetchSnapshot(state, state.status) : openStream({ ...state, cursor: input.cursor }, "reconnecting");
+      return input.cursor === null ? fetchSnapshot(state, state.status) : openStream({ ...state, cursor: input.cursor }, state.status);
     case "snapshotLoaded":
       if (!current(state, input.generation, "snapshot")) return unchanged;
       return openStream({ ...state, cursor: input.cursor }, state.status);
     case "snapshotFailed":
       if (!current(state, input.generation, "snapshot")) return unchanged;
       return backOff(state, input.error, options);
-    case "opened":
+    case "opened": {
       if (!current(state, input.generation, "connecting")) return unchanged;
-      return withStatus({ ...state, phase: "live", nativeRetries: 0, openedAt: input.now, error: null }, "connected", []);
-    case "change":
+      const next = { ...state, phase: "live" as const, nativeRetries: 0, openedAt: input.now, error: null, liveAt: options.now };
+      return withStatus(next, "connected", [watchdog(next)]);
+    }
+    case "change": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      return { state: { ...state, cursor: input.eventId }, effects: [] };
+      const next = { ...state, cursor: input.eventId, liveAt: state.phase === "live" ? options.now : state.liveAt };
+      return { state: next, effects: [watchdog(next)] };
+    }
+    case "heartbeat": {
+      if (!current(state, input.generation, "live", "connecting")) return unchanged;
+      const heartbeatMs = input.intervalMs > 0 ? input.intervalMs : state.heartbeatMs;
+      const next = { ...state, heartbeatMs, liveAt: state.phase === "live" ? options.now : state.liveAt };
+      return { state: next, effects: [watchdog(next)] };
+    }
+    case "silence":
+      if (!current(state, input.generation, "live", "connecting")) return unchanged;
+      return backOff(state, { kind: "network" }, options);
+    case "resubscribe":
+      if (state.phase === "stopped" || state.phase === "idle") return unchanged;
+      if (state.phase === "offline" || state.phase === "failed" || state.phase === "backoff") {
+        return { state: { ...state, cursor: null }, effects: [] }; // the next attempt starts from a snapshot
+      }
+      return fetchSnapshot({ ...state, cursor: null }, state.status);
     case "reset":
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      return fetchSnapshot({ ...state, cursor: null }, state.status === "connected" ? "reconnecting" : state.status);
+      return fetchSnapshot({ ...state, cursor: null }, retrying(state));
     case "streamError": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       if (input.closed) {
         // EventSource gave up (an error status or a wrong content type) and can't say which:
         // ask the server with a HEAD of the same URL.
         const next = { ...state, phase: "probing" as const };
-        return withStatus(next, "reconnecting", [{ type: "closeStream" }, { type: "probeStream", generation: state.generation, cursor: state.cursor }]);
+        return withStatus(next, retrying(state), [{ type: "closeStream" }, { type: "probeStream", generation: state.generation, cursor: state.cursor }]);
       }
       const nativeRetries = state.nativeRetries + 1;
       if (nativeRetries > MAX_NATIVE_RETRIES) return backOff(state, { kind: "network" }, options);
-      return withStatus({ ...state, phase: "connecting", nativeRetries }, "reconnecting", []);
+      const next = { ...state, phase: "connecting" as const, nativeRetries };
+      return withStatus(next, retrying(state), [watchdog(next)]);
     }
     case "probed":
       if (!current(state, input.generation, "probing")) return unchanged;
       return backOff(state, input.error ?? { kind: "network" }, options);
     case "timer":
       if (state.phase !== "backoff") return unchanged;
-      return resume(state, "reconnecting");
+      return resume(state, state.status);
     case "online":
       if (state.phase !== "backoff" && state.phase !== "offline" && state.phase !== "failed") return unchanged;
-      return resume({ ...state, attempt: 0 }, "reconnecting");
+      return resume({ ...state, attempt: 0 }, retrying(state));
     case "offline":
       if (state.phase === "stopped" || state.phase === "idle") return unchanged;
       return withStatus({ ...state, phase: "offline", nativeRetries: 0 }, "disconnected", [{ type: "closeStream" }, { type: "cancelTimer" }]);

@@ -1,8 +1,11 @@
+import type { Interest } from "./interest";
+
 // Protocol strings in one place: SSE event names from the relay, and the messages the stream
 // owner (SharedWorker, leader tab or extension service worker) sends to its views.
 
 export const CHANGE_EVENT = "change";
 export const RESET_EVENT = "reset";
+export const HEARTBEAT_EVENT = "heartbeat";
 export const WORKER_PATH = "/sse-worker.js";
 
 declare const __SCROLLR_BUILD__: string | undefined;
@@ -24,8 +27,10 @@ export const TABLES = ["trades", "games"] as const;
 
 export type Table = (typeof TABLES)[number];
 export type Row = Record<string, unknown> & { id: number | string };
-/** `error`: the server refused in a way retrying won't fix (a 4xx); the last data stays on screen. */
-export type Status = "connected" | "reconnecting" | "disconnected" | "error";
+/** `connecting`: not live yet; `connected`: live; `reconnecting`: was live, retrying; `disconnected`:
+ * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx). In every
+ * state but `connected` the last data stays on screen, marked stale. */
+export type Status = "connecting" | "connected" | "reconnecting" | "disconnected" | "error";
 
 /** One row's new value (null: deleted), with the stream id that carried it. */
 export interface RowChange {
@@ -35,9 +40,19 @@ export interface RowChange {
   eventId: string;
 }
 
+/** `liveAt`: when the data was last known current (the stream's last byte while live). `interest`:
+ * the rows the owner's stream follows (the union of what its views asked for). */
 export type ViewMessage =
-  | { type: "state"; status: Status; cursor: string | null; rows: Record<Table, Row[]> }
+  | { type: "state"; status: Status; liveAt: number | null; cursor: string | null; rows: Record<Table, Row[]>; interest: Interest }
   | { type: "changes"; changes: RowChange[] }
-  | { type: "status"; status: Status }
+  | { type: "status"; status: Status; liveAt: number | null }
   /** The worker is of another release than the tab that started it: the tab streams by itself. */
   | { type: "mismatch"; worker: string };
+
+/** What a view tells its stream owner: `hello` asks for the whole state; `interest` says which rows
+ * the view shows (`view` names it, and the Web Lock `viewLockName(view)` it holds while it lives). */
+export type OwnerMessage = { type: "hello" } | { type: "interest"; view: string; interest: Interest };
+
+export function viewLockName(view: string, build: string = BUILD): string {
+  return `${channelName(build)}-view-${view}`;
+}

@@ -16,7 +16,8 @@ import {
   type Phase,
   transition,
 } from "./client-machine";
-import { CHANGE_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
+import { filterQuery, type Interest, sameInterest } from "./interest";
+import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
 
 export interface ClientListener {
@@ -30,6 +31,8 @@ export interface ClientListener {
 export interface ClientOptions {
   apiBase: string;
   listener: ClientListener;
+  /** Which rows to receive (`symbols`/`leagues` filters); everything when absent. */
+  interest?: Interest;
   fetchImpl?: typeof fetch;
   eventSourceImpl?: typeof EventSource;
   now?: () => number;
@@ -48,6 +51,8 @@ export class StreamClient {
   private state: ClientState = initialState();
   private source: EventSource | null = null;
   private timer: unknown = null;
+  private watchdog: unknown = null;
+  private interest: Interest;
   private readonly fetchImpl: typeof fetch;
   private readonly EventSourceImpl: typeof EventSource;
   private readonly now: () => number;
@@ -64,6 +69,7 @@ export class StreamClient {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as ReturnType<typeof setTimeout>));
+    this.interest = options.interest ?? { symbols: null, leagues: null };
   }
 
   get phase(): Phase {
@@ -80,6 +86,22 @@ export class StreamClient {
 
   get error(): ClientError | null {
     return this.state.error;
+  }
+
+  /** When the data was last known current (the last byte of a live stream); null before that. */
+  get liveAt(): number | null {
+    return this.state.liveAt;
+  }
+
+  get currentInterest(): Interest {
+    return this.interest;
+  }
+
+  /** Follow other rows: the rows of the new filter come from a new snapshot, then its stream. */
+  setInterest(interest: Interest): void {
+    if (sameInterest(interest, this.interest)) return;
+    this.interest = interest;
+    this.dispatch({ type: "resubscribe" });
   }
 
   /** Begin from a snapshot, or resume from a restored cursor and rows (the extension's storage). */
@@ -135,6 +157,15 @@ export class StreamClient {
         if (this.timer !== null) this.clearTimer(this.timer);
         this.timer = null;
         return;
+      case "armWatchdog": {
+        this.disarmWatchdog();
+        const generation = effect.generation;
+        this.watchdog = this.setTimer(() => {
+          this.watchdog = null;
+          this.dispatch({ type: "silence", generation });
+        }, effect.ms);
+        return;
+      }
       case "status":
         this.options.listener.onStatus(effect.status);
         return;
@@ -142,13 +173,24 @@ export class StreamClient {
   }
 
   private eventsUrl(cursor: string | null): string {
-    return `${this.options.apiBase}/events${cursor ? `?lastEventId=${encodeURIComponent(cursor)}` : ""}`;
+    const query = [filterQuery(this.interest), cursor ? `lastEventId=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&");
+    return `${this.options.apiBase}/events${query ? `?${query}` : ""}`;
+  }
+
+  private snapshotUrl(): string {
+    const query = filterQuery(this.interest);
+    return `${this.options.apiBase}/snapshot${query ? `?${query}` : ""}`;
+  }
+
+  private disarmWatchdog(): void {
+    if (this.watchdog !== null) this.clearTimer(this.watchdog);
+    this.watchdog = null;
   }
 
   private async fetchSnapshot(generation: number): Promise<void> {
     let snapshot: Snapshot;
     try {
-      const response = await this.fetchImpl(`${this.options.apiBase}/snapshot`, { cache: "no-store" });
+      const response = await this.fetchImpl(this.snapshotUrl(), { cache: "no-store" });
       if (!response.ok) {
         this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now()) });
         return;
@@ -195,6 +237,16 @@ export class StreamClient {
     source.addEventListener(RESET_EVENT, () => {
       if (source === this.source) this.dispatch({ type: "reset", generation });
     });
+    source.addEventListener(HEARTBEAT_EVENT, (message) => {
+      if (source !== this.source) return;
+      let intervalMs = 0;
+      try {
+        intervalMs = Number((JSON.parse((message as MessageEvent<string>).data) as { interval_ms?: unknown }).interval_ms) || 0;
+      } catch {
+        // still a sign of life; keep the interval known so far
+      }
+      this.dispatch({ type: "heartbeat", generation, intervalMs });
+    });
     source.onerror = () => {
       if (source !== this.source) return;
       this.dispatch({ type: "streamError", generation, closed: source.readyState === this.EventSourceImpl.CLOSED });
@@ -202,6 +254,7 @@ export class StreamClient {
   }
 
   private closeSource(): void {
+    this.disarmWatchdog();
     if (this.source) {
       this.source.onopen = null;
       this.source.onerror = null;

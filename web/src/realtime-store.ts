@@ -1,19 +1,44 @@
-// A tab's view of the shared stream: follows ViewMessages from the stream owner and offers a
-// snapshot for useSyncExternalStore. Pure apart from `connectRealtime`, which picks the owner:
-// the SharedWorker; else the tab elected with Web Locks; else (neither API) a stream per tab.
+// A tab's view of the shared stream: follows ViewMessages from the stream owner, keeps the user's
+// preferences, and offers a snapshot for useSyncExternalStore. Pure apart from `connectRealtime`,
+// which picks the owner (the SharedWorker; else the tab elected with Web Locks; else a stream per
+// tab) and wires preferences to localStorage, shared by every tab.
 
+import { covers, type Interest, rowWanted } from "../shared/interest";
 import { startOwner } from "../shared/owner";
-import { channelName, type Row, type RowChange, type Status, type ViewMessage, WORKER_PATH } from "../shared/protocol";
+import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../shared/preferences";
+import { channelName, type OwnerMessage, type Row, type RowChange, type Status, type ViewMessage, viewLockName, WORKER_PATH } from "../shared/protocol";
 import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
 
 export const APPLIED_IDS_KEPT = 500;
+/** The fields whose change is worth a flash: a price, a score. Clock ticks and timestamps aren't. */
+const FLASHING_FIELDS: Record<string, string[]> = { trades: ["price"], games: ["home_team_score", "away_team_score"] };
+
+export type Direction = "up" | "down";
+
+/** One field's flash: how many times it changed while this tab watched (a new key restarts the
+ * animation) and which way. */
+export interface Flash {
+  n: number;
+  direction: Direction;
+}
 
 export interface RealtimeView {
   status: Status;
+  /** When the data was last known current; null before the first live moment. */
+  liveAt: number | null;
+  /** The rows this tab's preferences choose (the stream may carry more: other tabs' choices). */
   latestTrades: Row[];
   latestGames: Row[];
-  /** How many times each row changed while this tab watched (drives the highlight). */
-  versions: ReadonlyMap<string, number>;
+  flashes: ReadonlyMap<string, Flash>;
+  preferences: Preferences;
+}
+
+export function flashKey(table: string, id: unknown, field: string): string {
+  return `${table}:${String(id)}:${field}`;
+}
+
+function direction(before: unknown, after: unknown): Direction {
+  return Number(after) >= Number(before) ? "up" : "down";
 }
 
 export class RealtimeStore {
@@ -21,12 +46,21 @@ export class RealtimeStore {
   private cursor: string | null = null;
   private hasState = false;
   private early: RowChange[] = [];
-  private readonly versions = new Map<string, number>();
+  private ownerInterest: Interest | null = null;
+  private readonly flashes = new Map<string, Flash>();
   private readonly listeners = new Set<() => void>();
-  private view: RealtimeView = { status: "disconnected", latestTrades: [], latestGames: [], versions: this.versions };
+  private view: RealtimeView;
+  /** Says this tab's interest to the stream owner (set by connectRealtime). */
+  sendInterest: (interest: Interest) => void = () => {};
+  /** Keeps the preferences (set by connectRealtime: localStorage). */
+  savePreferences: (preferences: Preferences) => void = () => {};
   /** The latest stream ids applied in this tab, in order and capped (tests read it to prove nothing
    * came twice); a tab open for days must not keep every id it ever saw. */
   readonly appliedEventIds: string[] = [];
+
+  constructor(preferences: Preferences = DEFAULT_PREFERENCES) {
+    this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences };
+  }
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
@@ -35,85 +69,148 @@ export class RealtimeStore {
 
   getSnapshot = (): RealtimeView => this.view;
 
+  get preferences(): Preferences {
+    return this.view.preferences;
+  }
+
+  /** The user changed a preference here: keep it, follow it, show it. */
+  setPreferences = (preferences: Preferences): void => {
+    this.savePreferences(preferences);
+    this.usePreferences(preferences);
+  };
+
+  /** Preferences changed elsewhere (another tab) or were loaded. */
+  usePreferences(preferences: Preferences): void {
+    const interestChanged = JSON.stringify(interestOf(preferences)) !== JSON.stringify(interestOf(this.view.preferences));
+    this.view = { ...this.view, preferences };
+    if (interestChanged) this.sendInterest(interestOf(preferences));
+    this.publish(this.view.status, this.view.liveAt);
+  }
+
   handle = (message: ViewMessage): void => {
     if (message.type === "state") {
       this.rows = rowsFromLists(message.rows);
       this.cursor = message.cursor;
       this.hasState = true;
+      this.ownerInterest = message.interest;
       const early = this.early.filter((c) => isAfter(c.eventId, this.cursor));
       this.early = [];
       this.applyChanges(early);
-      this.publish(message.status);
+      this.publish(message.status, message.liveAt);
+      // An owner that started (or restarted) without hearing this tab follows too little: say it again.
+      if (!covers(message.interest, interestOf(this.view.preferences))) this.sendInterest(interestOf(this.view.preferences));
     } else if (message.type === "changes") {
       if (!this.hasState) {
         this.early.push(...message.changes);
         return;
       }
       this.applyChanges(message.changes.filter((c) => isAfter(c.eventId, this.cursor)));
-      this.publish(this.view.status);
+      this.publish(this.view.status, this.view.liveAt);
     } else if (message.type === "status") {
-      this.publish(message.status);
+      this.publish(message.status, message.liveAt);
     }
   };
 
+  get followedByOwner(): Interest | null {
+    return this.ownerInterest;
+  }
+
   private applyChanges(changes: RowChange[]): void {
     for (const change of changes) {
+      const before = this.rows.tables[change.table].get(change.key);
       applyRowChange(this.rows, change);
-      const key = `${change.table}:${change.key}`;
-      if (change.row === null) this.versions.delete(key);
-      else this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+      for (const field of FLASHING_FIELDS[change.table] ?? []) {
+        const key = flashKey(change.table, change.key, field);
+        if (change.row === null) this.flashes.delete(key);
+        else if (before !== undefined && before[field] !== change.row[field]) {
+          this.flashes.set(key, { n: (this.flashes.get(key)?.n ?? 0) + 1, direction: direction(before[field], change.row[field]) });
+        }
+      }
       this.appliedEventIds.push(change.eventId);
       if (this.appliedEventIds.length > APPLIED_IDS_KEPT) this.appliedEventIds.shift();
       this.cursor = change.eventId;
     }
   }
 
-  private publish(status: Status): void {
+  private publish(status: Status, liveAt: number | null): void {
+    const interest = interestOf(this.view.preferences);
     this.view = {
       status,
-      latestTrades: [...this.rows.tables.trades.values()],
-      latestGames: [...this.rows.tables.games.values()],
-      versions: this.versions,
+      liveAt,
+      latestTrades: [...this.rows.tables.trades.values()].filter((row) => rowWanted(interest, "trades", row)),
+      latestGames: [...this.rows.tables.games.values()].filter((row) => rowWanted(interest, "games", row)),
+      flashes: this.flashes,
+      preferences: this.view.preferences,
     };
     for (const listener of this.listeners) listener();
   }
 }
 
+function storedPreferences(): Preferences {
+  try {
+    return readPreferences(JSON.parse(localStorage.getItem(PREFERENCES_KEY) ?? "null"));
+  } catch {
+    return DEFAULT_PREFERENCES;
+  }
+}
+
 export function connectRealtime(store: RealtimeStore, apiBase: string): void {
+  const view = crypto.randomUUID();
+  store.usePreferences(storedPreferences());
+  store.savePreferences = (preferences) => localStorage.setItem(PREFERENCES_KEY, JSON.stringify(preferences));
+  // Another tab changed them: every tab shows (and asks for) the same choices.
+  window.addEventListener("storage", (event) => {
+    if (event.key === PREFERENCES_KEY) store.usePreferences(storedPreferences());
+  });
   const onMessage = (event: MessageEvent) => store.handle(event.data as ViewMessage);
+  let send: (message: OwnerMessage) => void;
   if (typeof SharedWorker !== "undefined") {
     const channel = new BroadcastChannel(channelName());
     channel.addEventListener("message", onMessage);
     const worker = new SharedWorker(WORKER_PATH, { name: channelName() });
+    send = (message) => worker.port.postMessage(message);
     worker.port.onmessage = (event: MessageEvent) => {
       if ((event.data as ViewMessage).type === "mismatch") {
         // The worker is another release's code: stream with this tab's own.
         worker.port.close();
         channel.close();
-        electOwner(onMessage, apiBase);
+        send = electOwner(onMessage, apiBase);
+        send({ type: "interest", view, interest: interestOf(store.preferences) });
         return;
       }
       onMessage(event);
     };
     worker.port.start();
-    return;
+  } else if (typeof navigator !== "undefined" && navigator.locks) {
+    send = electOwner(onMessage, apiBase);
+  } else {
+    const privateName = `${channelName()}-${Math.random().toString(36).slice(2)}`;
+    new BroadcastChannel(privateName).addEventListener("message", onMessage);
+    const owner = startOwner(apiBase, new BroadcastChannel(privateName));
+    send = (message) => owner.receive(message, store.handle);
   }
+  const sayInterest = (interest: Interest) => send({ type: "interest", view, interest });
+  store.sendInterest = sayInterest;
+  // The lock says this view lives; the owner forgets the interest of a view whose lock is gone.
   if (typeof navigator !== "undefined" && navigator.locks) {
-    electOwner(onMessage, apiBase);
-    return;
+    void navigator.locks.request(viewLockName(view), () => {
+      sayInterest(interestOf(store.preferences));
+      return new Promise<never>(() => {}); // held while the tab lives
+    });
+  } else {
+    sayInterest(interestOf(store.preferences));
   }
-  const privateName = `${channelName()}-${Math.random().toString(36).slice(2)}`;
-  new BroadcastChannel(privateName).addEventListener("message", onMessage);
-  startOwner(apiBase, new BroadcastChannel(privateName));
 }
 
 /** One tab of this release holds the stream (Web Locks); the others follow it on the channel. */
-function electOwner(onMessage: (event: MessageEvent) => void, apiBase: string): void {
+function electOwner(onMessage: (event: MessageEvent) => void, apiBase: string): (message: OwnerMessage) => void {
   const channel = new BroadcastChannel(channelName());
   channel.addEventListener("message", onMessage);
   void navigator.locks.request(`${channelName()}-owner`, () => {
     startOwner(apiBase);
     return new Promise<never>(() => {}); // hold the lock (and the stream) while this tab lives
   });
-  channel.postMessage({ type: "hello" });
+  const send = (message: OwnerMessage) => channel.postMessage(message);
+  send({ type: "hello" });
+  return send;
 }

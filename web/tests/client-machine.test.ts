@@ -9,6 +9,7 @@ import {
   initialState,
   isFatal,
   MAX_NATIVE_RETRIES,
+  WATCHDOG_BEATS,
   parseRetryAfter,
   transition,
 } from "../shared/client-machine";
@@ -31,28 +32,70 @@ const G = 7; // the current generation in these states
 
 // Every arrow of the diagram in client-machine.ts: from, input, expected phase, status, effects.
 const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInput; phase: string; status: string; effects: string[] }> = [
-  { name: "idle -start-> snapshot", from: { phase: "idle" }, input: { type: "start", cursor: null }, phase: "snapshot", status: "disconnected", effects: ["closeStream", "fetchSnapshot"] },
-  { name: "idle -start with a restored cursor-> connecting", from: { phase: "idle" }, input: { type: "start", cursor: "e-1-0" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "status"] },
-  { name: "snapshot -loaded-> connecting", from: { phase: "snapshot" }, input: { type: "snapshotLoaded", generation: G, cursor: "e-2-0" }, phase: "connecting", status: "disconnected", effects: ["closeStream", "openStream"] },
-  { name: "snapshot -failed (network)-> backoff", from: { phase: "snapshot" }, input: { type: "snapshotFailed", generation: G, error: { kind: "network" } }, phase: "backoff", status: "disconnected", effects: ["closeStream", "cancelTimer", "startTimer"] },
+  { name: "idle -start-> snapshot", from: { phase: "idle" }, input: { type: "start", cursor: null }, phase: "snapshot", status: "connecting", effects: ["closeStream", "fetchSnapshot"] },
+  { name: "idle -start with a restored cursor-> connecting", from: { phase: "idle", status: "reconnecting" }, input: { type: "start", cursor: "e-1-0" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog"] },
+  { name: "snapshot -loaded-> connecting", from: { phase: "snapshot" }, input: { type: "snapshotLoaded", generation: G, cursor: "e-2-0" }, phase: "connecting", status: "connecting", effects: ["closeStream", "openStream", "armWatchdog"] },
+  { name: "snapshot -failed (network)-> backoff", from: { phase: "snapshot" }, input: { type: "snapshotFailed", generation: G, error: { kind: "network" } }, phase: "backoff", status: "connecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
   { name: "snapshot -failed (404)-> failed", from: { phase: "snapshot", status: "reconnecting" }, input: { type: "snapshotFailed", generation: G, error: { kind: "http", status: 404, retryAfterMs: null } }, phase: "failed", status: "error", effects: ["closeStream", "cancelTimer", "status"] },
-  { name: "connecting -opened-> live", from: { phase: "connecting", cursor: "e-1-0" }, input: { type: "opened", generation: G, now: 5 }, phase: "live", status: "connected", effects: ["status"] },
-  { name: "live -streamError (retrying)-> connecting", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "streamError", generation: G, closed: false }, phase: "connecting", status: "reconnecting", effects: ["status"] },
-  { name: "connecting -one retry too many-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0", nativeRetries: MAX_NATIVE_RETRIES }, input: { type: "streamError", generation: G, closed: false }, phase: "backoff", status: "disconnected", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
+  { name: "connecting -opened-> live", from: { phase: "connecting", cursor: "e-1-0" }, input: { type: "opened", generation: G, now: 5 }, phase: "live", status: "connected", effects: ["status", "armWatchdog"] },
+  { name: "live -change-> live (watchdog re-armed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "change", generation: G, eventId: "e-2-0" }, phase: "live", status: "connected", effects: ["armWatchdog"] },
+  { name: "live -heartbeat-> live (watchdog re-armed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "heartbeat", generation: G, intervalMs: 1000 }, phase: "live", status: "connected", effects: ["armWatchdog"] },
+  { name: "live -silence-> backoff", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
+  { name: "connecting -silence (never opened)-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
+  { name: "live -streamError (retrying)-> connecting", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "streamError", generation: G, closed: false }, phase: "connecting", status: "reconnecting", effects: ["status", "armWatchdog"] },
+  { name: "connecting -one retry too many-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0", nativeRetries: MAX_NATIVE_RETRIES }, input: { type: "streamError", generation: G, closed: false }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
   { name: "live -streamError (closed)-> probing", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "streamError", generation: G, closed: true }, phase: "probing", status: "reconnecting", effects: ["closeStream", "probeStream", "status"] },
-  { name: "probing -probed (503)-> backoff", from: { phase: "probing", status: "reconnecting", cursor: "e-1-0" }, input: { type: "probed", generation: G, error: { kind: "http", status: 503, retryAfterMs: 5000 } }, phase: "backoff", status: "disconnected", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
+  { name: "probing -probed (503)-> backoff", from: { phase: "probing", status: "reconnecting", cursor: "e-1-0" }, input: { type: "probed", generation: G, error: { kind: "http", status: 503, retryAfterMs: 5000 } }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
   { name: "probing -probed (400)-> failed", from: { phase: "probing", status: "reconnecting", cursor: "e-1-0" }, input: { type: "probed", generation: G, error: { kind: "http", status: 400, retryAfterMs: null } }, phase: "failed", status: "error", effects: ["closeStream", "cancelTimer", "status"] },
-  { name: "probing -probed (ok: a blip)-> backoff", from: { phase: "probing", status: "reconnecting", cursor: "e-1-0" }, input: { type: "probed", generation: G, error: null }, phase: "backoff", status: "disconnected", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
-  { name: "backoff -timer-> connecting (with a cursor)", from: { phase: "backoff", cursor: "e-1-0" }, input: { type: "timer" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "status"] },
-  { name: "backoff -timer-> snapshot (without one)", from: { phase: "backoff", cursor: null }, input: { type: "timer" }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
-  { name: "backoff -online-> connecting", from: { phase: "backoff", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "status"] },
-  { name: "failed -online-> tries again", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "status"] },
+  { name: "probing -probed (ok: a blip)-> backoff", from: { phase: "probing", status: "reconnecting", cursor: "e-1-0" }, input: { type: "probed", generation: G, error: null }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
+  { name: "backoff -timer-> connecting (with a cursor)", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "timer" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog"] },
+  { name: "backoff -timer-> snapshot (without one)", from: { phase: "backoff", status: "reconnecting", cursor: null }, input: { type: "timer" }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot"] },
+  { name: "backoff -online-> connecting", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog"] },
+  { name: "failed -online-> tries again", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog", "status"] },
   { name: "live -reset-> snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
+  { name: "live -resubscribe-> snapshot (status kept)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "connected", effects: ["closeStream", "fetchSnapshot"] },
+  { name: "offline -resubscribe-> offline (drops the cursor)", from: { phase: "offline", status: "disconnected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "offline", status: "disconnected", effects: [] },
   { name: "live -offline-> offline", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer", "status"] },
-  { name: "backoff -offline-> offline (no timer left)", from: { phase: "backoff", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer"] },
-  { name: "offline -online-> connecting", from: { phase: "offline", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "status"] },
+  { name: "backoff -offline-> offline (no timer left)", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer", "status"] },
+  { name: "offline -online-> connecting", from: { phase: "offline", status: "disconnected", liveAt: 5, cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog", "status"] },
   { name: "live -stop-> stopped", from: { phase: "live", status: "connected" }, input: { type: "stop" }, phase: "stopped", status: "connected", effects: ["closeStream", "cancelTimer"] },
 ];
+
+test("the status settles: failure after failure says reconnecting once, never flapping to offline", () => {
+  let current = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 1 });
+  const statuses: string[] = [];
+  const step = (input: ClientInput) => {
+    const result = run(current, input);
+    current = result.state;
+    for (const effect of result.effects) if (effect.type === "status") statuses.push(effect.status);
+  };
+  step({ type: "silence", generation: current.generation });
+  for (let i = 0; i < 5; i++) {
+    step({ type: "timer" });
+    step({ type: "streamError", generation: current.generation, closed: true });
+    step({ type: "probed", generation: current.generation, error: { kind: "network" } });
+  }
+  assert.deepEqual(statuses, ["reconnecting"]);
+  step({ type: "timer" });
+  step({ type: "opened", generation: current.generation, now: 2 });
+  assert.deepEqual(statuses, ["reconnecting", "connected"]);
+});
+
+test("the watchdog lasts about two heartbeats, of the interval the server announced", () => {
+  const live = state({ phase: "live", status: "connected", cursor: "e-1-0" });
+  const { state: next, effects } = run(live, { type: "heartbeat", generation: G, intervalMs: 1000 });
+  assert.deepEqual(effects, [{ type: "armWatchdog", generation: G, ms: 2500 }]);
+  assert.equal(next.liveAt, OPTIONS.now);
+  const opened = run(state({ phase: "backoff", cursor: "e-1-0", heartbeatMs: 1000 }), { type: "timer" });
+  assert.ok(opened.effects.some((e) => e.type === "armWatchdog" && e.ms === 2500 && e.generation === G + 1));
+  assert.equal(WATCHDOG_BEATS, 2.5);
+});
+
+test("data is current only while live: a change before the stream opens doesn't freshen it", () => {
+  const connecting = state({ phase: "connecting", cursor: "e-1-0", liveAt: 3 });
+  assert.equal(run(connecting, { type: "change", generation: G, eventId: "e-2-0" }).state.liveAt, 3);
+  assert.equal(run(connecting, { type: "silence", generation: G - 1 }).effects.length, 0); // an old stream's watchdog
+});
 
 for (const arrow of arrows) {
   test(`arrow: ${arrow.name}`, () => {

@@ -3,10 +3,11 @@ import { test } from "node:test";
 
 import { changesWrite, readStored, rowKey, stateWrite, WriteQueue } from "../../extension/src/storage";
 import { STATE_KEY, type StoredState } from "../../extension/src/state";
+import { EVERYTHING } from "../shared/interest";
 import { applyChange, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
 import { APPLIED_IDS_KEPT, RealtimeStore } from "../src/realtime-store";
 
-const META: StoredState = { cursor: "e-9-0", status: "connected", applied: [] };
+const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [] };
 
 function trade(action: ChangeEvent["action"], id: number, price: string, lsn: number): ChangeEvent {
   return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: 0, commit_timestamp: null };
@@ -67,21 +68,23 @@ test("a new state replaces every row key and the stored view reads back what was
   assert.deepEqual(view.versions, [["trades:7", 40, 0]]);
 });
 
-test("a tab keeps only the latest applied ids and forgets the highlight of deleted rows", () => {
+test("a tab keeps only the latest applied ids and forgets the flashes of deleted rows", () => {
   const store = new RealtimeStore();
-  store.handle({ type: "state", rows: { trades: [], games: [] }, cursor: "e-1-0", status: "connected" });
   const count = APPLIED_IDS_KEPT + 100;
+  const rows = Array.from({ length: count }, (_, n) => ({ id: n, symbol: `S${n}`, price: "1.00" }));
+  store.handle({ type: "state", rows: { trades: rows, games: [] }, cursor: "e-1-0", status: "connected", liveAt: 1, interest: EVERYTHING });
   const change = (n: number, deleted: boolean) => ({
     table: "trades" as const,
     key: String(n),
-    row: deleted ? null : { id: n },
+    row: deleted ? null : { id: n, symbol: `S${n}`, price: "2.00" },
     eventId: `e-${deleted ? 3 : 2}-${n}`,
   });
   store.handle({ type: "changes", changes: Array.from({ length: count }, (_, n) => change(n, false)) });
   store.handle({ type: "changes", changes: Array.from({ length: count / 2 }, (_, n) => change(2 * n + 1, true)) });
   assert.equal(store.appliedEventIds.length, APPLIED_IDS_KEPT);
   assert.equal(store.appliedEventIds.at(-1), `e-3-${count - 1}`);
-  const highlighted = [...store.getSnapshot().versions.keys()];
-  assert.equal(highlighted.length, count / 2);
-  assert.ok(highlighted.every((key) => Number(key.split(":")[1]) % 2 === 0));
+  const flashing = [...store.getSnapshot().flashes.keys()];
+  assert.equal(flashing.length, count / 2);
+  assert.ok(flashing.every((key) => Number(key.split(":")[1]) % 2 === 0 && key.endsWith(":price")));
+  assert.equal(store.getSnapshot().flashes.get("trades:0:price")?.direction, "up");
 });

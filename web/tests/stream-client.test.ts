@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import type { Interest } from "../shared/interest";
 import type { Status } from "../shared/protocol";
 import { StreamClient } from "../shared/stream-client";
 
@@ -32,26 +33,33 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function client(probeAnswer: Response) {
+function client(probeAnswer: Response, interest?: Interest) {
   const statuses: Status[] = [];
   const timers: number[] = [];
+  const callbacks: Array<() => void> = [];
   const requests: string[] = [];
   const fetchImpl = (async (url: string, init?: RequestInit) => {
     requests.push(`${init?.method ?? "GET"} ${url}`);
-    if (String(url).endsWith("/snapshot")) return respond(200, { cursor: "e-1-0", rows: { trades: [], games: [] } });
+    if (String(url).includes("/snapshot")) return respond(200, { cursor: "e-1-0", rows: { trades: [], games: [] } });
     return probeAnswer;
   }) as typeof fetch;
   const stream = new StreamClient({
     apiBase: "http://relay",
+    interest,
     listener: { onState: () => {}, onChanges: () => {}, onStatus: (s) => statuses.push(s) },
     fetchImpl,
     eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
     random: () => 0.5,
     now: () => 0,
-    setTimer: (_fn, ms) => timers.push(ms),
-    clearTimer: () => {},
+    setTimer: (fn, ms) => {
+      callbacks.push(fn);
+      return timers.push(ms) - 1;
+    },
+    clearTimer: (handle) => {
+      callbacks[handle as number] = () => {};
+    },
   });
-  return { stream, statuses, timers, requests };
+  return { stream, statuses, timers, callbacks, requests };
 }
 
 test("a stream refused with 503 and Retry-After waits at least that long", async () => {
@@ -61,7 +69,7 @@ test("a stream refused with 503 and Retry-After waits at least that long", async
   FakeEventSource.last!.failForGood();
   await settle();
   assert.ok(requests.includes("HEAD http://relay/events?lastEventId=e-1-0"), requests.join(", "));
-  assert.deepEqual(timers, [12_000]);
+  assert.deepEqual(timers, [37_500, 12_000]); // the stream's watchdog (2.5 heartbeats of 15 s), then the wait
   assert.equal(stream.phase, "backoff");
 });
 
@@ -73,8 +81,41 @@ test("a stream refused with 400 is shown as an error, not retried for ever", asy
   await settle();
   assert.equal(stream.status, "error");
   assert.equal(statuses.at(-1), "error");
-  assert.deepEqual(timers, []);
+  assert.deepEqual(timers, [37_500]); // only the stream's watchdog: no retry
   assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null });
   stream.retryNow(); // `online`, or the user: try again
   assert.equal(stream.phase, "connecting");
+});
+
+test("a silent stream is closed by the watchdog and resumed from its cursor", async () => {
+  const { stream, timers, callbacks, statuses } = client(respond(200));
+  stream.start();
+  await settle();
+  const first = FakeEventSource.last!;
+  first.onopen?.();
+  assert.equal(stream.status, "connected");
+  callbacks[timers.lastIndexOf(37_500)](); // nothing arrived for 2.5 heartbeats
+  assert.equal(first.readyState, FakeEventSource.CLOSED);
+  assert.equal(stream.phase, "backoff");
+  assert.equal(statuses.at(-1), "reconnecting");
+  callbacks[timers.length - 1](); // the backoff ends
+  assert.equal(FakeEventSource.last!.url, "http://relay/events?lastEventId=e-1-0");
+});
+
+test("the filter goes on the snapshot and the stream, and a new one reloads the rows it chooses", async () => {
+  const { stream, requests } = client(respond(200), { symbols: ["AAPL", "BRK.B"], leagues: null });
+  stream.start();
+  await settle();
+  assert.deepEqual(requests, ["GET http://relay/snapshot?symbols=AAPL,BRK.B"]);
+  assert.equal(FakeEventSource.last!.url, "http://relay/events?symbols=AAPL,BRK.B&lastEventId=e-1-0");
+  FakeEventSource.last!.onopen?.();
+  const before = FakeEventSource.last!;
+  stream.setInterest({ symbols: ["BRK.B", "AAPL"], leagues: null }); // the same choice: nothing to do
+  assert.equal(requests.length, 1);
+  stream.setInterest({ symbols: [], leagues: ["NFL"] });
+  assert.equal(before.readyState, FakeEventSource.CLOSED);
+  assert.equal(stream.status, "connected"); // a change of filter isn't a lost connection
+  await settle();
+  assert.equal(requests.at(-1), "GET http://relay/snapshot?symbols=&leagues=NFL");
+  assert.equal(FakeEventSource.last!.url, "http://relay/events?symbols=&leagues=NFL&lastEventId=e-1-0");
 });

@@ -1,10 +1,10 @@
 // The dashboard's SharedWorker: ONE EventSource per browser, shared by every tab. Updates and
-// status go to all tabs over a BroadcastChannel; a tab that connects late gets the whole current
-// state at once through its own port. Served at a stable URL (no content hash) so every tab of the
-// origin shares this one worker.
+// status go to all tabs over a BroadcastChannel; each tab talks to the worker through its own port
+// (its interest, and `hello` for the whole current state). Served at a stable URL (no content hash)
+// so every tab of the origin shares this one worker.
 
 import { startOwner } from "../shared/owner";
-import { BUILD, buildOfName, type ViewMessage } from "../shared/protocol";
+import { BUILD, buildOfName, type OwnerMessage, type ViewMessage } from "../shared/protocol";
 
 declare const __SCROLLR_API__: string;
 declare const self: SharedWorkerGlobalScope;
@@ -17,6 +17,11 @@ const owner = sameRelease ? startOwner(__SCROLLR_API__ || self.location.origin) 
 
 self.onconnect = (event: MessageEvent) => {
   const port = event.ports[0];
-  port.postMessage(owner ? owner.stateMessage() : ({ type: "mismatch", worker: BUILD } satisfies ViewMessage));
+  if (owner === null) {
+    port.postMessage({ type: "mismatch", worker: BUILD } satisfies ViewMessage);
+  } else {
+    port.onmessage = (message: MessageEvent) => owner.receive(message.data as OwnerMessage, (reply) => port.postMessage(reply));
+    port.postMessage(owner.stateMessage());
+  }
   port.start();
 };

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -84,6 +85,22 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: floa
     raise SystemExit(f"scrollr-dev: {what} did not answer at {url} within {timeout:.0f}s")
 
 
+def build_extension(origin: str) -> Path | None:
+    """Build the extension (extension/dist) for this relay's origin, so the unpacked extension streams
+    from the port this run actually uses; None when there is nothing to build it with here."""
+    script = Path("web/build.mjs")
+    if not script.is_file() or shutil.which("node") is None:
+        log.warning("not building the extension: web/build.mjs or node is missing here")
+        return None
+    out = Path("extension/dist").resolve()
+    subprocess.run(
+        ["node", str(script), "--extension-out", str(out)],
+        env={**os.environ, "SCROLLR_EXTENSION_API_ORIGIN": origin},
+        check=True,
+    )
+    return out
+
+
 class DevSettings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = DEFAULT_PORT
     host: str = "127.0.0.1"
@@ -143,9 +160,10 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
+    base = f"http://localhost:{port}"
+    extension = build_extension(base)
     try:
         relay = spawn("relay", "scrollr_relay")
-        base = f"http://localhost:{port}"
         _wait_http(f"{base}/healthz", relay, "the relay")
         spawn("change emitter", "scrollr_cdc")
         spawn("demo generator", "scrollr_cdc.demo")
@@ -160,7 +178,7 @@ Scrollr realtime is up.
   Snapshot       {base}/snapshot
   Metrics        {base}/metrics    Health {base}/healthz  {base}/readyz
   API schema     {base}/schema
-  Extension      load extension/dist as an unpacked extension (chrome://extensions, Developer mode)
+  Extension      {f"load {extension} as an unpacked extension (chrome://extensions, Developer mode); it streams from {base}" if extension else "(not built here)"}
   Postgres       {database_url}
   Webhook secret {secret}
 A child that exits is restarted. Ctrl-C stops everything.

@@ -1,9 +1,11 @@
 """`scrollr-dev` keeps its children up: a killed relay is back by itself; Ctrl-C stops everything."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +28,9 @@ def test_restart_delay(lived, failures, expected):
     assert restart_delay(lived, failures) == expected
 
 
+ROOT = Path(__file__).resolve().parents[3]
+
+
 def children_of(pid: int, pattern: str) -> list[int]:
     out = subprocess.run(
         ["pgrep", "-P", str(pid), "-f", pattern], capture_output=True, text=True, check=False
@@ -37,6 +42,7 @@ def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "SEQUIN_WEBHOOK_SECRET": SECRET}
     env["CDC_SLOT"] = "dev_" + database_url.rsplit("/", 1)[-1]
+    (tmp_path / "web").symlink_to(ROOT / "web")  # what `just dev` runs in: the project's folder
     log = (tmp_path / "dev.log").open("wb")
     dev = subprocess.Popen(
         [sys.executable, "-m", "scrollr_cdc.devstack"], env=env, stdout=log, stderr=log, cwd=tmp_path
@@ -45,6 +51,10 @@ def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp
     try:
         wait_until(lambda: httpx.get(healthz, timeout=1).status_code == 200, timeout=60, what="the dev stack")
         wait_until(lambda: len(children_of(dev.pid, "scrollr")) == 3, what="relay, emitter and demo")
+        # The unpacked extension it built streams from this run's port, not a default one.
+        manifest = json.loads((tmp_path / "extension" / "dist" / "manifest.json").read_text())
+        assert manifest["host_permissions"] == [f"http://localhost:{port}/*"]
+        assert f"it streams from http://localhost:{port}" in (tmp_path / "dev.log").read_text()
         (relay,) = children_of(dev.pid, "scrollr_relay")
         os.kill(relay, signal.SIGKILL)
         wait_until(

@@ -1,25 +1,30 @@
-// useRealtime: live trades and games with the stream's status. Hybrid sync happens in the stream
-// owner (snapshot, then /events from the snapshot's cursor); this hook only subscribes to the
-// tab's store, shared by every component of the tab.
+// useRealtime: the user's trades and games with the stream's state, and their preferences. Hybrid
+// sync happens in the stream owner (snapshot, then /events from the snapshot's cursor); this hook
+// only subscribes to the tab's store, shared by every component of the tab.
 
 import { useSyncExternalStore } from "react";
 
 import { connectRealtime, RealtimeStore, type RealtimeView } from "../realtime-store";
+import type { Preferences } from "../../shared/preferences";
 
 declare const __SCROLLR_API__: string;
 
 let store: RealtimeStore | null = null;
 
+export function apiBase(): string {
+  return __SCROLLR_API__ || window.location.origin;
+}
+
 export function realtimeStore(): RealtimeStore {
   if (store === null) {
     store = new RealtimeStore();
-    connectRealtime(store, __SCROLLR_API__ || window.location.origin);
+    connectRealtime(store, apiBase());
     (window as unknown as { __scrollr: RealtimeStore }).__scrollr = store;
   }
   return store;
 }
 
-export function useRealtime(): RealtimeView {
+export function useRealtime(): RealtimeView & { setPreferences: (preferences: Preferences) => void } {
   const shared = realtimeStore();
-  return useSyncExternalStore(shared.subscribe, shared.getSnapshot);
+  return { ...useSyncExternalStore(shared.subscribe, shared.getSnapshot), setPreferences: shared.setPreferences };
 }

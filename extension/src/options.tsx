@@ -1,0 +1,83 @@
+// The options page: where the extension streams from (the API origin, with the host permission
+// asked for when it is set) and what it follows (the same symbol and league settings as the
+// dashboard, kept in chrome.storage.sync).
+
+import { type FormEvent, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+
+import { DEFAULT_PREFERENCES, type Preferences } from "../../web/shared/preferences";
+import { FinanceSettings, SportsSettings } from "../../web/src/components/Settings";
+import { useCatalog } from "../../web/src/hooks/useCatalog";
+import { apiOrigin, BUILT_API_ORIGIN, parseOrigin, preferences as loadPreferences, savePreferences } from "./settings";
+import { SETTINGS_API_KEY } from "./state";
+
+function OriginForm({ origin, onSaved }: { origin: string; onSaved: (origin: string) => void }) {
+  const [text, setText] = useState(origin);
+  const [message, setMessage] = useState("");
+  useEffect(() => setText(origin), [origin]);
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    const parsed = parseOrigin(text);
+    if ("error" in parsed) {
+      setMessage(parsed.error);
+      return;
+    }
+    // Asked within the click: Chrome grants host permissions only on a user gesture.
+    let granted = false;
+    try {
+      granted = await chrome.permissions.request({ origins: [`${parsed.origin}/*`] });
+    } catch {
+      granted = false;
+    }
+    await chrome.storage.local.set({ [SETTINGS_API_KEY]: parsed.origin });
+    onSaved(parsed.origin);
+    setMessage(
+      granted
+        ? `Saved: streaming from ${parsed.origin}.`
+        : `Saved, without access to ${parsed.origin}: it works only if that relay lists chrome-extension://${chrome.runtime.id} in ALLOWED_ORIGINS.`,
+    );
+  };
+  return (
+    <form onSubmit={(event) => void save(event)}>
+      <label htmlFor="api-origin">API origin</label>
+      <input id="api-origin" type="url" value={text} onChange={(e) => setText(e.target.value)} placeholder={BUILT_API_ORIGIN} required />
+      <button type="submit">Save</button>
+      <button type="button" onClick={() => setText(BUILT_API_ORIGIN)}>
+        Default
+      </button>
+      <p role="status" data-testid="origin-message">
+        {message}
+      </p>
+    </form>
+  );
+}
+
+function Options() {
+  const [origin, setOrigin] = useState("");
+  const [preferences, setPreferences] = useState<Preferences>(DEFAULT_PREFERENCES);
+  useEffect(() => {
+    void apiOrigin().then(setOrigin);
+    void loadPreferences().then(setPreferences);
+  }, []);
+  const catalog = useCatalog(origin || BUILT_API_ORIGIN);
+  const change = (next: Preferences) => {
+    setPreferences(next);
+    void savePreferences(next);
+  };
+  return (
+    <main className="options">
+      <h1>Scrollr settings</h1>
+      <section aria-labelledby="connection">
+        <h2 id="connection">Connection</h2>
+        <OriginForm origin={origin} onSaved={setOrigin} />
+      </section>
+      <section aria-labelledby="following">
+        <h2 id="following">What to follow</h2>
+        <FinanceSettings catalog={catalog} preferences={preferences} onChange={change} open />
+        <SportsSettings catalog={catalog} preferences={preferences} onChange={change} open />
+      </section>
+    </main>
+  );
+}
+
+createRoot(document.getElementById("root")!).render(<Options />);

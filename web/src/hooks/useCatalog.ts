@@ -1,0 +1,56 @@
+// The catalog of symbols and leagues (GET /catalog), loaded once per page and retried on failure.
+
+import { useEffect, useState } from "react";
+
+export interface CatalogSymbol {
+  symbol: string;
+  name: string;
+  category: string;
+  exchange: string;
+  link: string | null;
+}
+
+export interface CatalogLeague {
+  league: string;
+  name: string;
+  sport: string;
+  category: string;
+  country: string;
+  logo: string | null;
+  season_months: number[];
+}
+
+export interface Catalog {
+  symbols: CatalogSymbol[];
+  leagues: CatalogLeague[];
+}
+
+const RETRY_MS = 5000;
+
+export function useCatalog(apiBase: string): Catalog | null {
+  const [catalog, setCatalog] = useState<Catalog | null>(null);
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async () => {
+      try {
+        const response = await fetch(`${apiBase}/catalog`);
+        if (!response.ok) throw new Error(`catalog: ${response.status}`);
+        const body = (await response.json()) as Catalog;
+        if (!stopped) setCatalog(body);
+      } catch {
+        if (!stopped) timer = setTimeout(() => void load(), RETRY_MS);
+      }
+    };
+    void load();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [apiBase]);
+  return catalog;
+}
+
+export function inSeason(league: CatalogLeague, month: number): boolean {
+  return league.season_months.includes(month);
+}
