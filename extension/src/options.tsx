@@ -22,20 +22,20 @@ function OriginForm({ origin, onSaved }: { origin: string; onSaved: (origin: str
       setMessage(parsed.error);
       return;
     }
-    // Asked within the click: Chrome grants host permissions only on a user gesture.
-    let granted = false;
-    try {
-      granted = await chrome.permissions.request({ origins: [`${parsed.origin}/*`] });
-    } catch {
-      granted = false;
-    }
+    // Saved first, so the background switches now: with the permission, or through CORS if the relay
+    // admits this extension. The permission is asked for within the click (Chrome grants host
+    // permissions only on a user gesture) and its prompt may stay open: the answer updates the note.
+    const origins = [`${parsed.origin}/*`];
     await chrome.storage.local.set({ [SETTINGS_API_KEY]: parsed.origin });
     onSaved(parsed.origin);
-    setMessage(
-      granted
-        ? `Saved: streaming from ${parsed.origin}.`
-        : `Saved, without access to ${parsed.origin}: it works only if that relay lists chrome-extension://${chrome.runtime.id} in ALLOWED_ORIGINS.`,
-    );
+    const corsOnly = `it works only if that relay lists chrome-extension://${chrome.runtime.id} in ALLOWED_ORIGINS`;
+    if (await chrome.permissions.contains({ origins })) {
+      setMessage(`Saved: streaming from ${parsed.origin}.`);
+      return;
+    }
+    setMessage(`Saved; asking for access to ${parsed.origin}. Until it is granted, ${corsOnly}.`);
+    const granted = await chrome.permissions.request({ origins }).catch(() => false);
+    setMessage(granted ? `Saved: streaming from ${parsed.origin}.` : `Saved without access to ${parsed.origin}: ${corsOnly}.`);
   };
   return (
     <form onSubmit={(event) => void save(event)}>

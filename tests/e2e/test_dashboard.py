@@ -93,7 +93,7 @@ def test_relay_outage_keeps_data_shows_status_and_resumes_without_gaps(
         served.kill()
         for page in pages:
             expect_not_live(page)
-            assert price_cell(page, "MSFT").text_content() == "101.00"  # last data kept
+            assert price_cell(page, "MSFT").text_content() == "$101.00"  # last data kept
         sent = []
         for n, price in enumerate(("102.00", "103.00", "104.00")):
             response = post(

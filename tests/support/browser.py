@@ -23,10 +23,15 @@ WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 EXTENSION_DIST = Path(__file__).resolve().parents[2] / "extension" / "dist"
 
 
+def dollars(price: str) -> str:
+    """A price as the clients show it: `97278.7` → `$97,278.70`."""
+    return f"${float(price):,.2f}"
+
+
 def expect_price(page: Page, symbol: str, price: str, timeout_ms: float = 30_000) -> None:
     """Wait for a trade's price cell to show `price` (a locator assertion: no eval, so CSP-safe)."""
     expect(page.locator(f'tr[data-symbol="{symbol}"] [data-field="price"]')).to_have_text(
-        price, timeout=timeout_ms
+        dollars(price), timeout=timeout_ms
     )
 
 

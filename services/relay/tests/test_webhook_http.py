@@ -13,7 +13,7 @@ from scrollr_core.signature import signature
 from scrollr_relay.cursor import Cursor
 
 from tests.support.procs import SECRET, wait_until
-from tests.support.sequin import EXAMPLES, batch, post, trade_message
+from tests.support.sequin import EXAMPLES, batch, post, publish, trade_message
 from tests.support.sse import open_stream
 
 
@@ -185,3 +185,17 @@ def test_a_request_that_trickles_in_is_closed(start_relay, request_bytes, phase)
         lambda: relay.metric("scrollr_request_timeouts_total", f'phase="{phase}"') >= 1,
         what="the timeout counted",
     )
+
+
+def test_deliveries_are_summarised_at_info_and_logged_one_by_one_only_at_debug(start_relay):
+    relay = start_relay({"LOG_LEVEL": "INFO", "LOG_SUMMARY_SECONDS": "0.2"})
+    for n in range(3):
+        publish(relay, f"S{n}", f"T{n}")
+
+    def summaries() -> list[dict]:
+        lines = [line for line in relay.log().splitlines() if '"event":"webhook_summary"' in line]
+        return [json.loads(line[line.index("{") :]) for line in lines]
+
+    wait_until(lambda: sum(s["deliveries"] for s in summaries()) == 3, what="the summary of 3 deliveries")
+    assert sum(s["changes"] for s in summaries()) == sum(s["published"] for s in summaries()) == 6
+    assert '"outcome":"accepted"' not in relay.log()  # the per-delivery line is DEBUG

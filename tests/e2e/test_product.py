@@ -1,0 +1,290 @@
+"""The dashboard as its users know it, in real Chromium over the real path (Postgres → emitter →
+relay): liveness that a frozen relay can't fake, preferences that choose what streams and persist,
+re-subscribing without a gap or a stale row, reduced motion, keyboard settings, a phone layout, and
+no axe-core violations. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.browser import (
+    ARTIFACTS,
+    dashboard_relay_env,
+    expect_not_live,
+    expect_price,
+    expect_status,
+)
+from tests.support.pg import cdc_env, execute, insert_trade
+from tests.support.procs import wait_until
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def insert_game(
+    url: str, league: str, state: str, home: tuple[str, str], away: tuple[str, str], score=(0, 0)
+) -> int:
+    rows = execute(
+        url,
+        "INSERT INTO games (league, sport, external_game_id, home_team_code, home_team_name, away_team_code, "
+        "away_team_name, home_team_score, away_team_score, state, short_detail, start_time) "
+        "VALUES (%s, 'x', %s, %s, %s, %s, %s, %s, %s, %s, %s, now() + interval '1 hour') RETURNING id",
+        (
+            league,
+            f"{league}-{home[0]}",
+            *home,
+            *away,
+            *score,
+            state,
+            "Final" if state == "post" else "Q2 5:00",
+        ),
+    )
+    return int(rows[0][0])
+
+
+def set_price(url: str, symbol: str, price: str) -> None:
+    execute(url, "UPDATE trades SET price = %s WHERE symbol = %s", (price, symbol))
+
+
+def shown_symbols(page: Page) -> list[str]:
+    return page.eval_on_selector_all("tr[data-symbol]", "rows => rows.map((r) => r.dataset.symbol)")
+
+
+@pytest.fixture
+def live_path(database_url, start_relay, start_cdc):
+    """Trades and games in Postgres, a relay with a 1 s heartbeat, and the emitter feeding it."""
+    for symbol in ("AAPL", "MSFT", "NVDA"):
+        insert_trade(database_url, symbol, "100.00")
+    insert_game(database_url, "NFL", "in", ("KC", "Kansas City Chiefs"), ("BUF", "Buffalo Bills"), (14, 10))
+    insert_game(
+        database_url, "NFL", "post", ("DAL", "Dallas Cowboys"), ("PHI", "Philadelphia Eagles"), (20, 27)
+    )
+    insert_game(database_url, "NBA", "in", ("BOS", "Boston Celtics"), ("MIA", "Miami Heat"), (50, 48))
+    relay = start_relay(dashboard_relay_env(database_url))
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    return database_url, relay
+
+
+def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(browser, live_path):
+    database_url, relay = live_path
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(relay.url)
+        expect_status(page, "connected")
+        set_price(database_url, "AAPL", "101.00")
+        expect_price(page, "AAPL", "101.00")
+        os.kill(relay.proc.pid, signal.SIGSTOP)  # the socket stays open; nothing more comes through it
+        try:
+            # The heartbeat is 1 s: the watchdog (2.5 heartbeats) must notice well within 6 s.
+            expect_not_live(page, timeout_ms=6_000)
+            expect(page.get_by_test_id("freshness")).to_contain_text("Showing data from")
+            expect_price(page, "AAPL", "101.00")  # the last data stays on screen
+            set_price(database_url, "MSFT", "102.00")  # committed while the relay is frozen
+            seen = []
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:  # watch the label through several failed attempts
+                status = page.get_attribute("[data-testid=status]", "data-status")
+                if not seen or seen[-1] != status:
+                    seen.append(status)
+                page.wait_for_timeout(100)
+            assert seen == ["reconnecting"], f"the label flapped: {seen}"
+        finally:
+            os.kill(relay.proc.pid, signal.SIGCONT)
+        expect_status(page, "connected", timeout_ms=30_000)
+        expect_price(page, "MSFT", "102.00")
+        expect(page.get_by_test_id("freshness")).to_have_count(0)
+        applied = page.evaluate("window.__scrollr.appliedEventIds")
+        assert len(applied) == len(set(applied)), "an event was applied twice"
+    finally:
+        context.close()
+
+
+def test_reduced_motion_stops_the_pulse_and_the_flashes(browser, live_path):
+    database_url, relay = live_path
+    animation = "(sel) => getComputedStyle(document.querySelector(sel)).animationName"
+    for motion, pulse in (("no-preference", "pulse"), ("reduce", "none")):
+        context = browser.new_context(reduced_motion=motion)
+        page = context.new_page()
+        try:
+            page.goto(relay.url)
+            expect_status(page, "connected")
+            assert page.evaluate(animation, ".status .dot") == pulse
+            set_price(database_url, "NVDA", "99.00" if motion == "reduce" else "98.00")
+            page.wait_for_selector('tr[data-symbol="NVDA"] .flash')
+            assert page.evaluate(animation, 'tr[data-symbol="NVDA"] .flash') == (
+                "none" if motion == "reduce" else "flash-down"
+            )
+        finally:
+            context.close()
+
+
+def open_settings(page: Page, name: str) -> None:
+    summary = page.locator("summary", has_text=name)
+    if page.locator("details", has=summary).get_attribute("open") is None:
+        summary.click()
+
+
+def open_tabs(browser, relay, count=2):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pages = [context.new_page() for _ in range(count)]
+    for page in pages:
+        page.goto(relay.url)
+        expect_status(page, "connected")
+        expect_price(page, "NVDA", "100.00")
+    return context, pages
+
+
+def test_chosen_symbols_choose_what_streams_and_resubscribe_without_gap_or_stale_row(browser, live_path):
+    database_url, relay = live_path
+    context, (first, second) = open_tabs(browser, relay)
+    try:
+        open_settings(first, "Symbols settings")
+        first.get_by_role("button", name="Clear all").click()
+        for page in (first, second):  # every tab shows the same choices
+            expect(page.get_by_test_id("markets-empty")).to_have_text(
+                "No symbols selected — choose some in Symbols settings."
+            )
+        wait_until(
+            lambda: first.evaluate("window.__scrollr.followedByOwner?.symbols") == [],
+            what="the shared stream to follow no symbols",
+        )
+        first.get_by_label("AAPL").check()
+        for page in (first, second):
+            expect_price(page, "AAPL", "100.00")
+            assert shown_symbols(page) == ["AAPL"]
+        wait_until(
+            lambda: "symbols=frozenset({'AAPL'})" in relay.log(), what="a stream filtered by the server"
+        )
+        set_price(database_url, "MSFT", "150.00")  # not followed: nobody shows it
+        set_price(database_url, "AAPL", "110.00")
+        expect_price(first, "AAPL", "110.00")
+        assert shown_symbols(first) == ["AAPL"]
+        first.get_by_label("MSFT").check()  # MSFT enters: from the snapshot, with its latest price
+        for page in (first, second):
+            expect_price(page, "MSFT", "150.00")
+        set_price(database_url, "MSFT", "151.00")  # and the stream after it, with no gap
+        expect_price(second, "MSFT", "151.00")
+        first.get_by_label("AAPL").uncheck()  # AAPL leaves: gone, and its changes stay away
+        set_price(database_url, "AAPL", "111.00")
+        set_price(database_url, "MSFT", "152.00")
+        for page in (first, second):
+            expect_price(page, "MSFT", "152.00")
+            assert shown_symbols(page) == ["MSFT"]
+
+        # One stream for the union of what the tabs show; a closed tab's rows stop being followed.
+        def followed():
+            return first.evaluate("window.__scrollr.followedByOwner?.symbols")
+
+        second.evaluate("window.__scrollr.sendInterest({symbols: ['NVDA'], leagues: null})")
+        wait_until(lambda: followed() == ["MSFT", "NVDA"], what="the union of both tabs")
+        second.close()
+        first.get_by_label("AAPL").check()  # any interest makes the worker look for closed tabs
+        wait_until(lambda: followed() == ["AAPL", "MSFT"], what="the closed tab's NVDA dropped")
+    finally:
+        context.close()
+
+
+def test_league_and_game_choices_apply_and_persist(browser, live_path):
+    _, relay = live_path
+    context, (first, second) = open_tabs(browser, relay)
+    try:
+        expect(first.locator("article.game")).to_have_count(3)
+        open_settings(first, "Leagues settings")
+        first.get_by_label("NBA National Basketball Association").uncheck()
+        expect(first.locator("article.game")).to_have_count(2)
+        expect(first.locator("article.game .team.winner .score")).to_have_text(["27 (winner)"])
+        first.get_by_label("Show final games").uncheck()
+        expect(first.locator("article.game")).to_have_count(1)
+        wait_until(lambda: "leagues=frozenset({" in relay.log(), what="a stream filtered by league")
+        open_settings(first, "Symbols settings")
+        first.get_by_label("NVDA").uncheck()
+        # Persisted: a reload comes back with the same choices.
+        second.reload()
+        expect_status(second, "connected")
+        expect_price(second, "MSFT", "100.00")
+        assert shown_symbols(second) == ["AAPL", "MSFT"]
+        expect(second.locator("article.game")).to_have_count(1)
+        first.get_by_role("button", name="Losers").click()
+        expect(first.get_by_test_id("markets-empty")).to_have_text("No losers right now.")
+        ARTIFACTS.mkdir(exist_ok=True)
+        first.screenshot(path=str(ARTIFACTS / "dashboard-settings.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_settings_work_from_the_keyboard(browser, live_path):
+    _, relay = live_path
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(relay.url)
+        expect_status(page, "connected")
+        expect_price(page, "NVDA", "100.00")
+        for _ in range(40):  # Tab through the page to the symbol settings
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent").startswith("Symbols settings"):
+                break
+        else:
+            pytest.fail("the symbol settings can't be reached with Tab")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        page.keyboard.type("nvda")  # the search box
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.type") == "checkbox":
+                break
+        page.keyboard.press("Space")  # NVDA off
+        expect(page.locator('tr[data-symbol="NVDA"]')).to_have_count(0)
+        expect(page.locator('tr[data-symbol="AAPL"]')).to_have_count(1)
+    finally:
+        context.close()
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's violations on the page as it is. axe goes in through the DevTools protocol, which the
+    page's CSP (script-src 'self', extension pages included) doesn't govern."""
+    page.evaluate(AXE.read_text())
+    violations: list[dict] = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then((r) => r.violations.map("
+        "(v) => ({id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5)})))"
+    )
+    return violations
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_the_dashboard_has_no_axe_violations_and_fits_a_phone(browser, live_path, width):
+    _, relay = live_path
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(relay.url)
+        expect_status(page, "connected")
+        expect_price(page, "NVDA", "100.00")
+        if width < 700:
+            # Markets and games are tabs: the games are one tap away, not past every row.
+            expect(page.get_by_test_id("games")).to_be_hidden()
+            page.get_by_role("button", name="Games (3)").click()
+            expect(page.get_by_test_id("games")).to_be_visible()
+            expect(page.get_by_test_id("markets")).to_be_hidden()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            # Team names aren't cut off: each name's box holds all of its text.
+            assert page.eval_on_selector_all(
+                ".team .name", "els => els.every((e) => e.scrollWidth <= e.clientWidth)"
+            )
+        else:
+            open_settings(page, "Symbols settings")
+            open_settings(page, "Leagues settings")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(
+            path=str(ARTIFACTS / f"dashboard-{'phone' if width < 700 else 'desktop'}.png"), full_page=True
+        )
+        assert axe_violations(page) == []
+    finally:
+        context.close()
