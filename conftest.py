@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from scrollr_cdc.localpg import LocalPostgres
 
 from tests.support.browser import ARGS, CHROMIUM, WEB_DIST
-from tests.support.pg import new_database, remove_cluster, start_cluster
+from tests.support.pg import drop_slot, new_database, remove_cluster, start_cluster
 from tests.support.procs import CdcProcess, RedisServer, RelayProcess
 
 # A test that uses one of these starts real processes.
@@ -115,6 +115,11 @@ def start_cdc(tmp_path: Path) -> Iterator[Callable[..., CdcProcess]]:
     yield start
     for emitter in emitters:
         emitter.kill()
+    # Slots are the cluster's, shared by every test database: let go of this test's, or the
+    # cluster's max_replication_slots runs out as the suite grows.
+    for emitter in emitters:
+        if "CDC_SLOT" in emitter.env and "DATABASE_URL" in emitter.env:
+            drop_slot(emitter.env["DATABASE_URL"], emitter.env["CDC_SLOT"])
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import dashboard_relay_env, expect_not_live, expect_price, expect_status
+from tests.support.browser import dashboard_relay_env, dollars, expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.nginx import Nginx
 from tests.support.pg import cdc_env, execute, insert_trade, trade_prices
@@ -109,7 +109,7 @@ class Burst:
                 symbol = rand.choice(SYMBOLS)
                 price = f"{1000 + n}.{rand.randint(0, 99):02d}"
                 execute(database_url, "UPDATE trades SET price = %s WHERE id = %s", (price, ids[symbol]))
-                self.commits[f"{symbol}={price}"] = time.time()
+                self.commits[f"{symbol}={dollars(price)}"] = time.time()  # as the DOM shows it
                 self.written += 1
                 time.sleep(pause)
             self.done.set()

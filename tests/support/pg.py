@@ -12,7 +12,7 @@ import psycopg
 from scrollr_cdc.localpg import LocalPostgres
 from scrollr_cdc.migrate import migrate
 
-from tests.support.procs import free_port
+from tests.support.procs import free_port, wait_until
 
 _names = itertools.count()
 
@@ -72,3 +72,18 @@ def cdc_env(database_url: str, relay_url: str, **extra: str) -> dict[str, str]:
         "CDC_RETRY_MAX_SECONDS": "1",
         **extra,
     }
+
+
+def drop_slot(database_url: str, slot: str) -> None:
+    """Drop a replication slot once its (killed) emitter's walsender has gone."""
+
+    def dropped() -> bool:
+        rows = execute(database_url, "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,))
+        if not rows:
+            return True
+        if rows[0][0]:
+            return False  # its walsender hasn't noticed the emitter is gone yet
+        execute(database_url, "SELECT pg_drop_replication_slot(%s)", (slot,))
+        return True
+
+    wait_until(dropped, timeout=15, what=f"replication slot {slot} dropped")

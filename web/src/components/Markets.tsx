@@ -124,8 +124,8 @@ export function FinanceConfig({ trades, flashes, preferences, onPreferences, cat
                     <span className="arrow" aria-hidden="true">
                       {dir === "up" ? "▲" : dir === "down" ? "▼" : "■"}
                     </span>
-                    {formatSigned(trade.price_change)}
-                    <span className="pct"> ({formatSigned(trade.percentage_change, "%")})</span>
+                    <span className="abs">{formatSigned(trade.price_change)} </span>
+                    <span className="pct">({formatSigned(trade.percentage_change, "%")})</span>
                   </td>
                   {!compact && <td className="num wide">{formatMoney(trade.previous_close)}</td>}
                   {!compact && <td className="num wide age">{ageOf(trade.last_updated, now) ?? "—"}</td>}
