@@ -6,6 +6,7 @@ no axe-core violations. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -187,6 +188,30 @@ def test_chosen_symbols_choose_what_streams_and_resubscribe_without_gap_or_stale
         second.close()
         first.get_by_label("AAPL").check()  # any interest makes the worker look for closed tabs
         wait_until(lambda: followed() == ["AAPL", "MSFT"], what="the closed tab's NVDA dropped")
+    finally:
+        context.close()
+
+
+def test_a_game_card_flashes_the_score_that_changed_and_shows_a_scheduled_start(browser, live_path):
+    database_url, relay = live_path
+    context, (page,) = open_tabs(browser, relay, 1)
+    try:
+        card = page.locator("article.game", has_text="Boston Celtics")
+        execute(database_url, "UPDATE games SET short_detail = 'Q2 4:10' WHERE home_team_code = 'BOS'")
+        expect(card.locator("header .detail")).to_have_text("Q2 4:10")
+        expect(card.locator(".flash")).to_have_count(0)  # the clock ticked: nothing flashes
+        execute(database_url, "UPDATE games SET home_team_score = 52 WHERE home_team_code = 'BOS'")
+        expect(card.locator("[data-side=home] .score")).to_have_text("52")
+        expect(card.locator("[data-side=home] .flash.flash-up")).to_have_count(1)
+        expect(card.locator("[data-side=away] .flash")).to_have_count(0)
+        game = insert_game(
+            database_url, "NHL", "pre", ("TOR", "Toronto Maple Leafs"), ("NYR", "New York Rangers")
+        )
+        scheduled = page.locator(f'article[data-game-id="{game}"]')
+        expect(scheduled.locator("header .detail")).to_have_text(
+            re.compile(r"^(Today|Tomorrow) \d{1,2}:\d\d [AP]M$")
+        )
+        expect(scheduled.locator(".score")).to_have_count(0)  # not "0-0"
     finally:
         context.close()
 
