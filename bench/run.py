@@ -5,26 +5,40 @@ and `fanout.py` (the driver). Each load runs against every contender in turn; th
 deliveries/s, loss, publish-to-read latency, server CPU per delivery and memory per idle connection.
 Figures on a shared machine are noisy: compare contenders within one run, and prefer the ratios.
 
-    python bench/run.py                         # 1,000 and 5,000 clients x 20 events/s, 10,000 idle
-    python bench/run.py --clients 1000 --duration 4 --idle 0 --both-cores ""   # the CI guard's CPU load
-    python bench/run.py --clients "" --idle 0 --both-cores 5000x60         # the CI guard's throughput load
+    python bench/run.py                         # every load below, both contenders each
+    python bench/run.py --only steady           # 1,000 and 5,000 clients x 20 events/s, 10,000 idle, both cores
+    python bench/run.py --only storm,filtered,density
+    python bench/run.py --only steady --clients 1000 --duration 4 --idle 0 --both-cores ""   # CI's CPU guard
+
+Loads beyond steady fan-out (issue: reconnect storms, density, filtered fan-out), driven by this
+project's own loader `bench/sseclients.c` (a request per connection, seq-checked):
+- storm: N clients connect at once, each resuming 50 events back, while 20 events/s flow; the time
+  until every client is live (has read an event published after the storm began), the servers' CPU
+  over the storm, and events lost or duplicated.
+- filtered: 5,000 clients, each following 5 of 32 symbols drawn Zipf-like, 20 events/s round the
+  symbols; nchan gets a channel per symbol and multiplexed subscribers.
+- density: 36,000 idle streams over both cores (two loaders), 1 event/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib.util
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,17 +52,23 @@ worker_processes {workers};
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-worker_rlimit_nofile 19000;
+worker_rlimit_nofile 19500;
 events {{ worker_connections 19000; }}
 http {{
   access_log off;
   client_body_temp_path {dir}/body;
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port} reuseport backlog=4096;
     location = /events {{ nchan_subscriber eventsource; nchan_subscriber_first_message newest;
                           nchan_channel_id broadcast; nchan_eventsource_ping_interval 15; }}
     location = /publish {{ nchan_publisher; nchan_channel_id broadcast; nchan_message_buffer_length 1000;
                            nchan_message_timeout 60s; }}
+    # Filtered: a channel per symbol; a subscriber multiplexes its five.
+    location = /sub {{ nchan_subscriber eventsource; nchan_subscriber_first_message newest;
+                       nchan_channel_id $arg_c1 $arg_c2 $arg_c3 $arg_c4 $arg_c5;
+                       nchan_eventsource_ping_interval 15; }}
+    location = /pub {{ nchan_publisher; nchan_channel_id $arg_c; nchan_message_buffer_length 1000;
+                       nchan_message_timeout 60s; }}
   }}
 }}
 """
@@ -80,12 +100,12 @@ def wait_listeners(port: int, count: int, timeout: float = 20) -> None:
     raise RuntimeError(f"fewer than {count} sockets listening on {port}")
 
 
-def build_sseload() -> Path:
-    source = KIT / "sseload.c"
+def build(source: Path) -> Path:
+    """Compile a C load generator into build/bench (the kit's folder is read-only)."""
     if not source.exists():
         raise SystemExit(f"bench: {source} not found (set SCROLLR_BENCH_KIT to the shared bench kit)")
     BUILD.mkdir(parents=True, exist_ok=True)
-    binary = BUILD / "sseload"
+    binary = BUILD / source.stem
     if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
         subprocess.run(["gcc", "-O2", "-o", str(binary), str(source)], check=True)
     return binary
@@ -99,6 +119,7 @@ def children(pid: int) -> list[int]:
 class Contender:
     name: str
     kind: str
+    port: int
     publish_headers: list[str] = []
 
     def start(self) -> None: ...
@@ -106,6 +127,8 @@ class Contender:
     def pids(self) -> list[int]: ...
     def sub_url(self) -> str: ...
     def pub_url(self) -> str: ...
+    def filtered_path(self, symbols: list[str]) -> str: ...
+    def filtered_publish(self, symbol: str, seq: int, pad: str) -> tuple[str, bytes]: ...
 
 
 class Nchan(Contender):
@@ -142,6 +165,13 @@ class Nchan(Contender):
 
     def pub_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/publish"
+
+    def filtered_path(self, symbols: list[str]) -> str:
+        return "/sub?" + "&".join(f"c{n}={s}" for n, s in enumerate(symbols, 1))
+
+    def filtered_publish(self, symbol: str, seq: int, pad: str) -> tuple[str, bytes]:
+        body = {"symbol": symbol, "seq": seq, "t": time.time_ns(), "pad": pad}
+        return f"/pub?c={symbol}", json.dumps(body, separators=(",", ":")).encode()
 
 
 class Redis:
@@ -244,6 +274,33 @@ class Relay(Contender):
     def pub_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhooks/sequin"
 
+    def filtered_path(self, symbols: list[str]) -> str:
+        return "/events?symbols=" + ",".join(symbols)
+
+    def filtered_publish(self, symbol: str, seq: int, pad: str) -> tuple[str, bytes]:
+        record = {
+            "id": SYMBOLS.index(symbol) + 1,
+            "symbol": symbol,
+            "seq": seq,
+            "t": time.time_ns(),
+            "pad": pad,
+        }
+        message = {
+            "record": record,
+            "changes": {"price": 1},
+            "action": "update",
+            "metadata": {
+                "table_schema": "public",
+                "table_name": "trades",
+                "commit_timestamp": "2026-11-28T00:00:00Z",
+                "commit_lsn": 1000 + seq,
+                "commit_idx": 0,
+                "idempotency_key": f"filtered-{seq}-{record['t']}",
+                "record_pks": [str(record["id"])],
+            },
+        }
+        return "/webhooks/sequin", json.dumps({"data": [message]}, separators=(",", ":")).encode()
+
 
 @functools.cache
 def load_kit_driver() -> types.ModuleType:
@@ -345,6 +402,233 @@ def run_load(
     }
 
 
+SYMBOLS = [f"SYM{n:02d}" for n in range(32)]
+STORM_BACKLOG = 50
+
+
+def zipf_sets(clients: int, per_client: int = 5, seed: int = 7) -> list[list[str]]:
+    """Each client's symbols: `per_client` of 32, drawn with Zipf weights (1/rank), so many clients
+    share the popular sets while the tail makes many distinct filters."""
+    rand = random.Random(seed)
+    weights = [1 / (rank + 1) for rank in range(len(SYMBOLS))]
+    sets = []
+    for _ in range(clients):
+        chosen: set[str] = set()
+        while len(chosen) < per_client:
+            chosen.add(rand.choices(SYMBOLS, weights)[0])
+        sets.append(sorted(chosen))
+    return sets
+
+
+class Observer(threading.Thread):
+    """One plain subscriber that records the SSE id of each event by its seq, so the storm's clients
+    can resume from a real id of either server (nchan's are `<time>:<tag>`, the relay's its cursors)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        parts = urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+        self.sock.sendall(
+            f"GET {parts.path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        self.ids: dict[int, str] = {}
+        self.start()
+
+    def run(self) -> None:
+        pending = b""
+        event_id = ""
+        with contextlib.suppress(OSError):
+            while chunk := self.sock.recv(65536):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    line = raw.rstrip(b"\r").decode("latin-1")
+                    if line.startswith("id:"):
+                        event_id = line[3:].strip()
+                    elif line.startswith("data:") and '"seq":' in line:
+                        seq = int(line.split('"seq":', 1)[1].split(",", 1)[0].split("}", 1)[0])
+                        self.ids[seq] = event_id
+
+    def id_of(self, seq: int, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while seq not in self.ids:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the observer never saw event {seq}")
+            time.sleep(0.01)
+        return self.ids[seq]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Loaders:
+    """sseclients processes, each with a spec file of its connections' paths and Last-Event-IDs."""
+
+    def __init__(self, binary: Path, port: int, specs: list[list[str]], live_seq: int, max_seq: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="scrollr-load-"))
+        self.procs: list[subprocess.Popen[str]] = []
+        for n, lines in enumerate(specs):
+            spec = self.dir / f"spec{n}"
+            spec.write_text("".join(f"{line}\n" for line in lines))
+            command = [str(binary), "127.0.0.1", str(port), str(spec), str(live_seq), str(max_seq)]
+            self.procs.append(
+                subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            )
+
+    def ready(self) -> int:
+        return sum(int(p.stdout.readline().split()[1]) for p in self.procs if p.stdout is not None)
+
+    def finish(self) -> list[dict[str, float]]:
+        reports = []
+        for proc in self.procs:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.close()
+            reports.append(json.loads(proc.stdout.readline()))
+            proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return reports
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def paced(count: int, rate: float, send: Callable[[int], int], first: int = 0) -> int:
+    """Publish seqs first..first+count-1 at `rate`; the number of failed publishes."""
+    started = time.monotonic()
+    failures = 0
+    for n in range(count):
+        wait = started + n / rate - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        failures += not 200 <= send(first + n) < 300
+    return failures
+
+
+def storm_load(
+    contender: Contender, binary: Path, *, clients: int, loaders: int = 1, rate: float = 20, window: float = 6
+) -> dict[str, object]:
+    """Every client reconnects at once, each from a cursor STORM_BACKLOG events back, while events flow."""
+    kit = load_kit_driver()
+    contender.start()
+    observer: Observer | None = None
+    procs: Loaders | None = None
+    try:
+        observer = Observer(contender.sub_url())
+        publisher = kit.Publisher(
+            contender.pub_url(), dict(h.split(": ", 1) for h in contender.publish_headers)
+        )
+        pad = "x" * 100
+
+        def send(seq: int) -> int:
+            return int(publisher.post(kit.body(contender.kind, seq, pad)))
+
+        warmup = STORM_BACKLOG + 10
+        failures = paced(warmup, rate, send)
+        cursor = observer.id_of(warmup - STORM_BACKLOG - 1)  # resume with the last STORM_BACKLOG behind
+        storm_events = int(rate * window)
+        pids = contender.pids()
+        path = urlsplit(contender.sub_url()).path
+        cpu_before = kit.proc_cpu_s(pids)
+        procs = Loaders(
+            binary,
+            contender.port,
+            [[f"{path}\t{cursor}"] * share for share in split(clients, loaders)],
+            live_seq=warmup,
+            max_seq=warmup + storm_events + 1,
+        )
+        failures += paced(storm_events, rate, send, first=warmup)
+        ready = procs.ready()
+        time.sleep(2.0)  # drain
+        cpu_s = kit.proc_cpu_s(pids) - cpu_before
+        reports = procs.finish()
+    finally:
+        if procs is not None:
+            procs.kill()
+        if observer is not None:
+            observer.close()
+        contender.stop()
+    per_client = warmup + storm_events - (warmup - STORM_BACKLOG)
+    distinct = sum(int(r["distinct"]) for r in reports)
+    live = sum(int(r["live"]) for r in reports)
+    return {
+        "load": "storm",
+        "target": contender.name,
+        "clients": clients,
+        "ready": ready,
+        "rate": rate,
+        "publish_failures": failures,
+        "live": live,
+        "all_live_s": round(max(r["all_live_ms"] for r in reports) / 1000, 2) if live == clients else None,
+        "live_p50_s": round(max(r["live_ms_p50"] for r in reports) / 1000, 2),
+        "lost": clients * per_client - distinct,
+        "duplicates": sum(int(r["duplicates"]) for r in reports),
+        "server_cpu_s": round(cpu_s, 2),
+        "lat_ms_p99": max(r["lat_ms_p99"] for r in reports),
+    }
+
+
+def filtered_load(
+    contender: Contender, binary: Path, *, clients: int, rate: float = 20, duration: float = 10
+) -> dict[str, object]:
+    """Each client follows its own 5 symbols; events go round the 32 symbols."""
+    kit = load_kit_driver()
+    sets = zipf_sets(clients)
+    followers = {symbol: sum(symbol in chosen for chosen in sets) for symbol in SYMBOLS}
+    events = int(rate * duration)
+    contender.start()
+    procs: Loaders | None = None
+    try:
+        time.sleep(0.5)
+        pids = contender.pids()
+        procs = Loaders(
+            binary,
+            contender.port,
+            [[f"{contender.filtered_path(chosen)}\t" for chosen in sets]],
+            0,
+            events + 1,
+        )
+        ready = procs.ready()
+        publisher = kit.Publisher(
+            contender.pub_url(), dict(h.split(": ", 1) for h in contender.publish_headers)
+        )
+        pad = "x" * 100
+
+        def send(seq: int) -> int:
+            publisher.path, body = contender.filtered_publish(SYMBOLS[seq % len(SYMBOLS)], seq, pad)
+            return int(publisher.post(body))
+
+        cpu_before = kit.proc_cpu_s(pids)
+        failures = paced(events, rate, send)
+        time.sleep(2.0)
+        cpu_s = kit.proc_cpu_s(pids) - cpu_before
+        reports = procs.finish()
+    finally:
+        if procs is not None:
+            procs.kill()
+        contender.stop()
+    expected = sum(followers[SYMBOLS[seq % len(SYMBOLS)]] for seq in range(events))
+    received = sum(int(r["received"]) for r in reports)
+    return {
+        "load": "filtered",
+        "target": contender.name,
+        "clients": clients,
+        "ready": ready,
+        "distinct_filters": len({tuple(chosen) for chosen in sets}),
+        "rate": rate,
+        "publish_failures": failures,
+        "expected": expected,
+        "received": received,
+        "lost": expected - sum(int(r["distinct"]) for r in reports),
+        "duplicates": sum(int(r["duplicates"]) for r in reports),
+        "lat_ms_p50": max(r["lat_ms_p50"] for r in reports),
+        "lat_ms_p99": max(r["lat_ms_p99"] for r in reports),
+        "server_cpu_s": round(cpu_s, 2),
+        "cpu_us_per_delivery": round(cpu_s * 1e6 / max(1, received), 2),
+    }
+
+
 def split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
@@ -362,11 +646,59 @@ def table(results: list[dict[str, object]]) -> str:
     return "\n".join([head, *rows])
 
 
-def main() -> None:
+def storm_table(results: list[dict[str, object]]) -> str:
+    head = (
+        "| contender | clients resuming | time to all live s | median client live s | CPU s | lost | duplicated "
+        "| p99 ms |\n|---|---|---|---|---|---|---|---|"
+    )
+    rows = [
+        f"| {r['target']} | {r['clients']} (live {r['live']}) | {r['all_live_s']} | {r['live_p50_s']} | "
+        f"{r['server_cpu_s']} | {r['lost']} | {r['duplicates']} | {r['lat_ms_p99']} |"
+        for r in results
+    ]
+    return "\n".join([head, *rows])
+
+
+def filtered_table(results: list[dict[str, object]]) -> str:
+    head = (
+        "| contender | clients (distinct filters) | deliveries | lost | duplicated | p50 ms | p99 ms "
+        "| CPU µs/delivery |\n|---|---|---|---|---|---|---|---|"
+    )
+    rows = [
+        f"| {r['target']} | {r['clients']} ({r['distinct_filters']}) | {r['received']} | {r['lost']} | "
+        f"{r['duplicates']} | {r['lat_ms_p50']} | {r['lat_ms_p99']} | {r['cpu_us_per_delivery']} |"
+        for r in results
+    ]
+    return "\n".join([head, *rows])
+
+
+def ratios(results: list[dict[str, object]], keys: tuple[str, ...]) -> str:
+    """relay ÷ nchan of each key, for consecutive (nchan, relay) pairs of the same load."""
+    lines = []
+    for nchan, relay in zip(results[::2], results[1::2], strict=False):
+        parts = []
+        for key in keys:
+            a, b = relay.get(key), nchan.get(key)
+            if isinstance(a, int | float) and isinstance(b, int | float) and b:
+                parts.append(f"{key} {a / b:.2f}")
+        lines.append(f"relay ÷ nchan, {relay.get('load')} {relay['clients']}: {', '.join(parts)}")
+    return "\n".join(lines)
+
+
+LOADS = ("steady", "storm", "filtered", "density")
+
+
+def report(result: dict[str, object], results: list[dict[str, object]]) -> None:
+    results.append(result)
+    print(json.dumps(result), file=sys.stderr, flush=True)
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clients", default="1000,5000", help="comma-separated client counts")
+    parser.add_argument("--only", default=",".join(LOADS), help=f"comma-separated loads of {LOADS}")
+    parser.add_argument("--clients", default="1000,5000", help="steady: comma-separated client counts")
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument(
@@ -382,34 +714,70 @@ def main() -> None:
         help="CLIENTSxRATE for nchan with 2 workers against the relay with WORKERS=2 on Redis, "
         "a load past one core's capacity (empty: skip)",
     )
+    parser.add_argument(
+        "--storm", default="10000,2x9000", help="storm: N on one process; WxN per worker on W"
+    )
+    parser.add_argument("--filtered", type=int, default=5000, help="filtered: clients")
+    parser.add_argument("--density", type=int, default=36000, help="density: idle streams over both cores")
     args = parser.parse_args()
-    sseload = build_sseload()
+    unknown = set(args.only.split(",")) - set(LOADS)
+    if unknown:
+        parser.error(f"unknown loads {sorted(unknown)}: choose from {LOADS}")
+    return args
+
+
+def main() -> None:
+    args = arguments()
+    loads = set(args.only.split(","))
+    sseload = build(KIT / "sseload.c")
+    sseclients = build(ROOT / "bench" / "sseclients.c")
     servers = args.servers.split(",")
-    contenders: list[Contender] = [Nchan(1), *(Relay(1, server) for server in servers)]
-    results = []
-    for clients in [int(c) for c in args.clients.split(",") if c]:
-        for contender in contenders:
-            results.append(
-                run_load(contender, sseload, clients=clients, rate=args.rate, duration=args.duration)
-            )
-            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    if args.idle:
-        for contender in contenders:
-            # One event to many idle connections: memory per connection is the figure here.
-            results.append(
-                {**run_load(contender, sseload, clients=args.idle, rate=1, duration=1), "idle": True}
-            )
-            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    if args.both_cores:
-        clients, rate = (float(x) for x in args.both_cores.split("x"))
+    results: list[dict[str, object]] = []
+    steady: list[dict[str, object]] = []
+    if "steady" in loads:
+        for clients in [int(c) for c in args.clients.split(",") if c]:
+            for contender in [Nchan(1), *(Relay(1, server) for server in servers)]:
+                load = run_load(contender, sseload, clients=clients, rate=args.rate, duration=args.duration)
+                report({"load": "steady", **load}, steady)
+        if args.idle:
+            for contender in [Nchan(1), *(Relay(1, server) for server in servers)]:
+                # One event to many idle connections: memory per connection is the figure here.
+                load = run_load(contender, sseload, clients=args.idle, rate=1, duration=1)
+                report({"load": "idle", **load, "idle": True}, steady)
+        if args.both_cores:
+            clients, rate = (float(x) for x in args.both_cores.split("x"))
+            for contender in [Nchan(2), *(Relay(2, server) for server in servers)]:
+                # Two loaders: one sseload alone would be the bottleneck at these rates.
+                load = run_load(
+                    contender, sseload, clients=int(clients), rate=rate, duration=5, loaders=2, drain=10
+                )
+                report({"load": "both-cores", **load}, steady)
+    if "density" in loads and args.density:
         for contender in [Nchan(2), *(Relay(2, server) for server in servers)]:
-            # Two loaders: one sseload alone would be the bottleneck at these rates.
-            result = run_load(
-                contender, sseload, clients=int(clients), rate=rate, duration=5, loaders=2, drain=10
-            )
-            results.append(result)
-            print(json.dumps(result), file=sys.stderr, flush=True)
-    print(table(results))
+            load = run_load(contender, sseload, clients=args.density, rate=1, duration=5, loaders=2, drain=5)
+            report({"load": "density", **load, "idle": True}, steady)
+    storms: list[dict[str, object]] = []
+    if "storm" in loads:
+        for spec in [s for s in args.storm.split(",") if s]:
+            workers, _, per = spec.rpartition("x")
+            count = int(workers or 1)
+            for contender in [Nchan(count), *(Relay(count, server) for server in servers)]:
+                load = storm_load(contender, sseclients, clients=int(per) * count, loaders=count)
+                report(load, storms)
+    filtered: list[dict[str, object]] = []
+    if "filtered" in loads and args.filtered:
+        for contender in [Nchan(1), *(Relay(1, server) for server in servers)]:
+            report(filtered_load(contender, sseclients, clients=args.filtered), filtered)
+    if steady:
+        print(table(steady))
+        print(ratios(steady, ("cpu_us_per_delivery", "lat_ms_p99", "kb_per_idle_conn", "deliveries_per_s")))
+    if storms:
+        print(storm_table(storms))
+        print(ratios(storms, ("all_live_s", "server_cpu_s")))
+    if filtered:
+        print(filtered_table(filtered))
+        print(ratios(filtered, ("cpu_us_per_delivery", "lat_ms_p99")))
+    results = [*steady, *storms, *filtered]
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 
