@@ -17,6 +17,7 @@ from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import StreamFilter, filter_keys
+from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN, Frame, Subscriber
 
@@ -49,9 +50,12 @@ class Hub:
         self._heartbeat = heartbeat_frame(heartbeat_seconds)
         # A dict for its order and its dense, fast iteration; the values are unused.
         self.subscribers: dict[Subscriber, None] = {}
-        # Equal filters share one object, so the fan-out's per-filter cache finds them by identity
-        # (a dict lookup compares equal-but-distinct sets element by element): filter -> (it, users).
-        self._filters: dict[StreamFilter, tuple[StreamFilter, int]] = {}
+        # Subscribers grouped by filter (None: everything); equal filters share one group and one
+        # filter object. The fan-out decides per group, not per client, which frames pass: a group
+        # none of a batch's frames is for is skipped whole.
+        self._groups: dict[StreamFilter | None, dict[Subscriber, None]] = {}
+        self._shared: dict[StreamFilter, StreamFilter] = {}
+        self.recent = RecentFrames()
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.head: Cursor | None = None
@@ -83,9 +87,8 @@ class Hub:
     def add(self, subscriber: Subscriber) -> None:
         chosen = subscriber.filter
         if chosen is not None:
-            shared, users = self._filters.get(chosen, (chosen, 0))
-            self._filters[chosen] = (shared, users + 1)
-            subscriber.filter = shared
+            chosen = subscriber.filter = self._shared.setdefault(chosen, chosen)
+        self._groups.setdefault(chosen, {})[subscriber] = None
         if subscriber.client is not None:
             self._per_client[subscriber.client] = self._per_client.get(subscriber.client, 0) + 1
         self.subscribers[subscriber] = None
@@ -97,12 +100,12 @@ class Hub:
         del self.subscribers[subscriber]
         metrics.OPEN_STREAMS.dec()
         chosen = subscriber.filter
-        if chosen is not None:
-            shared, users = self._filters[chosen]
-            if users > 1:
-                self._filters[chosen] = (shared, users - 1)
-            else:
-                del self._filters[chosen]
+        group = self._groups[chosen]
+        del group[subscriber]
+        if not group:
+            del self._groups[chosen]
+            if chosen is not None:
+                del self._shared[chosen]
         client = subscriber.client
         if client is not None:
             if self._per_client[client] > 1:
@@ -111,33 +114,29 @@ class Hub:
                 del self._per_client[client]
 
     def fan_out(self, frames: list[Frame]) -> None:
-        everything = b"".join(f[2] for f in frames)
-        by_filter: dict[StreamFilter, tuple[bytes, int]] = {}
         delivered = 0
-        for subscriber in self.subscribers:
-            if not subscriber.live:
-                subscriber.hold(frames)
-                continue
-            if subscriber.replayed_to is not None:
-                delivered += subscriber.write_after_replay(frames)
-                continue
-            chosen = subscriber.filter
+        for chosen, group in self._groups.items():
             if chosen is None:
-                subscriber.write(everything)
-                delivered += len(frames)
-                continue
-            cached = by_filter.get(chosen)
-            if cached is None:
-                matching = [f[2] for f in frames if chosen.wants(f[1], f[3])]
-                cached = by_filter[chosen] = (b"".join(matching), len(matching))
-            data, count = cached
-            if count:
-                subscriber.write(data)
-                delivered += count
+                passing = frames
+            else:
+                passing = [f for f in frames if chosen.wants(f[1], f[3])]
+                if not passing:
+                    continue
+            data = b"".join(f[2] for f in passing)
+            count = len(passing)
+            for subscriber in group:
+                if not subscriber.live:
+                    subscriber.hold(passing)
+                elif subscriber.replayed_to is not None:
+                    delivered += subscriber.write_after_replay(passing)
+                else:
+                    subscriber.write(data)
+                    delivered += count
         metrics.DELIVERIES.inc(delivered)
 
     def reset_all(self, head: Cursor, reason: str) -> None:
         log.warning("bus history reset (%s): telling %d streams to resync", reason, len(self.subscribers))
+        self.recent.restart(head)
         frame = reset_frame(head, reason)
         for subscriber in self.subscribers:
             if subscriber.live:
@@ -159,6 +158,7 @@ class Hub:
 
     async def _read_forever(self) -> None:
         cursor = self.head = await self._head_when_available()
+        self.recent.restart(cursor)
         attempt = 0
         while True:
             try:
@@ -170,7 +170,9 @@ class Hub:
                 if not events:
                     await self._bus.wait_after(cursor.position, WAIT_SECONDS)
                     continue
-                self.fan_out(encode_frames(cursor.epoch, events))
+                frames = encode_frames(cursor.epoch, events)
+                self.fan_out(frames)
+                self.recent.extend(frames)
                 cursor = self.head = Cursor(cursor.epoch, events[-1].id)
             except HistoryGap as gap:
                 head = await self._head_when_available()

@@ -106,6 +106,10 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 # reply was lost is safe: the script dedupes by idempotency key, so the retry can't append twice.
 RETRIES = 2
 RETRY_BACKOFF = ExponentialWithJitterBackoff(base=0.05, cap=0.5)
+# Connections per process. A reconnect storm asks for thousands of backlog reads at once: they wait
+# their turn for one of these (up to the socket timeout) instead of each opening a connection, which
+# ran into the pool's and Redis's client limits and ended streams.
+POOL_CONNECTIONS = 32
 
 
 def _text(value: bytes | str) -> str:
@@ -128,15 +132,18 @@ class RedisBus:
         max_age_seconds: int = 0,
         dedupe_window_seconds: int,
     ) -> None:
-        self._redis = redis.Redis.from_url(
+        pool = redis.BlockingConnectionPool.from_url(
             url,
+            max_connections=POOL_CONNECTIONS,
+            timeout=SOCKET_TIMEOUT_SECONDS,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             health_check_interval=30,
-            # Given to the pool's connections: from_url's client ignores its own `retry`.
+            # Given to the pool's connections: the client ignores its own `retry` for them.
             retry=Retry(RETRY_BACKOFF, RETRIES),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
+        self._redis = redis.Redis.from_pool(pool)  # closing the client closes the pool
         tag = "{" + stream_key + "}"
         self._keys = [stream_key, f"{tag}:epoch", f"{tag}:dedupe", f"{tag}:trimmed"]
         self._maxlen = maxlen

@@ -99,8 +99,18 @@ async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
             return
 
 
-async def _replay(bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId | None:
-    """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume."""
+async def _replay(hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId | None:
+    """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume.
+
+    A cursor within the frames the hub fanned out last is served from them (recent.py): no bus read,
+    and one joined backlog for every client resuming from the same point with the same filter.
+    """
+    cached = hub.recent.backlog(cursor, subscriber.filter)
+    if cached is not None:
+        backlog, end = cached
+        if backlog:
+            subscriber.write(backlog)
+        return end
     try:
         position = cursor
         while True:
@@ -167,7 +177,7 @@ class EventStream:
             resume_after = None
             if request.cursor is not None:
                 try:
-                    resume_after = await _replay(self._bus, subscriber, request.cursor)
+                    resume_after = await _replay(self._hub, self._bus, subscriber, request.cursor)
                 except BusUnavailable as exc:
                     # The position can't be checked now; ending the stream makes the client retry.
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)

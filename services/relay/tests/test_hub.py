@@ -156,4 +156,4 @@ async def test_equal_filters_share_one_set_and_are_forgotten_with_their_last_sub
     assert third.filter is second.filter
     hub.remove(second)
     hub.remove(third)
-    assert hub._filters == {}
+    assert hub._groups == {} and hub._shared == {}
