@@ -75,9 +75,17 @@ http {{
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port below the ephemeral range: a storm's tens of thousands of client sockets churn through
+    that range, and a port the kernel handed out a moment ago may be taken again by the time a
+    server binds it."""
+    while True:
+        port = random.randint(20000, 30000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_port(port: int, timeout: float = 20) -> None:
@@ -329,9 +337,9 @@ def run_load(
     shows the worst loader's (all loaders see the same distribution; the worst is the honest bound).
     """
     kit = load_kit_driver()
-    contender.start()
     loads: list[subprocess.Popen[str]] = []
     try:
+        contender.start()
         time.sleep(0.5)  # let the server settle before measuring its baseline memory
         pids = contender.pids()
         baseline = kit.proc_rss_kb(pids)
@@ -511,10 +519,10 @@ def storm_load(
 ) -> dict[str, object]:
     """Every client reconnects at once, each from a cursor STORM_BACKLOG events back, while events flow."""
     kit = load_kit_driver()
-    contender.start()
     observer: Observer | None = None
     procs: Loaders | None = None
     try:
+        contender.start()
         observer = Observer(contender.sub_url())
         publisher = kit.Publisher(
             contender.pub_url(), dict(h.split(": ", 1) for h in contender.publish_headers)
@@ -577,9 +585,9 @@ def filtered_load(
     sets = zipf_sets(clients)
     followers = {symbol: sum(symbol in chosen for chosen in sets) for symbol in SYMBOLS}
     events = int(rate * duration)
-    contender.start()
     procs: Loaders | None = None
     try:
+        contender.start()
         time.sleep(0.5)
         pids = contender.pids()
         procs = Loaders(
