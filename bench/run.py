@@ -569,6 +569,7 @@ def storm_load(
         "publish_failures": failures,
         "live": live,
         "all_live_s": round(max(r["all_live_ms"] for r in reports) / 1000, 2) if live == clients else None,
+        "all_answered_s": round(max(r["ready_ms"] for r in reports) / 1000, 2),
         "live_p50_s": round(max(r["live_ms_p50"] for r in reports) / 1000, 2),
         "lost": clients * per_client - distinct,
         "duplicates": sum(int(r["duplicates"]) for r in reports),

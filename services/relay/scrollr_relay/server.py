@@ -43,6 +43,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from scrollr_relay import metrics
 from scrollr_relay.config import Settings
 from scrollr_relay.hub import Hub
+from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN
 
 log = logging.getLogger("scrollr.server")
@@ -227,12 +228,15 @@ def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None 
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         http=protocol,
         loop="uvloop",
-        backlog=4096,
+        backlog=LISTEN_BACKLOG,
         # X-Forwarded-For decides the client's address only when the peer is a proxy named in
         # TRUSTED_PROXIES (uvicorn would otherwise trust any local peer's header).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies),
     )
     # socket(fileno=) finds the family itself (uvicorn's own `fd` option assumes a Unix socket).
-    sockets = None if listen_fd is None else [socket.socket(fileno=listen_fd)]
+    if listen_fd is not None:
+        sockets = [socket.socket(fileno=listen_fd)]
+    else:
+        sockets = accept_queues(settings.host, settings.port)  # several queues absorb a storm (listen.py)
     RelayServer(config, hub).run(sockets=sockets)

@@ -27,6 +27,7 @@ from types import FrameType
 from prometheus_client import multiprocess
 from scrollr_core.backoff import Backoff
 
+from scrollr_relay import listen
 from scrollr_relay.config import Settings
 
 log = logging.getLogger("scrollr.workers")
@@ -36,7 +37,6 @@ RESTART_BACKOFF = Backoff(initial_seconds=0.5, max_seconds=10.0)
 HEALTHY_AFTER_SECONDS = 5.0
 MAX_FAILED_STARTS = 5
 STOP_TIMEOUT_SECONDS = 15.0
-LISTEN_BACKLOG = 4096
 _PR_SET_PDEATHSIG = 1
 
 
@@ -45,13 +45,8 @@ class _Stop(Exception):
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket of one worker's own on the shared port."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(LISTEN_BACKLOG)
+    """A socket of one worker's own on the shared port, inherited by the worker."""
+    sock = listen.listening_socket(host, port)
     sock.set_inheritable(True)
     return sock
 
