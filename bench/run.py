@@ -58,7 +58,7 @@ http {{
   access_log off;
   client_body_temp_path {dir}/body;
   server {{
-    listen 127.0.0.1:{port} reuseport backlog=4096;
+    listen {port} reuseport backlog=4096;
     location = /events {{ nchan_subscriber eventsource; nchan_subscriber_first_message newest;
                           nchan_channel_id broadcast; nchan_eventsource_ping_interval 15; }}
     location = /publish {{ nchan_publisher; nchan_channel_id broadcast; nchan_message_buffer_length 1000;
@@ -246,7 +246,7 @@ class Relay(Contender):
             **os.environ,
             "SEQUIN_WEBHOOK_SECRET": SECRET,
             "PORT": str(self.port),
-            "HOST": "127.0.0.1",
+            "HOST": "0.0.0.0",  # loaders connect to 127.0.0.1, .2, ...: a port range each (see run_load)
             "MAX_STREAMS": "19000",
             "LOG_LEVEL": "WARNING",
             "DEDUPE_WINDOW_SECONDS": "60",
@@ -345,10 +345,12 @@ def run_load(
         baseline = kit.proc_rss_kb(pids)
         url = urlsplit(contender.sub_url())
         started = time.monotonic()
-        for share in split(clients, loaders):
+        for n, share in enumerate(split(clients, loaders)):
+            # One source and destination address pair has one ephemeral port range (28,232 ports
+            # here): each loader connects to an address of its own, so 36,000 streams fit.
             loads.append(
                 subprocess.Popen(
-                    [str(sseload), url.hostname or "127.0.0.1", str(url.port), url.path, str(share)],
+                    [str(sseload), f"127.0.0.{n + 1}", str(url.port), url.path, str(share)],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,

@@ -77,10 +77,12 @@ def self_check() -> str | None:
 class StreamSocket:
     """The connection under one HTTP/1.1 response, as far as a stream may use it."""
 
-    __slots__ = ("_cycle", "detached", "on_lost")
+    __slots__ = ("_cycle", "_protocol", "detached", "on_lost", "transport")
 
-    def __init__(self, cycle: RequestResponseCycle) -> None:
-        self._cycle = cycle
+    def __init__(self, cycle: RequestResponseCycle, protocol: StreamingHttpProtocol) -> None:
+        self._cycle: RequestResponseCycle | None = cycle
+        self._protocol: StreamingHttpProtocol | None = protocol
+        self.transport: asyncio.Transport = cycle.transport
         self.detached = False
         # Called when the connection is lost: a stream learns of a gone client without a task of
         # its own waiting on `receive` (a task and its coroutines per connection, in memory and GC).
@@ -97,28 +99,60 @@ class StreamSocket:
         Anything else (a HEAD response, a finished one) keeps to `send`, which knows its framing.
         """
         cycle = self._cycle
+        if cycle is None:
+            return None
         ready = cycle.response_started and cycle.chunked_encoding and not cycle.response_complete
         return cycle.transport if ready and not cycle.disconnected else None
 
     def abort(self) -> None:
         """Drop the connection and its unsent bytes; the server sees the response as cut short."""
-        self._cycle.disconnected = True
-        self._cycle.transport.abort()
+        if self._cycle is not None:
+            self._cycle.disconnected = True
+        self.transport.abort()
 
     def detach(self) -> None:
         """The stream owns the connection from here on. uvicorn takes the response as complete, so
         the request's call (and the app's chain of coroutines under it) can return while the stream
-        goes on: an open stream then costs its subscriber, sink and socket, not a suspended call
-        stack. The connection serves nothing else afterwards (see StreamingHttpProtocol)."""
+        goes on; and the connection's protocol becomes a `DetachedConnection`, so uvicorn's (its HTTP
+        parser, the request's scope and cycle) is freed too: an open stream then costs its
+        subscriber, sink and socket. The connection serves nothing else afterwards."""
+        cycle, protocol = self._cycle, self._protocol
+        assert cycle is not None and protocol is not None
         self.detached = True
-        self._cycle.response_complete = True
+        cycle.response_complete = True
+        protocol.hand_over(DetachedConnection(self))
+        self._cycle = self._protocol = None
+
+    def lost(self) -> None:
+        if self.on_lost is not None:
+            self.on_lost()
 
     def end(self) -> None:
         """End a detached response: its last chunk, then the connection it had to itself."""
-        transport = self._cycle.transport
+        transport = self.transport
         if not transport.is_closing():
             transport.write(b"0\r\n\r\n")
             transport.close()
+
+
+class DetachedConnection(asyncio.Protocol):
+    """The protocol of a connection a stream owns: no parser and no request state, only what the
+    stream needs to hear — that the connection is gone."""
+
+    __slots__ = ("_socket",)
+
+    def __init__(self, socket: StreamSocket) -> None:
+        self._socket = socket
+
+    def data_received(self, data: bytes) -> None:
+        # A request sent behind a stream that owns the connection: nothing can answer it there.
+        self._socket.transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # the client closed its side: close ours
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._socket.lost()
 
 
 class StreamingHttpProtocol(HttpToolsProtocol):
@@ -169,11 +203,6 @@ class StreamingHttpProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_headers_complete(self) -> None:
-        if self._socket is not None and self._socket.detached:
-            # A request sent behind a stream that owns the connection: nothing can answer it there.
-            self._disarm()
-            self.transport.close()
-            return
         self._arm(self.body_timeout_seconds, "body")
         super().on_headers_complete()
 
@@ -181,7 +210,7 @@ class StreamingHttpProtocol(HttpToolsProtocol):
         # The one place a request's cycle exists and its task doesn't yet (a pipelined request's
         # task starts later, from here too): the socket is in the scope before the app can look.
         if self.offers_socket:
-            self._socket = StreamSocket(cycle)
+            self._socket = StreamSocket(cycle, self)
             extensions: dict[str, Any] = cycle.scope.setdefault("extensions", {})
             extensions[SOCKET_EXTENSION] = {"socket": self._socket}
         super()._start_asgi_task(cycle, app)
@@ -189,8 +218,16 @@ class StreamingHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
-        if self._socket is not None and self._socket.on_lost is not None:
-            self._socket.on_lost()
+        if self._socket is not None:
+            self._socket.lost()
+
+    def hand_over(self, protocol: asyncio.Protocol) -> None:
+        """Give the connection to `protocol`, and forget it: uvicorn no longer tracks it (a stream
+        is ended by the hub at shutdown) and this object, with its parser, can be freed."""
+        self._disarm()
+        self.transport.set_protocol(protocol)
+        self.connections.discard(self)
+        self._socket = None
 
 
 class RelayServer(uvicorn.Server):

@@ -2,15 +2,15 @@
 task (and Litestar's chain of coroutines) once it goes live, and ends through its socket."""
 
 import asyncio
+import gc
 import socket
 
 import uvicorn
-from litestar.types import Empty
-from litestar.utils.scope.state import CONNECTION_STATE_KEY
 from scrollr_relay.app import create_app, hub_of
 from scrollr_relay.config import load_settings
 from scrollr_relay.event import Envelope
-from scrollr_relay.server import StreamingHttpProtocol
+from scrollr_relay.server import DetachedConnection, StreamingHttpProtocol
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from tests.support.procs import SECRET
 
@@ -40,13 +40,13 @@ async def test_live_streams_hold_no_request_task_yet_stream_and_end_cleanly():
         # Live, and not one request task left running for them.
         assert len(hub.subscribers) == 3
         assert not [task for task in server.server_state.tasks if not task.done()]
-        # Nor what Litestar cached for the request (its scope outlives the request): at most an
-        # empty state, which Litestar's route makes again once the response has returned.
-        scopes = [connection.scope for connection in server.server_state.connections]
-        assert len(scopes) == 3
-        for scope in scopes:
-            state = scope["state"].get(CONNECTION_STATE_KEY)
-            assert state is None or (state.headers is Empty and state.parsed_query is Empty)
+        # Nor uvicorn's protocol (its parser), the request's cycle or its scope: the connections
+        # were handed to a DetachedConnection each, and nothing else keeps those alive.
+        assert not server.server_state.connections
+        gc.collect()
+        alive = [o for o in gc.get_objects() if isinstance(o, StreamingHttpProtocol | RequestResponseCycle)]
+        assert alive == []
+        assert len([o for o in gc.get_objects() if isinstance(o, DetachedConnection)]) == 3
         # The hub still reaches every one of them.
         bus = app.state.hub._bus
         await bus.publish([Envelope(topic="trades", dedupe_key="k", data=b'{"n":1}')])
