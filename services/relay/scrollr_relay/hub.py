@@ -16,7 +16,8 @@ from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
-from scrollr_relay.filters import StreamFilter, filter_keys
+from scrollr_relay.filters import filter_keys
+from scrollr_relay.groups import FilterGroups
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
 from scrollr_relay.subscriber import CLOSE_SHUTDOWN, Frame, Subscriber
@@ -50,11 +51,9 @@ class Hub:
         self._heartbeat = heartbeat_frame(heartbeat_seconds)
         # A dict for its order and its dense, fast iteration; the values are unused.
         self.subscribers: dict[Subscriber, None] = {}
-        # Subscribers grouped by filter (None: everything); equal filters share one group and one
-        # filter object. The fan-out decides per group, not per client, which frames pass: a group
-        # none of a batch's frames is for is skipped whole.
-        self._groups: dict[StreamFilter | None, dict[Subscriber, None]] = {}
-        self._shared: dict[StreamFilter, StreamFilter] = {}
+        # Subscribers grouped by filter (None: everything), indexed by the rows they choose: the
+        # fan-out decides per group which frames pass, and only for the groups a batch concerns.
+        self._groups = FilterGroups()
         self.recent = RecentFrames()
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -85,10 +84,7 @@ class Hub:
         return self._per_client.get(client, 0)
 
     def add(self, subscriber: Subscriber) -> None:
-        chosen = subscriber.filter
-        if chosen is not None:
-            chosen = subscriber.filter = self._shared.setdefault(chosen, chosen)
-        self._groups.setdefault(chosen, {})[subscriber] = None
+        self._groups.add(subscriber)
         if subscriber.client is not None:
             self._per_client[subscriber.client] = self._per_client.get(subscriber.client, 0) + 1
         self.subscribers[subscriber] = None
@@ -99,13 +95,7 @@ class Hub:
             return
         del self.subscribers[subscriber]
         metrics.OPEN_STREAMS.dec()
-        chosen = subscriber.filter
-        group = self._groups[chosen]
-        del group[subscriber]
-        if not group:
-            del self._groups[chosen]
-            if chosen is not None:
-                del self._shared[chosen]
+        self._groups.remove(subscriber)
         client = subscriber.client
         if client is not None:
             if self._per_client[client] > 1:
@@ -115,7 +105,7 @@ class Hub:
 
     def fan_out(self, frames: list[Frame]) -> None:
         delivered = 0
-        for chosen, group in self._groups.items():
+        for chosen, group in self._groups.concerned(frames):
             if chosen is None:
                 passing = frames
             else:

@@ -13,6 +13,7 @@ apart from new ones.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -149,8 +150,14 @@ class RedisBus:
         self._maxlen = maxlen
         self._max_age_ms = max_age_seconds * 1000
         self._dedupe_window_ms = dedupe_window_seconds * 1000
-        self._publish = self._redis.register_script(_PUBLISH)
-        self._read = self._redis.register_script(_READ)
+        # EVAL, not EVALSHA: a restarted Redis or a promoted replica has no script cache, and
+        # EVALSHA's NOSCRIPT then raced its own reload under concurrent calls (seen stalling the
+        # reader after a restart). The scripts are small; Redis caches what EVAL compiles.
+        self._publish = functools.partial(self._eval, _PUBLISH)
+        self._read = functools.partial(self._eval, _READ)
+
+    async def _eval(self, script: str, *, keys: list[str], args: Sequence[Any]) -> Any:
+        return await self._redis.eval(script, len(keys), *keys, *args)
 
     async def publish(self, envelopes: Sequence[Envelope]) -> PublishResult:
         now_ms = int(time.time() * 1000)

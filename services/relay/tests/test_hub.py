@@ -3,6 +3,7 @@
 from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
 from scrollr_relay.filters import StreamFilter
+from scrollr_relay.groups import FilterGroups
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.subscriber import CLOSE_SEND_FAILED, Subscriber
@@ -156,4 +157,31 @@ async def test_equal_filters_share_one_set_and_are_forgotten_with_their_last_sub
     assert third.filter is second.filter
     hub.remove(second)
     hub.remove(third)
-    assert hub._groups == {} and hub._shared == {}
+    assert len(hub._groups) == 0 and hub._groups._shared == {} and hub._groups._keyed == {}
+
+
+async def test_a_batch_reaches_only_the_groups_its_rows_concern_and_every_one_that_wants_it():
+    groups = FilterGroups()
+    made = {}
+    for name, chosen in {
+        "aapl": StreamFilter(symbols=frozenset({"AAPL"})),
+        "msft": StreamFilter(symbols=frozenset({"MSFT", "TSLA"})),
+        "nfl": StreamFilter(leagues=frozenset({"NFL"})),  # every trade, only NFL games
+        "games": StreamFilter(topics=frozenset({"games"})),
+        "all": None,
+    }.items():
+        made[name] = Subscriber(Recorder(), filter=chosen)
+        groups.add(made[name])
+
+    def reached(*frames):
+        return {name for name, s in made.items() for _, group in groups.concerned(list(frames)) if s in group}
+
+    trade = (StreamId(1, 0), "trades", b"", ("MSFT",))
+    game = (StreamId(2, 0), "games", b"", ("NBA", "NFL"))  # moved from NFL to NBA: NFL sees it go
+    other = (StreamId(3, 0), "users", b"", ())
+    assert reached(trade) == {"msft", "nfl", "games", "all"}  # "games" is scanned, then refused by topic
+    assert reached(game) == {"aapl", "msft", "nfl", "games", "all"}
+    assert reached(other) == set(made)  # a table without a row filter: every group
+    groups.remove(made["msft"])
+    assert reached(trade) == {"nfl", "games", "all"}
+    assert ("trades", "MSFT") not in groups._keyed and ("trades", "TSLA") not in groups._keyed

@@ -128,11 +128,24 @@ def test_the_first_webhook_after_a_redis_restart_is_accepted(start_relay, fresh_
 def test_the_hub_reader_survives_a_redis_restart_without_a_stalled_stream(start_relay, fresh_redis):
     relay = start_relay({"REDIS_URL": fresh_redis.url})
     client = open_stream(relay)
+    assert post(relay.url, batch(trade_message("BEFORE", "1.00"))).status_code == 200
+    assert client.next(timeout=15).json()["record"]["symbol"] == "BEFORE"  # the reader is in this history
     fresh_redis.restart()
-    assert post(relay.url, batch(trade_message("AFTER", "1.00"))).status_code == 200
-    assert client.next(timeout=15).event == "reset"  # its cursor follows AFTER: the snapshot has it
-    assert post(relay.url, batch(trade_message("LATER", "1.00"))).status_code == 200
-    assert client.next(timeout=15).json()["record"]["symbol"] == "LATER"
+    cursors = {}
+    for symbol in ("AFTER", "LATER"):
+        response = post(relay.url, batch(trade_message(symbol, "1.00")))
+        assert response.status_code == 200
+        cursors[symbol] = Cursor.parse(response.json()["cursor"])
+    # First a reset (nothing of the new history before it); after it, exactly the changes its cursor
+    # doesn't cover (the reader may have looked before, between or after the two posts), then one
+    # posted after the reset arrived: the reader goes on in the new history, no stall.
+    reset = client.next(timeout=15)
+    assert reset.event == "reset"
+    covered = Cursor.parse(reset.json()["cursor"])
+    assert post(relay.url, batch(trade_message("FINAL", "1.00"))).status_code == 200
+    expected = [s for s, c in cursors.items() if c.epoch == covered.epoch and c.position > covered.position]
+    got = [client.next(timeout=15).json()["record"]["symbol"] for _ in range(len(expected) + 1)]
+    assert got == [*expected, "FINAL"]
 
 
 def raw_request(relay, head: bytes, body: bytes = b"") -> socket.socket:
