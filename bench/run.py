@@ -644,43 +644,45 @@ def split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-def table(results: list[dict[str, object]]) -> str:
-    head = (
-        "| contender | clients | events/s | deliveries/s | lost | p50 ms | p99 ms | CPU µs/delivery "
-        "| KB/idle conn |\n|---|---|---|---|---|---|---|---|---|"
-    )
-    rows = [
-        f"| {r['target']} | {r['clients']} | {r['rate']} | {'—' if r.get('idle') else r['deliveries_per_s']} | {r['lost']} | "
-        f"{r['lat_ms_p50']} | {r['lat_ms_p99']} | {r['cpu_us_per_delivery']} | {r['kb_per_idle_conn']} |"
-        for r in results
-    ]
+Column = tuple[str, Callable[[dict[str, object]], object]]
+
+
+def markdown(columns: list[Column], results: list[dict[str, object]]) -> str:
+    head = "| " + " | ".join(name for name, _ in columns) + " |\n|" + "---|" * len(columns)
+    rows = ["| " + " | ".join(str(cell(r)) for _, cell in columns) + " |" for r in results]
     return "\n".join([head, *rows])
 
 
-def storm_table(results: list[dict[str, object]]) -> str:
-    head = (
-        "| contender | clients resuming | time to all live s | median client live s | CPU s | lost | duplicated "
-        "| p99 ms |\n|---|---|---|---|---|---|---|---|"
-    )
-    rows = [
-        f"| {r['target']} | {r['clients']} (live {r['live']}) | {r['all_live_s']} | {r['live_p50_s']} | "
-        f"{r['server_cpu_s']} | {r['lost']} | {r['duplicates']} | {r['lat_ms_p99']} |"
-        for r in results
-    ]
-    return "\n".join([head, *rows])
-
-
-def filtered_table(results: list[dict[str, object]]) -> str:
-    head = (
-        "| contender | clients (distinct filters) | deliveries | lost | duplicated | p50 ms | p99 ms "
-        "| CPU µs/delivery |\n|---|---|---|---|---|---|---|---|"
-    )
-    rows = [
-        f"| {r['target']} | {r['clients']} ({r['distinct_filters']}) | {r['received']} | {r['lost']} | "
-        f"{r['duplicates']} | {r['lat_ms_p50']} | {r['lat_ms_p99']} | {r['cpu_us_per_delivery']} |"
-        for r in results
-    ]
-    return "\n".join([head, *rows])
+STEADY_COLUMNS: list[Column] = [
+    ("contender", lambda r: r["target"]),
+    ("clients", lambda r: r["clients"]),
+    ("events/s", lambda r: r["rate"]),
+    ("deliveries/s", lambda r: "—" if r.get("idle") else r["deliveries_per_s"]),
+    ("lost", lambda r: r["lost"]),
+    ("p50 ms", lambda r: r["lat_ms_p50"]),
+    ("p99 ms", lambda r: r["lat_ms_p99"]),
+    ("CPU µs/delivery", lambda r: r["cpu_us_per_delivery"]),
+    ("KB/idle conn", lambda r: r["kb_per_idle_conn"]),
+]
+STORM_COLUMNS: list[Column] = [
+    ("contender", lambda r: r["target"]),
+    ("clients resuming", lambda r: f"{r['clients']} (live {r['live']})"),
+    ("time to all live s", lambda r: r["all_live_s"]),
+    ("median client live s", lambda r: r["live_p50_s"]),
+    ("CPU s", lambda r: r["server_cpu_s"]),
+    ("lost", lambda r: r["lost"]),
+    ("duplicated", lambda r: r["duplicates"]),
+]
+FILTERED_COLUMNS: list[Column] = [
+    ("contender", lambda r: r["target"]),
+    ("clients (distinct filters)", lambda r: f"{r['clients']} ({r['distinct_filters']})"),
+    ("deliveries", lambda r: r["received"]),
+    ("lost", lambda r: r["lost"]),
+    ("duplicated", lambda r: r["duplicates"]),
+    ("p50 ms", lambda r: r["lat_ms_p50"]),
+    ("p99 ms", lambda r: r["lat_ms_p99"]),
+    ("CPU µs/delivery", lambda r: r["cpu_us_per_delivery"]),
+]
 
 
 def ratios(results: list[dict[str, object]], keys: tuple[str, ...]) -> str:
@@ -780,13 +782,13 @@ def main() -> None:
         for contender in [Nchan(1), *(Relay(1, server) for server in servers)]:
             report(filtered_load(contender, sseclients, clients=args.filtered), filtered)
     if steady:
-        print(table(steady))
+        print(markdown(STEADY_COLUMNS, steady))
         print(ratios(steady, ("cpu_us_per_delivery", "lat_ms_p99", "kb_per_idle_conn", "deliveries_per_s")))
     if storms:
-        print(storm_table(storms))
+        print(markdown(STORM_COLUMNS, storms))
         print(ratios(storms, ("all_live_s", "server_cpu_s")))
     if filtered:
-        print(filtered_table(filtered))
+        print(markdown(FILTERED_COLUMNS, filtered))
         print(ratios(filtered, ("cpu_us_per_delivery", "lat_ms_p99")))
     results = [*steady, *storms, *filtered]
     if args.json:

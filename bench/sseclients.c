@@ -119,6 +119,16 @@ static void feed(conn_t *c, const char *buf, int n, uint64_t now, uint64_t start
   }
 }
 
+static int dead, errors;
+
+static void drop(int ep, conn_t *c) {
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  c->state = DEAD;
+  dead++;
+  errors++;
+}
+
 static volatile sig_atomic_t stop_flag;
 static void on_term(int s) {
   (void)s;
@@ -171,7 +181,7 @@ int main(int argc, char **argv) {
   int ep = epoll_create1(0);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   inet_pton(AF_INET, host, &sa.sin_addr);
-  int ready = 0, dead = 0, errors = 0;
+  int ready = 0;
   uint64_t started = now_ns(), ready_at = 0;
   for (int i = 0; i < nconn; i++) {
     conn_t *c = &conns[i];
@@ -217,11 +227,7 @@ int main(int argc, char **argv) {
         socklen_t elen = sizeof err;
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen);
         if (err || write(c->fd, c->request, (size_t)c->request_len) != c->request_len) {
-          epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-          close(c->fd);
-          c->state = DEAD;
-          dead++;
-          errors++;
+          drop(ep, c);
           continue;
         }
         c->state = AWAITING_STATUS;
@@ -236,11 +242,7 @@ int main(int argc, char **argv) {
           if (c->state == AWAITING_STATUS) {
             char *end = memmem(buf, (size_t)r, "\r\n\r\n", 4);
             if (r < 12 || memcmp(buf + 9, "200", 3) != 0 || !end) {
-              epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-              close(c->fd);
-              c->state = DEAD;
-              dead++;
-              errors++;
+              drop(ep, c);
               break;
             }
             c->state = STREAMING;
@@ -252,11 +254,7 @@ int main(int argc, char **argv) {
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
           if (c->state == STREAMING) ready--;
-          epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-          close(c->fd);
-          c->state = DEAD;
-          dead++;
-          errors++;
+          drop(ep, c);
         }
         break;
       }

@@ -72,13 +72,20 @@ def live_path(database_url, start_relay, start_cdc):
     return database_url, relay
 
 
-def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(browser, live_path):
-    database_url, relay = live_path
-    context = browser.new_context()
-    page = context.new_page()
-    try:
+def open_tabs(browser, relay, count=2):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pages = [context.new_page() for _ in range(count)]
+    for page in pages:
         page.goto(relay.url)
         expect_status(page, "connected")
+        expect_price(page, "NVDA", "100.00")
+    return context, pages
+
+
+def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(browser, live_path):
+    database_url, relay = live_path
+    context, (page,) = open_tabs(browser, relay, 1)
+    try:
         set_price(database_url, "AAPL", "101.00")
         expect_price(page, "AAPL", "101.00")
         os.kill(relay.proc.pid, signal.SIGSTOP)  # the socket stays open; nothing more comes through it
@@ -130,16 +137,6 @@ def open_settings(page: Page, name: str) -> None:
     summary = page.locator("summary", has_text=name)
     if page.locator("details", has=summary).get_attribute("open") is None:
         summary.click()
-
-
-def open_tabs(browser, relay, count=2):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pages = [context.new_page() for _ in range(count)]
-    for page in pages:
-        page.goto(relay.url)
-        expect_status(page, "connected")
-        expect_price(page, "NVDA", "100.00")
-    return context, pages
 
 
 def test_chosen_symbols_choose_what_streams_and_resubscribe_without_gap_or_stale_row(browser, live_path):
@@ -246,12 +243,8 @@ def test_league_and_game_choices_apply_and_persist(browser, live_path):
 
 def test_settings_work_from_the_keyboard(browser, live_path):
     _, relay = live_path
-    context = browser.new_context()
-    page = context.new_page()
+    context, (page,) = open_tabs(browser, relay, 1)
     try:
-        page.goto(relay.url)
-        expect_status(page, "connected")
-        expect_price(page, "NVDA", "100.00")
         for _ in range(40):  # Tab through the page to the symbol settings
             page.keyboard.press("Tab")
             if page.evaluate("document.activeElement.textContent").startswith("Symbols settings"):
