@@ -44,7 +44,7 @@ from scrollr_relay import metrics
 from scrollr_relay.config import Settings
 from scrollr_relay.hub import Hub
 from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues
-from scrollr_relay.subscriber import CLOSE_SHUTDOWN
+from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN, CLOSE_SLOW
 
 log = logging.getLogger("scrollr.server")
 
@@ -77,16 +77,17 @@ def self_check() -> str | None:
 class StreamSocket:
     """The connection under one HTTP/1.1 response, as far as a stream may use it."""
 
-    __slots__ = ("_cycle", "_protocol", "detached", "on_lost", "transport")
+    __slots__ = ("_cycle", "_protocol", "detached", "on_end", "transport")
 
     def __init__(self, cycle: RequestResponseCycle, protocol: StreamingHttpProtocol) -> None:
         self._cycle: RequestResponseCycle | None = cycle
         self._protocol: StreamingHttpProtocol | None = protocol
         self.transport: asyncio.Transport = cycle.transport
         self.detached = False
-        # Called when the connection is lost: a stream learns of a gone client without a task of
-        # its own waiting on `receive` (a task and its coroutines per connection, in memory and GC).
-        self.on_lost: Callable[[], None] | None = None
+        # Called with a close reason when the connection is lost, or (detached) when its send buffer
+        # passes the stream's limit: a stream learns of a gone or stuck client without a task of its
+        # own waiting on `receive`, and without asking the buffer's size after every write.
+        self.on_end: Callable[[str], None] | None = None
 
     @staticmethod
     def of(scope: dict[str, Any]) -> StreamSocket | None:
@@ -110,7 +111,7 @@ class StreamSocket:
             self._cycle.disconnected = True
         self.transport.abort()
 
-    def detach(self) -> None:
+    def detach(self, buffer_limit: int) -> None:
         """The stream owns the connection from here on. uvicorn takes the response as complete, so
         the request's call (and the app's chain of coroutines under it) can return while the stream
         goes on; and the connection's protocol becomes a `DetachedConnection`, so uvicorn's (its HTTP
@@ -121,11 +122,13 @@ class StreamSocket:
         self.detached = True
         cycle.response_complete = True
         protocol.hand_over(DetachedConnection(self))
+        # Past this many unsent bytes the transport calls pause_writing: the client is too slow.
+        self.transport.set_write_buffer_limits(high=buffer_limit)
         self._cycle = self._protocol = None
 
-    def lost(self) -> None:
-        if self.on_lost is not None:
-            self.on_lost()
+    def ended(self, reason: str) -> None:
+        if self.on_end is not None:
+            self.on_end(reason)
 
     def end(self) -> None:
         """End a detached response: its last chunk, then the connection it had to itself."""
@@ -151,8 +154,11 @@ class DetachedConnection(asyncio.Protocol):
     def eof_received(self) -> bool:
         return False  # the client closed its side: close ours
 
+    def pause_writing(self) -> None:
+        self._socket.ended(CLOSE_SLOW)
+
     def connection_lost(self, exc: Exception | None) -> None:
-        self._socket.lost()
+        self._socket.ended(CLOSE_CLIENT_GONE)
 
 
 class StreamingHttpProtocol(HttpToolsProtocol):
@@ -219,7 +225,7 @@ class StreamingHttpProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
         if self._socket is not None:
-            self._socket.lost()
+            self._socket.ended(CLOSE_CLIENT_GONE)
 
     def hand_over(self, protocol: asyncio.Protocol) -> None:
         """Give the connection to `protocol`, and forget it: uvicorn no longer tracks it (a stream

@@ -38,7 +38,7 @@ def http_chunk(data: bytes) -> bytes:
 
 
 class SocketSink:
-    __slots__ = ("_limit", "_send", "_socket", "_transport")
+    __slots__ = ("_limit", "_send", "_socket", "_transport", "_transport_reports_full")
     kind = "socket"
 
     def __init__(self, socket: StreamSocket, transport: asyncio.Transport, send: Send, limit: int) -> None:
@@ -46,25 +46,29 @@ class SocketSink:
         self._transport = transport
         self._send = send
         self._limit = limit
+        self._transport_reports_full = False  # once detached, pause_writing says it (server.py)
 
     def write(self, data: bytes) -> str | None:
         transport = self._transport
         transport.write(http_chunk(data))
+        if self._transport_reports_full:
+            return None
         return CLOSE_SLOW if transport.get_write_buffer_size() > self._limit else None
 
-    def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
-        self._socket.on_lost = on_gone
+    def watch_disconnect(self, on_end: Callable[[str], None]) -> bool:
+        self._socket.on_end = on_end
         return True
 
     def detach(self) -> bool:
-        self._socket.detach()
+        self._socket.detach(self._limit)
+        self._transport_reports_full = True
         # Never used again (a detached response ends on the socket), and it holds the middleware's
         # wrappers and what they captured for as long as the stream lives.
         self._send = _unused_send
         return True
 
     async def finish(self, reason: str) -> None:
-        self._socket.on_lost = None
+        self._socket.on_end = None
         if reason == CLOSE_SLOW:
             self._socket.abort()  # its buffer is full: the last chunk would never get through
         elif reason != CLOSE_CLIENT_GONE:
@@ -122,7 +126,7 @@ class AsgiSink:
         except Exception:
             self._failure = CLOSE_SEND_FAILED
 
-    def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
+    def watch_disconnect(self, on_end: Callable[[str], None]) -> bool:
         return False  # only `receive` tells, and the stream waits on it
 
     def detach(self) -> bool:

@@ -172,7 +172,7 @@ class EventStream:
         detached = False
         try:
             subscriber.write(self._preamble)
-            if not sink.watch_disconnect(functools.partial(subscriber.close, CLOSE_CLIENT_GONE)):
+            if not sink.watch_disconnect(subscriber.close):
                 watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None
             if request.cursor is not None:

@@ -32,8 +32,9 @@ class Sink(Protocol):
     async def finish(self, reason: str) -> None:
         """End the response after the stream closed for `reason`."""
 
-    def watch_disconnect(self, on_gone: Callable[[], None]) -> bool:
-        """Have `on_gone` called when the client goes; False if this sink can't tell."""
+    def watch_disconnect(self, on_end: Callable[[str], None]) -> bool:
+        """Have `on_end` called with a close reason when the client goes (or, for a sink that can
+        tell, falls too far behind); False if this sink can't tell."""
 
     def detach(self) -> bool:
         """Go on without the request's call (the stream ends through `finish`); False if it can't."""
