@@ -15,10 +15,12 @@ from litestar import Request, Response, get
 from litestar.response import File
 
 MAX_PATH_CHARS = 1024
-# The dashboard loads its own script, styles and SharedWorker, an inline SVG icon, and talks to its
-# own origin (snapshot, events). Nothing may frame it.
+# The dashboard loads its own script, styles and SharedWorker, an inline SVG icon and the team and
+# league logos the sports feed links to (ESPN's CDN), and talks to its own origin (snapshot, events).
+# Nothing may frame it.
+LOGO_ORIGIN = "https://a.espncdn.com"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {LOGO_ORIGIN}; "
     "connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
