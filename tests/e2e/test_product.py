@@ -278,7 +278,8 @@ def axe_violations(page: Page) -> list[dict]:
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
 def test_the_dashboard_has_no_axe_violations_and_fits_a_phone(browser, live_path, width):
-    _, relay = live_path
+    database_url, relay = live_path
+    insert_trade(database_url, "BRK.B", "450.00")  # the catalog's longest name must wrap, not widen the table
     context = browser.new_context(viewport={"width": width, "height": 844})
     page = context.new_page()
     try:
@@ -292,6 +293,10 @@ def test_the_dashboard_has_no_axe_violations_and_fits_a_phone(browser, live_path
             expect(page.get_by_test_id("games")).to_be_visible()
             expect(page.get_by_test_id("markets")).to_be_hidden()
             assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.get_by_role("button", name="Markets (4)").click()
+            expect_price(page, "BRK.B", "450.00")
+            table = page.locator("table.trades").bounding_box()
+            assert table is not None and table["x"] + table["width"] <= width, "the markets table overflows"
             # Team names aren't cut off: each name's box holds all of its text.
             assert page.eval_on_selector_all(
                 ".team .name", "els => els.every((e) => e.scrollWidth <= e.clientWidth)"
