@@ -279,7 +279,14 @@ def axe_violations(page: Page) -> list[dict]:
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
 def test_the_dashboard_has_no_axe_violations_and_fits_a_phone(browser, live_path, width):
     database_url, relay = live_path
-    insert_trade(database_url, "BRK.B", "450.00")  # the catalog's longest name must wrap, not widen the table
+    # The catalog's longest name and the widest numbers must fit a phone, not widen the table.
+    insert_trade(database_url, "BRK.B", "450.00")
+    insert_trade(database_url, "BTC-USD", "101916.18")
+    execute(
+        database_url,
+        "UPDATE trades SET previous_close = 97234.10, price_change = 4682.08, percentage_change = 4.82 "
+        "WHERE symbol = 'BTC-USD'",
+    )
     context = browser.new_context(viewport={"width": width, "height": 844})
     page = context.new_page()
     try:
@@ -293,10 +300,12 @@ def test_the_dashboard_has_no_axe_violations_and_fits_a_phone(browser, live_path
             expect(page.get_by_test_id("games")).to_be_visible()
             expect(page.get_by_test_id("markets")).to_be_hidden()
             assert page.evaluate("document.documentElement.scrollWidth") <= width
-            page.get_by_role("button", name="Markets (4)").click()
-            expect_price(page, "BRK.B", "450.00")
+            page.get_by_role("button", name="Markets (5)").click()
+            expect_price(page, "BTC-USD", "101916.18")
             table = page.locator("table.trades").bounding_box()
-            assert table is not None and table["x"] + table["width"] <= width, "the markets table overflows"
+            panel = page.get_by_test_id("markets").bounding_box()
+            assert table is not None and panel is not None
+            assert table["x"] + table["width"] <= panel["x"] + panel["width"], "the table overflows its panel"
             # Team names aren't cut off: each name's box holds all of its text.
             assert page.eval_on_selector_all(
                 ".team .name", "els => els.every((e) => e.scrollWidth <= e.clientWidth)"
