@@ -53,20 +53,21 @@ class FilterGroups:
     def _index(self, chosen: StreamFilter | None, *, add: bool) -> None:
         for table in FILTER_BY_TABLE:
             values = chosen.rows_of(table) if chosen is not None else None
-            places = (
-                [self._open[table]]
-                if values is None
-                else [self._keyed.setdefault((table, value), {}) for value in values]
-            )
-            for place in places:
-                if add:
-                    place[chosen] = None
-                else:
-                    place.pop(chosen, None)
-            if not add and values is not None:
-                for value in values:
-                    if not self._keyed.get((table, value), True):
-                        del self._keyed[(table, value)]
+            if values is None:
+                self._file(self._open[table], chosen, add=add)
+                continue
+            for value in values:
+                key = (table, value)
+                self._file(self._keyed.setdefault(key, {}), chosen, add=add)
+                if not self._keyed[key]:
+                    del self._keyed[key]
+
+    @staticmethod
+    def _file(place: dict[StreamFilter | None, None], chosen: StreamFilter | None, *, add: bool) -> None:
+        if add:
+            place[chosen] = None
+        else:
+            del place[chosen]
 
     def concerned(self, frames: list[Frame]) -> Iterable[tuple[StreamFilter | None, Group]]:
         """The groups that may want some of `frames` (each still checks its filter): every group when

@@ -65,9 +65,3 @@ def parse_topic_filter(raw_values: list[str], max_topics: int) -> frozenset[str]
         if problem is not None:
             raise TopicError(f"topic {name[:64]!r} {problem}: no table can be called that")
     return frozenset(names)
-
-
-def query_topics(query_string: bytes, max_topics: int) -> frozenset[str] | None:
-    """The topic filter of a request's query string; None when it has none (every topic)."""
-    values = raw_query(query_string).get("topics")
-    return None if values is None else parse_topic_filter(values, max_topics)
