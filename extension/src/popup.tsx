@@ -13,12 +13,10 @@ import type { Status } from "../../web/shared/protocol";
 import { SportsConfig } from "../../web/src/components/Games";
 import { FinanceConfig } from "../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../web/src/components/Status";
-import { type Flash, flashKey } from "../../web/src/realtime-store";
+import { type Flash, noteFlashes } from "../../web/src/realtime-store";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
 import { PORT_RETRY_MS, POPUP_PORT } from "./state";
 import { readStored, type StoredView } from "./storage";
-
-const FLASHING: Record<string, string[]> = { trades: ["price"], games: ["home_team_score", "away_team_score"] };
 
 /** Flashes for the fields that changed between two stored views (the popup sees rows, not events). */
 function flashesOf(previous: StoredView | null, next: StoredView, flashes: Map<string, Flash>): Map<string, Flash> {
@@ -26,14 +24,7 @@ function flashesOf(previous: StoredView | null, next: StoredView, flashes: Map<s
   const out = new Map(flashes);
   for (const table of ["trades", "games"] as const) {
     const before = new Map(previous.rows[table].map((row) => [String(row.id), row]));
-    for (const row of next.rows[table]) {
-      const old = before.get(String(row.id));
-      for (const field of FLASHING[table]) {
-        if (old === undefined || old[field] === row[field]) continue;
-        const key = flashKey(table, row.id, field);
-        out.set(key, { n: (out.get(key)?.n ?? 0) + 1, direction: Number(row[field]) >= Number(old[field]) ? "up" : "down" });
-      }
-    }
+    for (const row of next.rows[table]) noteFlashes(out, table, String(row.id), before.get(String(row.id)), row);
   }
   return out;
 }

@@ -41,6 +41,17 @@ function direction(before: unknown, after: unknown): Direction {
   return Number(after) >= Number(before) ? "up" : "down";
 }
 
+/** Count, in place, the flashes of one row's change (`after` null: the row was deleted). */
+export function noteFlashes(flashes: Map<string, Flash>, table: string, key: string, before: Row | undefined, after: Row | null): void {
+  for (const field of FLASHING_FIELDS[table] ?? []) {
+    const flash = flashKey(table, key, field);
+    if (after === null) flashes.delete(flash);
+    else if (before !== undefined && before[field] !== after[field]) {
+      flashes.set(flash, { n: (flashes.get(flash)?.n ?? 0) + 1, direction: direction(before[field], after[field]) });
+    }
+  }
+}
+
 export class RealtimeStore {
   private rows: RowsState = emptyRows();
   private cursor: string | null = null;
@@ -119,13 +130,7 @@ export class RealtimeStore {
     for (const change of changes) {
       const before = this.rows.tables[change.table].get(change.key);
       applyRowChange(this.rows, change);
-      for (const field of FLASHING_FIELDS[change.table] ?? []) {
-        const key = flashKey(change.table, change.key, field);
-        if (change.row === null) this.flashes.delete(key);
-        else if (before !== undefined && before[field] !== change.row[field]) {
-          this.flashes.set(key, { n: (this.flashes.get(key)?.n ?? 0) + 1, direction: direction(before[field], change.row[field]) });
-        }
-      }
+      noteFlashes(this.flashes, change.table, change.key, before, change.row);
       this.appliedEventIds.push(change.eventId);
       if (this.appliedEventIds.length > APPLIED_IDS_KEPT) this.appliedEventIds.shift();
       this.cursor = change.eventId;
