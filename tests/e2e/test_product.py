@@ -222,6 +222,13 @@ def test_league_and_game_choices_apply_and_persist(browser, live_path):
         first.get_by_label("NBA National Basketball Association").uncheck()
         expect(first.locator("article.game")).to_have_count(2)
         expect(first.locator("article.game .team.winner .score")).to_have_text(["27 (winner)"])
+        # A favourite team's game comes first, starred, even a final one.
+        nfl = first.get_by_test_id("sports-settings").locator("li", has_text="National Football League")
+        nfl.get_by_label("Favourite team").select_option("PHI")
+        expect(first.locator("article.game").first).to_have_attribute(
+            "aria-label", "Philadelphia Eagles at Dallas Cowboys"
+        )
+        expect(first.locator("article.game").first.locator(".favourite")).to_have_count(1)
         first.get_by_label("Show final games").uncheck()
         expect(first.locator("article.game")).to_have_count(1)
         wait_until(lambda: "leagues=frozenset({" in relay.log(), what="a stream filtered by league")
