@@ -14,6 +14,7 @@ from scrollr_cdc.localpg import LocalPostgres
 from tests.support.browser import ARGS, CHROMIUM, WEB_DIST
 from tests.support.pg import drop_slot, new_database, remove_cluster, start_cluster
 from tests.support.procs import CdcProcess, RedisServer, RelayProcess
+from tests.support.redis_topologies import Cluster, SentinelSet
 
 # A test that uses one of these starts real processes.
 PROCESS_FIXTURES = {
@@ -25,6 +26,10 @@ PROCESS_FIXTURES = {
     "pg_cluster",
     "database_url",
     "start_cdc",
+    "redis_cluster",
+    "redis_sentinel",
+    "fresh_cluster",
+    "fresh_sentinel",
 }
 LAYERS = ("unit", "process", "browser", "bench")
 
@@ -64,6 +69,38 @@ def fresh_redis() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[Cluster]:
+    """A Redis Cluster (3 masters, 3 replicas) shared by the tests that don't fail it over."""
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def fresh_cluster() -> Iterator[Cluster]:
+    """A Redis Cluster of this test's own, for tests that kill its nodes."""
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel() -> Iterator[SentinelSet]:
+    """A Sentinel-managed master and replica shared by the tests that don't fail it over."""
+    sentinels = SentinelSet().start()
+    yield sentinels
+    sentinels.stop()
+
+
+@pytest.fixture
+def fresh_sentinel() -> Iterator[SentinelSet]:
+    """A Sentinel-managed master and replica of this test's own, for tests that kill the master."""
+    sentinels = SentinelSet().start()
+    yield sentinels
+    sentinels.stop()
 
 
 @pytest.fixture

@@ -7,11 +7,15 @@ row whole (or removes it on delete) unless the row already holds a newer change 
 
 from __future__ import annotations
 
+import ctypes
+import threading
 from typing import Any
 
 import httpx
 
-from tests.support.sse import Message, SSEClient
+from tests.support.sse import Message, SSEClient, StreamClosed
+
+CLONE_NEWNET = 0x40000000
 
 
 class Rows:
@@ -46,3 +50,87 @@ class Rows:
         client = SSEClient(f"{base}/events", headers={"Last-Event-ID": self.cursor or ""})
         client.wait_comment("connected")
         return client
+
+
+class Follower:
+    """A client that keeps following, in a thread of its own, the way the dashboard's worker does:
+    snapshot, stream from its cursor, resume with `Last-Event-ID` when the stream ends or falls
+    silent for `silence_seconds` (the heartbeat watchdog), start over from a snapshot on `reset`.
+
+    `netns` runs it inside a network namespace (multi-host tests): the thread enters it before
+    opening any socket, so every connection it makes starts there.
+    """
+
+    def __init__(self, base: str, *, silence_seconds: float, netns: str | None = None) -> None:
+        self.base = base
+        self.silence_seconds = silence_seconds
+        self.netns = netns
+        self.rows = Rows()
+        self.changes: list[tuple[str, str]] = []  # (id, data) of every change applied, in order
+        self.resets: list[str] = []  # each reset's reason
+        self.connects = 0
+        self.live = threading.Event()  # set while a stream is open and past its preamble
+        self.served_by: list[str] = []  # X-Upstream of each stream, when a proxy names it
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"follower {base}")
+
+    def start(self) -> Follower:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.silence_seconds + 15)
+
+    def _run(self) -> None:
+        if self.netns is not None:
+            enter_netns(self.netns)
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                if self.rows.cursor is None:
+                    self.rows.load_snapshot(self.base)
+                self._stream()
+                attempt = 0
+            except (OSError, StreamClosed, TimeoutError, httpx.HTTPError, ValueError):
+                pass
+            self.live.clear()
+            attempt += 1
+            # The client's own retry backoff (as the dashboard's), not a test waiting for something.
+            self._stop.wait(min(0.1 * 2**attempt, 1.0))
+
+    def _stream(self) -> None:
+        client = SSEClient(
+            f"{self.base}/events",
+            headers={"Last-Event-ID": self.rows.cursor or ""},
+            timeout=self.silence_seconds,
+            heartbeats_too=True,
+        )
+        try:
+            if client.status != 200:
+                raise StreamClosed(f"status {client.status}")
+            self.connects += 1
+            self.served_by.append(client.headers.get("x-upstream", ""))
+            client.wait_comment("connected", timeout=self.silence_seconds)
+            self.live.set()
+            while not self._stop.is_set():
+                message = client.next(timeout=self.silence_seconds)  # a heartbeat counts as a message
+                if message.event == "heartbeat":
+                    continue
+                if message.event == "reset":
+                    self.resets.append(message.json()["reason"])
+                    self.rows.cursor = None  # start over: snapshot, then stream from its cursor
+                    return
+                self.rows.apply(message)
+                self.changes.append((message.id or "", message.data))
+                self.rows.cursor = message.id
+        finally:
+            client.close()
+
+
+def enter_netns(name: str) -> None:
+    """Move the calling thread (only it) into the network namespace `ip netns` calls `name`."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    with open(f"/var/run/netns/{name}") as handle:
+        if libc.setns(handle.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into {name}")

@@ -36,14 +36,14 @@ log = logging.getLogger("scrollr.relay")
 
 
 def make_bus(settings: Settings) -> Bus:
-    if settings.redis_url is None:
+    if settings.redis is None:
         return MemoryBus(
             maxlen=settings.stream_maxlen,
             max_age_seconds=settings.stream_max_age_seconds,
             dedupe_window_seconds=settings.dedupe_window_seconds,
         )
     return RedisBus(
-        settings.redis_url,
+        settings.redis,
         stream_key=settings.stream_key,
         maxlen=settings.stream_maxlen,
         max_age_seconds=settings.stream_max_age_seconds,

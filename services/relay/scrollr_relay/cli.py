@@ -23,7 +23,7 @@ def _serve(settings: Settings, listen_fd: int | None = None) -> None:
 
 
 def _announce(settings: Settings) -> None:
-    bus = "redis " + settings.redis_url.split("@")[-1] if settings.redis_url else "in-memory (single process)"
+    bus = settings.redis.describe() if settings.redis else "in-memory (single process)"
     processes = f"{settings.workers} processes" if settings.workers > 1 else "1 process"
     log.info("relay listening on http://%s:%d (%s, bus: %s)", settings.host, settings.port, processes, bus)
     if settings.dev_mode:

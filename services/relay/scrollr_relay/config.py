@@ -20,6 +20,8 @@ from scrollr_core.settings import (
     url_setting,
 )
 
+from scrollr_relay.redis_topology import RedisSettings, redis_settings
+
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_HEARTBEAT_SECONDS = 15.0
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -42,7 +44,7 @@ PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_secret: str
     dev_mode: bool = False
-    redis_url: str | None = None
+    redis: RedisSettings | None = None
     database_url: str | None = None
     allowed_origins: tuple[str, ...] = ()
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
@@ -94,12 +96,12 @@ def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 def load_settings(env: Mapping[str, str]) -> Settings:
     dev_mode = truthy(env, "SCROLLR_DEV")
     secret = secret_setting(env, dev_mode=dev_mode)
-    redis_url = url_setting(env, "REDIS_URL", ("redis", "rediss", "unix"))
+    redis = redis_settings(env)
     port = int(number_setting(env, "PORT", DEFAULT_PORT, minimum=0, kind=int))
     workers = int(number_setting(env, "WORKERS", 1, minimum=1, maximum=MAX_WORKERS, kind=int))
-    if workers > 1 and redis_url is None:
+    if workers > 1 and redis is None:
         raise ConfigError(
-            f"WORKERS={workers} needs REDIS_URL: without Redis each process has a bus of its own "
+            f"WORKERS={workers} needs REDIS_URL (or Sentinel): without Redis each process has a bus of its own "
             "and would miss the events posted to the others"
         )
     if workers > 1 and port == 0:
@@ -112,7 +114,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return Settings(
         webhook_secret=secret,
         dev_mode=dev_mode,
-        redis_url=redis_url,
+        redis=redis,
         database_url=url_setting(env, "DATABASE_URL", ("postgres", "postgresql")),
         allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
         heartbeat_seconds=number_setting(

@@ -9,31 +9,39 @@ Redis does not record what trimming removed (`max-deleted-entry-id` only follows
 script trims explicitly and remembers the newest trimmed id: a cursor older than it has lost events.
 The epoch key vanishes with the stream when Redis restarts empty, which is how old cursors are told
 apart from new ones.
+
+A failover is the other way history is lost: replication is asynchronous, so a promoted replica may
+lack the last writes the old master acknowledged, and nobody can tell which. Every script reads the
+server's replication id (`master_replid`, new on each promotion and each restart) and keeps it beside
+the epoch: when the id differs, the epoch is renewed, so every cursor of the old history gets a
+`reset` (a snapshot) instead of a silent gap. A failover costs each client one reset, never an event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scrollr_relay.bus import BusUnavailable, HistoryGap, PublishResult, gap_reason
 from scrollr_relay.cursor import LAST_POSSIBLE, Cursor, StreamId, new_epoch
 from scrollr_relay.event import Envelope, StoredEvent
+from scrollr_relay.redis_topology import SOCKET_TIMEOUT_SECONDS, Client, RedisSettings, connect
 
+T = TypeVar("T")
+
+# KEYS[5] holds the replication id the epoch was issued under: see the module's docstring.
 _ENSURE_EPOCH = """
 local function ensure_epoch()
   local epoch = redis.call('GET', KEYS[2])
-  if not epoch then
+  local lineage = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  if not epoch or redis.call('GET', KEYS[5]) ~= lineage then
     redis.call('SET', KEYS[2], ARGV[1])
+    redis.call('SET', KEYS[5], lineage)
     epoch = ARGV[1]
   end
   return epoch
@@ -48,7 +56,7 @@ local function last_id()
 end
 """
 
-# KEYS: stream, epoch, dedupe zset, trimmed
+# KEYS: stream, epoch, dedupe zset, trimmed, lineage
 # ARGV: candidate epoch, maxlen, min id ('' = no age limit), now ms, dedupe window ms,
 #       then (dedupe key, topic, data) per envelope
 _PUBLISH = (
@@ -86,7 +94,7 @@ return {epoch, published, duplicates, last_id()}
 """
 )
 
-# KEYS: stream, epoch, dedupe zset, trimmed.  ARGV: candidate epoch, after id ('' = head only), count
+# KEYS: stream, epoch, dedupe zset, trimmed, lineage.  ARGV: candidate epoch, after id ('' = head only), count
 _READ = (
     _ENSURE_EPOCH
     + """
@@ -100,17 +108,10 @@ return {epoch, last_id(), trimmed, entries}
 """
 )
 
-SOCKET_TIMEOUT_SECONDS = 10.0
-CONNECT_TIMEOUT_SECONDS = 2.0
-# A pooled connection that Redis closed (a restart, a failover) fails on its next use. Retried on a
-# fresh connection, so a restart costs no failed webhook once Redis is back. Retrying a publish whose
-# reply was lost is safe: the script dedupes by idempotency key, so the retry can't append twice.
-RETRIES = 2
-RETRY_BACKOFF = ExponentialWithJitterBackoff(base=0.05, cap=0.5)
-# Connections per process. A reconnect storm asks for thousands of backlog reads at once: they wait
-# their turn for one of these (up to the socket timeout) instead of each opening a connection, which
-# ran into the pool's and Redis's client limits and ended streams.
-POOL_CONNECTIONS = 32
+# Commands in flight per process (the hub's blocking read aside). A reconnect storm asks for
+# thousands of backlog reads at once: they wait their turn for one of these (up to the socket
+# timeout) instead of each opening a connection, which ran into Redis's client limits and ended streams.
+CONCURRENT_COMMANDS = 32
 
 
 def _text(value: bytes | str) -> str:
@@ -126,27 +127,19 @@ def _stored(entry: list[Any]) -> StoredEvent:
 class RedisBus:
     def __init__(
         self,
-        url: str,
+        settings: RedisSettings,
         *,
         stream_key: str,
         maxlen: int,
         max_age_seconds: int = 0,
         dedupe_window_seconds: int,
     ) -> None:
-        pool = redis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=POOL_CONNECTIONS,
-            timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            health_check_interval=30,
-            # Given to the pool's connections: the client ignores its own `retry` for them.
-            retry=Retry(RETRY_BACKOFF, RETRIES),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
-        self._redis = redis.Redis.from_pool(pool)  # closing the client closes the pool
+        self._settings = settings
+        self._client: Client | None = None
+        self._connecting = asyncio.Lock()
+        self._turns = asyncio.Semaphore(CONCURRENT_COMMANDS)
         tag = "{" + stream_key + "}"
-        self._keys = [stream_key, f"{tag}:epoch", f"{tag}:dedupe", f"{tag}:trimmed"]
+        self._keys = [stream_key, f"{tag}:epoch", f"{tag}:dedupe", f"{tag}:trimmed", f"{tag}:lineage"]
         self._maxlen = maxlen
         self._max_age_ms = max_age_seconds * 1000
         self._dedupe_window_ms = dedupe_window_seconds * 1000
@@ -156,8 +149,29 @@ class RedisBus:
         self._publish = functools.partial(self._eval, _PUBLISH)
         self._read = functools.partial(self._eval, _READ)
 
+    async def _redis(self) -> Client:
+        if self._client is None:
+            async with self._connecting:
+                if self._client is None:
+                    self._client = await connect(self._settings)
+        return self._client
+
+    async def _command(self, call: Callable[[Client], Awaitable[T]]) -> T:
+        """Run one command in its turn; any Redis failure (or no turn in time) is BusUnavailable."""
+        try:
+            async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise BusUnavailable("redis: no free connection in time") from None
+        try:
+            return await call(await self._redis())
+        except (RedisError, OSError) as exc:
+            raise BusUnavailable(f"redis: {exc}") from exc
+        finally:
+            self._turns.release()
+
     async def _eval(self, script: str, *, keys: list[str], args: Sequence[Any]) -> Any:
-        return await self._redis.eval(script, len(keys), *keys, *args)
+        return await self._command(lambda r: r.eval(script, len(keys), *keys, *args))
 
     async def publish(self, envelopes: Sequence[Envelope]) -> PublishResult:
         now_ms = int(time.time() * 1000)
@@ -165,22 +179,16 @@ class RedisBus:
         args: list[str | bytes | int] = [new_epoch(), self._maxlen, min_id, now_ms, self._dedupe_window_ms]
         for envelope in envelopes:
             args += [envelope.dedupe_key, envelope.topic, envelope.data]
-        try:
-            epoch, published, duplicates, last = await self._publish(keys=self._keys, args=args)
-        except RedisError as exc:
-            raise BusUnavailable(f"redis: {exc}") from exc
+        epoch, published, duplicates, last = await self._publish(keys=self._keys, args=args)
         head = Cursor(_text(epoch), StreamId.parse(last))
         return PublishResult(published=int(published), duplicates=int(duplicates), head=head)
 
     async def _read_script(
         self, after: StreamId | None, limit: int
     ) -> tuple[str, StreamId, StreamId, list[Any]]:
-        try:
-            epoch, last, trimmed, entries = await self._read(
-                keys=self._keys, args=[new_epoch(), "" if after is None else str(after), limit]
-            )
-        except RedisError as exc:
-            raise BusUnavailable(f"redis: {exc}") from exc
+        epoch, last, trimmed, entries = await self._read(
+            keys=self._keys, args=[new_epoch(), "" if after is None else str(after), limit]
+        )
         return _text(epoch), StreamId.parse(last), StreamId.parse(trimmed), entries
 
     async def head(self) -> Cursor:
@@ -197,18 +205,16 @@ class RedisBus:
         return [_stored(entry) for entry in entries]
 
     async def wait_after(self, position: StreamId, timeout_seconds: float) -> None:
+        # Outside the turns: one per process (the hub's reader), and it holds its connection blocked.
         try:
-            await self._redis.xread(
-                {self._keys[0]: str(position)}, count=1, block=int(timeout_seconds * 1000)
-            )
-        except RedisError as exc:
+            client = await self._redis()
+            await client.xread({self._keys[0]: str(position)}, count=1, block=int(timeout_seconds * 1000))
+        except (RedisError, OSError) as exc:
             raise BusUnavailable(f"redis: {exc}") from exc
 
     async def ping(self) -> None:
-        try:
-            await self._redis.ping()
-        except RedisError as exc:
-            raise BusUnavailable(f"redis: {exc}") from exc
+        await self._command(lambda r: r.ping())
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        if self._client is not None:
+            await self._client.aclose()

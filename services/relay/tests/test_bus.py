@@ -10,16 +10,28 @@ from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.redis_bus import RedisBus
+from scrollr_relay.redis_topology import redis_settings
 
 _keys = itertools.count()
+# The suite starts Redis servers of every topology (through the fixtures `make_bus` asks for).
+pytestmark = pytest.mark.process
 
 
 def env(n: int, topic: str = "trades") -> Envelope:
     return Envelope(topic=topic, dedupe_key=f"k{n}", data=b'{"n":%d}' % n)
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_bus(request, redis_server):
+def _redis_settings(request):
+    """Settings for the topology of this run of the suite, its servers started on first use."""
+    if request.param == "redis":
+        return redis_settings({"REDIS_URL": request.getfixturevalue("redis_server").url})
+    if request.param == "cluster":
+        return redis_settings({"REDIS_URL": request.getfixturevalue("redis_cluster").url})
+    return redis_settings(request.getfixturevalue("redis_sentinel").env())
+
+
+@pytest.fixture(params=["memory", "redis", "cluster", "sentinel"])
+def make_bus(request):
     def make(maxlen=1000, max_age_seconds=0, dedupe_window_seconds=60):
         if request.param == "memory":
             bus = MemoryBus(
@@ -27,7 +39,7 @@ def make_bus(request, redis_server):
             )
         else:
             bus = RedisBus(
-                redis_server.url,
+                _redis_settings(request),
                 stream_key=f"test:bus:{next(_keys)}:{id(request)}",
                 maxlen=maxlen,
                 max_age_seconds=max_age_seconds,

@@ -12,7 +12,7 @@ def test_defaults():
     settings = load_settings(OK)
     assert settings.heartbeat_seconds == 15
     assert settings.port == 8080
-    assert settings.redis_url is None
+    assert settings.redis is None
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.workers == 1
 
@@ -40,11 +40,46 @@ def test_no_secret_refuses_to_start_unless_dev_mode():
         ({"WORKERS": "65", "REDIS_URL": "redis://localhost"}, "WORKERS"),
         ({"WORKERS": "2"}, "WORKERS=2 needs REDIS_URL"),
         ({"WORKERS": "2", "REDIS_URL": "redis://localhost", "PORT": "0"}, "fixed PORT"),
+        ({"REDIS_MODE": "replicated", "REDIS_URL": "redis://localhost"}, "REDIS_MODE"),
+        ({"REDIS_MODE": "cluster"}, "REDIS_MODE=cluster needs REDIS_URL"),
+        ({"REDIS_MODE": "sentinel"}, "REDIS_SENTINELS"),
+        ({"REDIS_SENTINELS": "a:26379"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINELS": "a:26379,b"}, "REDIS_SENTINELS entry 'b'"),
+        ({"REDIS_SENTINELS": "a:99999", "REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINELS entry"),
+        (
+            {"REDIS_SENTINELS": "a:1", "REDIS_SENTINEL_MASTER": "m", "REDIS_URL": "redis://a"},
+            "REDIS_URL and Sentinel",
+        ),
+        ({"REDIS_SENTINEL_MASTER": "m", "REDIS_URL": "redis://a"}, "REDIS_MODE=sentinel"),
     ],
 )
 def test_invalid_values_name_the_variable(env, names):
     with pytest.raises(ConfigError, match=names):
         load_settings({**OK, **env})
+
+
+def test_redis_topologies():
+    auto = load_settings({**OK, "REDIS_URL": "redis://:pw@cache:6379/0"}).redis
+    assert auto is not None and (auto.mode, auto.url) == ("auto", "redis://:pw@cache:6379/0")
+    assert auto.describe() == "redis cache:6379/0"  # no credentials in the banner
+    cluster = load_settings({**OK, "REDIS_URL": "redis://node1:7000", "REDIS_MODE": "Cluster"}).redis
+    assert cluster is not None and cluster.mode == "cluster"
+    sentinel = load_settings(
+        {
+            **OK,
+            "REDIS_SENTINELS": "10.0.0.1:26379, [::1]:26380",
+            "REDIS_SENTINEL_MASTER": "scrollr",
+            "REDIS_PASSWORD": "data-pw",
+            "REDIS_SENTINEL_PASSWORD": "sentinel-pw",
+            "WORKERS": "2",
+        }
+    )
+    assert sentinel.workers == 2
+    assert sentinel.redis is not None
+    assert sentinel.redis.mode == "sentinel"
+    assert sentinel.redis.sentinels == (("10.0.0.1", 26379), ("::1", 26380))
+    assert (sentinel.redis.password, sentinel.redis.sentinel_password) == ("data-pw", "sentinel-pw")
+    assert "pw" not in sentinel.redis.describe()
 
 
 def test_allowed_origins_take_web_and_extension_origins():

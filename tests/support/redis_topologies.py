@@ -1,0 +1,235 @@
+"""Real Redis topologies from the machine's redis-server: a Cluster (3 masters, 3 replicas) and a
+Sentinel-managed master with a replica and three sentinels, each on free ports of its own.
+
+Failover settings are short (node timeout 2 s, sentinel down-after 1 s) so a test sees a promotion
+in seconds; everything else is Redis's own behaviour.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import redis
+
+from tests.support.procs import wait_until
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+SENTINEL_MASTER = "scrollr"
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def cluster_safe_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too and below 65536, outside the
+    ephemeral range (so a client socket can't take it between runs)."""
+    for _ in range(1000):
+        port = random.randint(20000, 30000)
+        if _bindable(port) and _bindable(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+class Node:
+    """One redis-server (or sentinel) process, keeping nothing on disk."""
+
+    def __init__(self, root: Path, port: int, *args: str, sentinel_conf: Path | None = None) -> None:
+        self.port = port
+        self.dir = root / str(port)
+        self.dir.mkdir()
+        self.args = args
+        self.sentinel_conf = sentinel_conf
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        if self.sentinel_conf is not None:
+            return [REDIS_SERVER, str(self.sentinel_conf), "--sentinel"]
+        return [
+            REDIS_SERVER,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.dir),
+            # A replica syncs at once (the default waits 5 s for more replicas to share a transfer).
+            "--repl-diskless-sync-delay",
+            "0",
+            *self.args,
+        ]
+
+    def start(self) -> Node:
+        log = (self.dir / "log").open("ab")
+        self.proc = subprocess.Popen(self.command(), cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
+        wait_until(self.answers, what=f"redis on {self.port}")
+        return self
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
+
+    def answers(self) -> bool:
+        with self.client() as r:
+            return bool(r.ping())
+
+    def replica_in_sync(self) -> bool:
+        """A master, or a replica whose link to its master is up (its initial sync done)."""
+        with self.client() as r:
+            info = r.info("replication")
+        return info["role"] == "master" or info.get("master_link_status") == "up"
+
+    def kill(self) -> None:
+        """kill -9: no goodbye to replicas or sentinels."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+
+class Cluster:
+    """3 masters and 3 replicas made with `redis-cli --cluster create`."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="scrollr-cluster-"))
+        self.nodes: list[Node] = []
+
+    def start(self) -> Cluster:
+        for _ in range(6):
+            node = Node(
+                self.root,
+                cluster_safe_port(),
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-node-timeout",
+                "2000",
+            )
+            self.nodes.append(node.start())
+        subprocess.run(
+            [
+                REDIS_CLI,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        wait_until(self.healthy, timeout=30, what="cluster state ok on every node")
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}"
+
+    def healthy(self) -> bool:
+        """Every live node says the cluster is ok, and every replica has synced (a replica that never
+        synced won't take over: it counts as too far behind)."""
+        for node in self.nodes:
+            if node.proc is None:
+                continue
+            with node.client() as r:
+                if "cluster_state:ok" not in r.execute_command("CLUSTER", "INFO"):
+                    return False
+            if not node.replica_in_sync():
+                return False
+        return True
+
+    def master_of(self, key: str) -> Node:
+        """The live node that serves `key`'s slot as master."""
+        with next(n for n in self.nodes if n.proc is not None).client() as r:
+            slot = int(r.execute_command("CLUSTER", "KEYSLOT", key))
+            for start, end, master, *_ in r.execute_command("CLUSTER", "SLOTS"):
+                if start <= slot <= end:
+                    port = int(master[1])
+        return next(n for n in self.nodes if n.port == port)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SentinelSet:
+    """A master, its replica and three sentinels watching it as `scrollr` (quorum 2)."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="scrollr-sentinel-"))
+        self.master: Node | None = None
+        self.replica: Node | None = None
+        self.sentinels: list[Node] = []
+
+    def start(self) -> SentinelSet:
+        self.master = Node(self.root, cluster_safe_port()).start()
+        self.replica = Node(self.root, cluster_safe_port(), "--replicaof", "127.0.0.1", str(self.master.port))
+        self.replica.start()
+        for _ in range(3):
+            port = cluster_safe_port()
+            conf = self.root / f"sentinel-{port}.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.root}\n"
+                f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {self.master.port} 2\n"
+                f"sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n"
+                f"sentinel failover-timeout {SENTINEL_MASTER} 5000\n"
+            )
+            self.sentinels.append(Node(self.root, port, sentinel_conf=conf).start())
+        wait_until(self.watching, timeout=30, what="sentinels to see each other and the replica")
+        return self
+
+    @property
+    def addresses(self) -> str:
+        return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+
+    def env(self) -> dict[str, str]:
+        return {"REDIS_SENTINELS": self.addresses, "REDIS_SENTINEL_MASTER": SENTINEL_MASTER}
+
+    def watching(self) -> bool:
+        assert self.replica is not None
+        if not self.replica.replica_in_sync():
+            return False
+        for sentinel in self.sentinels:
+            with sentinel.client() as r:
+                if not r.execute_command("SENTINEL", "REPLICAS", SENTINEL_MASTER):
+                    return False
+                if len(r.execute_command("SENTINEL", "SENTINELS", SENTINEL_MASTER)) < 2:
+                    return False
+        return True
+
+    def master_port(self) -> int:
+        with self.sentinels[0].client() as r:
+            _, port = r.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_MASTER)
+        return int(port)
+
+    def stop(self) -> None:
+        for node in [*self.sentinels, self.master, self.replica]:
+            if node is not None:
+                node.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
