@@ -80,7 +80,11 @@ def hub_of(app: Litestar) -> Hub:
 def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
     bus = bus if bus is not None else make_bus(settings)
     pool = make_pool(settings.database_url) if settings.database_url else None
-    hub = Hub(bus, heartbeat_seconds=settings.heartbeat_seconds)
+    hub = Hub(
+        bus,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        bus_outage_grace_seconds=settings.bus_outage_grace_seconds,
+    )
     stream = EventStream(hub, bus, settings)
     activity = WebhookActivity()
     cors = CORSConfig(

@@ -36,6 +36,9 @@ DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 DEFAULT_LOG_SUMMARY_SECONDS = 30.0
+# Longer than a Redis restart or failover (seconds), short enough that clients of a relay cut off
+# from Redis move to another before their data is long stale.
+DEFAULT_BUS_OUTAGE_GRACE_SECONDS = 30.0
 MAX_WORKERS = 64
 STREAM_KEY = "events:broadcast"
 PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -67,6 +70,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
     log_summary_seconds: float = DEFAULT_LOG_SUMMARY_SECONDS
+    bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -155,5 +159,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         log_summary_seconds=number_setting(
             env, "LOG_SUMMARY_SECONDS", DEFAULT_LOG_SUMMARY_SECONDS, minimum=0.1, kind=float
+        ),
+        bus_outage_grace_seconds=number_setting(
+            env, "BUS_OUTAGE_GRACE_SECONDS", DEFAULT_BUS_OUTAGE_GRACE_SECONDS, minimum=0, kind=float
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from scrollr_core.backoff import Backoff
 
@@ -20,7 +21,7 @@ from scrollr_relay.filters import filter_keys
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
-from scrollr_relay.subscriber import CLOSE_SHUTDOWN, Frame, Subscriber
+from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
 
 log = logging.getLogger("scrollr.hub")
 
@@ -36,18 +37,13 @@ def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
     ]
 
 
-async def _bus_down(exc: BusUnavailable, attempt: int) -> int:
-    """Record and log an unreachable bus, wait out the backoff; the next attempt number."""
-    metrics.BUS_UP.set(0)
-    log.warning("bus unavailable, retrying: %s", exc)
-    await asyncio.sleep(READER_BACKOFF.delay(attempt))
-    return attempt + 1
-
-
 class Hub:
-    def __init__(self, bus: Bus, *, heartbeat_seconds: float) -> None:
+    def __init__(self, bus: Bus, *, heartbeat_seconds: float, bus_outage_grace_seconds: float = 30.0) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
+        self._outage_grace_seconds = bus_outage_grace_seconds
+        # Since when (monotonic) the reader can't reach the bus; None while it can.
+        self.bus_down_since: float | None = None
         self._heartbeat = heartbeat_frame(heartbeat_seconds)
         # A dict for its order and its dense, fast iteration; the values are unused.
         self.subscribers: dict[Subscriber, None] = {}
@@ -79,6 +75,43 @@ class Hub:
     def close_all(self, reason: str) -> None:
         for subscriber in list(self.subscribers):
             subscriber.close(reason)
+
+    @property
+    def bus_down(self) -> bool:
+        return self.bus_down_since is not None
+
+    async def _note_bus_down(self, exc: BusUnavailable, attempt: int) -> int:
+        """Record and log an unreachable bus, wait out the backoff; the next attempt number."""
+        metrics.BUS_UP.set(0)
+        if self.bus_down_since is None:
+            self.bus_down_since = time.monotonic()
+        log.warning("bus unavailable, retrying: %s", exc)
+        await asyncio.sleep(READER_BACKOFF.delay(attempt))
+        return attempt + 1
+
+    def _note_bus_up(self) -> None:
+        metrics.BUS_UP.set(1)
+        self.bus_down_since = None
+
+    def end_streams_after_long_outage(self) -> None:
+        """End every stream once the bus has been out of reach for the grace period.
+
+        From one relay, Redis down for everyone and this relay cut off from it look alike. A short
+        outage (a restart, a failover) keeps streams open with heartbeats: no event is lost, they
+        arrive when the bus is back. A long one ends them, so clients reconnect through the balancer
+        to a relay that can read the bus (this one refuses new streams meanwhile) instead of
+        staying on a stream that has silently gone stale.
+        """
+        since = self.bus_down_since
+        if since is None or not self.subscribers:
+            return
+        if time.monotonic() - since >= self._outage_grace_seconds:
+            log.warning(
+                "bus out of reach for %.0f s: ending %d streams",
+                time.monotonic() - since,
+                len(self.subscribers),
+            )
+            self.close_all(CLOSE_BUS_UNAVAILABLE)
 
     def streams_from(self, client: str) -> int:
         return self._per_client.get(client, 0)
@@ -141,10 +174,10 @@ class Hub:
         while True:
             try:
                 head = await self._bus.head()
-                metrics.BUS_UP.set(1)
+                self._note_bus_up()
                 return head
             except BusUnavailable as exc:
-                attempt = await _bus_down(exc, attempt)
+                attempt = await self._note_bus_down(exc, attempt)
 
     async def _read_forever(self) -> None:
         cursor = self.head = await self._head_when_available()
@@ -156,7 +189,7 @@ class Hub:
                 if attempt:
                     log.info("bus reachable again")
                 attempt = 0
-                metrics.BUS_UP.set(1)
+                self._note_bus_up()
                 if not events:
                     await self._bus.wait_after(cursor.position, WAIT_SECONDS)
                     continue
@@ -169,7 +202,7 @@ class Hub:
                 self.reset_all(head, gap.reason)
                 cursor = self.head = head
             except BusUnavailable as exc:
-                attempt = await _bus_down(exc, attempt)
+                attempt = await self._note_bus_down(exc, attempt)
             except Exception:
                 # The reader must outlive any one bad read: streams depend on it.
                 metrics.UNHANDLED_ERRORS.labels("hub_reader").inc()
@@ -180,6 +213,7 @@ class Hub:
     async def _ping_forever(self) -> None:
         while True:
             await asyncio.sleep(self._heartbeat_seconds)
+            self.end_streams_after_long_outage()
             for subscriber in self.subscribers:
                 if subscriber.live:
                     subscriber.write(self._heartbeat)

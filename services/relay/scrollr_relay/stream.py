@@ -27,7 +27,7 @@ from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
-from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, Subscriber
+from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
 from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")
@@ -153,6 +153,10 @@ class EventStream:
             metrics.STREAMS_REFUSED.inc()
             await _plain(send, 503, "stream limit reached", [_retry_after()])
             return
+        if self._hub.bus_down:
+            # Refused before the 200, so a balancer tries another relay (proxy_next_upstream).
+            await _plain(send, 503, "event bus unavailable", [_retry_after()])
+            return
         if client is not None and self._hub.streams_from(client) >= settings.max_streams_per_client:
             metrics.STREAMS_REFUSED_PER_CLIENT.inc()
             await _plain(send, 429, "too many streams from this address", [_retry_after()])
@@ -181,7 +185,7 @@ class EventStream:
                 except BusUnavailable as exc:
                     # The position can't be checked now; ending the stream makes the client retry.
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)
-                    subscriber.close("bus_unavailable")
+                    subscriber.close(CLOSE_BUS_UNAVAILABLE)
             subscriber.go_live(resume_after)
             if not subscriber.closed and sink.detach():
                 # Live on its own socket: the rest of the stream needs no call of its own, so this

@@ -23,6 +23,7 @@ CLOSE_CLIENT_GONE = "client_disconnected"
 CLOSE_SLOW = "slow_client"
 CLOSE_SHUTDOWN = "shutdown"
 CLOSE_SEND_FAILED = "send_failed"
+CLOSE_BUS_UNAVAILABLE = "bus_unavailable"
 
 
 class Sink(Protocol):

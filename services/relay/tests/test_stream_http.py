@@ -108,6 +108,45 @@ def test_reset_after_redis_restart_for_new_and_open_streams(start_relay, fresh_r
     assert late.event == "reset" and late.json()["reason"] == "history_lost"
 
 
+def test_a_bus_outage_within_the_grace_keeps_streams_open_and_refuses_new_ones(start_relay, fresh_redis):
+    relay = start_relay(
+        {"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.3", "BUS_OUTAGE_GRACE_SECONDS": "600"}
+    )
+    client = open_stream(relay)
+    wait_until(lambda: relay.metric("scrollr_bus_up") == 1, what="the bus reader to hold a position")
+    fresh_redis.stop()
+    wait_until(lambda: relay.metric("scrollr_bus_up") == 0, what="the relay to notice the bus is gone")
+    # New streams are refused before their 200, so a balancer can try another relay.
+    refused = httpx.get(f"{relay.url}/events", timeout=5)
+    assert refused.status_code == 503 and "retry-after" in refused.headers
+    pings = client.parser.comments.count("ping")
+    client.wait_comments("ping", pings + 3)  # the open stream goes on with heartbeats
+    fresh_redis.start()
+    reset = client.next(timeout=20)  # this Redis came back empty: history lost, said so
+    assert reset.event == "reset" and reset.json()["reason"] == "history_lost"
+    wait_until(
+        lambda: httpx.head(f"{relay.url}/events", timeout=5).status_code == 200, what="streams accepted"
+    )
+    publish(relay, "AFTER")
+    assert symbols(client.events(1)) == ["AFTER"]  # on the same connection as before the outage
+
+
+def test_a_bus_outage_past_the_grace_ends_streams_so_clients_move(start_relay, fresh_redis):
+    relay = start_relay(
+        {"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.3", "BUS_OUTAGE_GRACE_SECONDS": "1"}
+    )
+    client = open_stream(relay)
+    wait_until(lambda: relay.metric("scrollr_bus_up") == 1, what="the bus reader to hold a position")
+    fresh_redis.stop()
+    client.wait_closed(timeout=30)
+    assert relay.metric("scrollr_stream_closes_total", 'reason="bus_unavailable"') == 1
+    assert httpx.get(f"{relay.url}/events", timeout=5).status_code == 503
+    fresh_redis.start()
+    wait_until(lambda: relay.metric("scrollr_bus_up") == 1, timeout=30, what="the bus back")
+    again = open_stream(relay)
+    again.wait_comment("connected")
+
+
 def test_topics_limit_what_a_client_receives(redis_relay):
     games_only = open_stream(redis_relay, query="?topics=games")
     everything = open_stream(redis_relay)
