@@ -8,20 +8,16 @@ replica may lack writes the old master acknowledged) and converges to the databa
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 import pytest
 from scrollr_relay.bus import HistoryGap
 from scrollr_relay.event import Envelope
 from scrollr_relay.redis_bus import RedisBus
 from scrollr_relay.redis_topology import redis_settings
 
-from tests.support.pg import cdc_env, insert_trade, trade_prices
+from tests.support.pg import PriceWriter, cdc_env, insert_trade, trade_prices
 from tests.support.procs import RelayProcess, wait_until
 from tests.support.redis_topologies import Node, cluster_safe_port
 from tests.support.state import Follower
@@ -92,44 +88,6 @@ def topology(request: pytest.FixtureRequest) -> Topology:
     return Topology(sentinels.env(), sentinels.master.kill)
 
 
-class PriceWriter:
-    """Commits price changes to the database, about 50 a second (its pace, not a wait for anything),
-    until stopped."""
-
-    def __init__(self, database_url: str, ids: list[int]) -> None:
-        self.database_url = database_url
-        self.ids = ids
-        self.commits = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            for n in itertools.count():
-                if self._stop.wait(0.02):
-                    return
-                price = Decimal(100) + Decimal(n) / 100
-                conn.execute(
-                    "UPDATE trades SET price = %s WHERE id = %s", (price, self.ids[n % len(self.ids)])
-                )
-                self.commits += 1
-
-    def start(self) -> PriceWriter:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
-def rows_of(follower: Follower) -> dict[str, str]:
-    return {
-        key: f"{Decimal(str(row['price'])):.2f}"
-        for key, row in follower.rows.tables.get("trades", {}).items()
-    }
-
-
 def test_failover_of_the_master_holding_the_stream(
     topology: Topology,
     start_relay: Callable[..., RelayProcess],
@@ -171,7 +129,7 @@ def test_failover_of_the_master_holding_the_stream(
         writer.stop()
         truth = trade_prices(database_url)
         wait_until(
-            lambda: all(rows_of(f) == truth for f in followers),
+            lambda: all(f.prices() == truth for f in followers),
             timeout=60,
             interval=0.2,
             what="every client's rows to equal the database's",

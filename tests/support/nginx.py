@@ -25,31 +25,42 @@ def locations(read_timeout_seconds: float | None) -> str:
     return text
 
 
+def nginx_conf(folder: Path, *, upstreams: list[str], listen: str, server_extra: str = "") -> str:
+    """A whole nginx.conf in `folder` (logs, temp files, pid): the deploy locations behind `listen`,
+    balancing over `upstreams` (nginx `server` lines' arguments)."""
+    servers = "".join(f"server {u};" for u in upstreams)
+    return f"""
+{"user root;" if os.geteuid() == 0 else ""}
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+  access_log {folder}/access.log;
+  client_body_temp_path {folder}/body;
+  proxy_temp_path {folder}/proxy;
+  upstream scrollr_relay {{ {servers} keepalive 8; }}
+  server {{
+    listen {listen};
+    {server_extra}
+    include {folder}/locations.conf;
+  }}
+}}
+"""
+
+
 class Nginx:
     def __init__(self, upstream_ports: list[int], *, read_timeout_seconds: float | None = None) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="scrollr-nginx-"))
-        servers = "".join(f"server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
         (self.dir / "locations.conf").write_text(locations(read_timeout_seconds))
         (self.dir / "nginx.conf").write_text(
-            f"""
-{"user root;" if os.geteuid() == 0 else ""}
-worker_processes 1;
-daemon off;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log info;
-events {{ worker_connections 1024; }}
-http {{
-  access_log {self.dir}/access.log;
-  client_body_temp_path {self.dir}/body;
-  proxy_temp_path {self.dir}/proxy;
-  upstream scrollr_relay {{ {servers} keepalive 8; }}
-  server {{
-    listen 127.0.0.1:{self.port};
-    include {self.dir}/locations.conf;
-  }}
-}}
-"""
+            nginx_conf(
+                self.dir,
+                upstreams=[f"127.0.0.1:{p} max_fails=0" for p in upstream_ports],
+                listen=f"127.0.0.1:{self.port}",
+            )
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

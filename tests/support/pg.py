@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
+import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,34 @@ def drop_slot(database_url: str, slot: str) -> None:
         return True
 
     wait_until(dropped, timeout=15, what=f"replication slot {slot} dropped")
+
+
+class PriceWriter:
+    """Commits price changes to the database, about 50 a second (its pace, not a wait for anything),
+    until stopped."""
+
+    def __init__(self, database_url: str, ids: list[int]) -> None:
+        self.database_url = database_url
+        self.ids = ids
+        self.commits = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            for n in itertools.count():
+                if self._stop.wait(0.02):
+                    return
+                price = Decimal(100) + Decimal(n) / 100
+                conn.execute(
+                    "UPDATE trades SET price = %s WHERE id = %s", (price, self.ids[n % len(self.ids)])
+                )
+                self.commits += 1
+
+    def start(self) -> PriceWriter:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)

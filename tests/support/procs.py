@@ -43,6 +43,15 @@ def wait_until(
     raise TimeoutError(f"timed out waiting for {what or condition}: last error {last_error!r}")
 
 
+def read_metric(base: str, name: str, labels: str = "") -> float:
+    """One sample's value from a relay's /metrics (0 when absent)."""
+    key = f"{name}{{{labels}}}" if labels else name
+    for line in httpx.get(f"{base}/metrics", timeout=5).text.splitlines():
+        if line.startswith(key + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
 class RedisServer:
     """A redis-server of the test's own on a free port, keeping nothing on disk; restartable."""
 
@@ -159,12 +168,7 @@ class RelayProcess:
             self.proc = None
 
     def metric(self, name: str, labels: str = "") -> float:
-        """One sample's value from /metrics (0 when absent)."""
-        key = f"{name}{{{labels}}}" if labels else name
-        for line in httpx.get(f"{self.url}/metrics", timeout=5).text.splitlines():
-            if line.startswith(key + " "):
-                return float(line.split()[-1])
-        return 0.0
+        return read_metric(self.url, name, labels)
 
 
 class CdcProcess:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -73,6 +74,13 @@ class Follower:
         self.served_by: list[str] = []  # X-Upstream of each stream, when a proxy names it
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"follower {base}")
+
+    def prices(self) -> dict[str, str]:
+        """Every trade's price by id, as `trade_prices` gives the database's."""
+        return {
+            key: f"{Decimal(str(row['price'])):.2f}"
+            for key, row in self.rows.tables.get("trades", {}).items()
+        }
 
     def start(self) -> Follower:
         self._thread.start()
