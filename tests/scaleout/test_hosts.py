@@ -126,8 +126,19 @@ def deployment(socket_postgres: tuple[LocalPostgres, Path], tmp_path: Path) -> I
         redis_address = hosts.address("redis")
         hosts.popen(
             "redis",
-            [REDIS_SERVER, "--bind", redis_address, "--port", "6379", "--protected-mode", "no", "--save", ""]
-            + ["--dir", str(tmp_path)],
+            [
+                REDIS_SERVER,
+                "--bind",
+                redis_address,
+                "--port",
+                "6379",
+                "--protected-mode",
+                "no",
+                "--save",
+                "",
+                "--dir",
+                str(tmp_path),
+            ],
             log=tmp_path / "redis.log",
         )
         relay_env = {
