@@ -50,3 +50,7 @@ bench: bootstrap
 # Idle commit-to-relay latency of the change emitter.
 bench-cdc: bootstrap
     python bench/cdc_latency.py
+
+# What each Redis topology costs a publish (and what WAIT for a replica would add).
+bench-bus: bootstrap
+    python bench/bus_topologies.py
