@@ -51,7 +51,7 @@ async def timed(count: int, publish: Callable[[int], Awaitable[object]]) -> list
 def row(name: str, samples: list[float], base: float | None) -> None:
     median = statistics.median(samples)
     p99 = statistics.quantiles(samples, n=100)[98]
-    ratio = f"{median / base:.2f}×" if base else "1.00×"
+    ratio = f"{median / base:.2f}x" if base else "1.00x"
     print(f"{name:<34} {median:>9.0f} µs {p99:>9.0f} µs {ratio:>8}")
 
 
