@@ -202,12 +202,27 @@ def report(fault: str, seconds: float) -> None:
     print(f"\nrecovery [{fault}]: {seconds:.1f} s")
 
 
-def test_a_relay_host_losing_its_link(deployment: Deployment) -> None:
-    writer = PriceWriter(deployment.database_url, deployment.trade_ids).start()
+@dataclass
+class Fault:
+    """The relay a fault hits (the one serving most clients), its clients, and everyone's
+    connection count before it."""
+
+    victim: str
+    moving: list[Follower]
+    connects_before: dict[Follower, int]
+
+
+def choose_victim(deployment: Deployment) -> Fault:
     victim = deployment.busiest_relay()
     moving = deployment.on(victim)
     assert moving, "nginx gave the victim no client"
-    before = {f: f.connects for f in deployment.followers}
+    return Fault(victim, moving, {f: f.connects for f in deployment.followers})
+
+
+def test_a_relay_host_losing_its_link(deployment: Deployment) -> None:
+    writer = PriceWriter(deployment.database_url, deployment.trade_ids).start()
+    fault = choose_victim(deployment)
+    victim, moving, before = fault.victim, fault.moving, fault.connects_before
     started = time.monotonic()
     deployment.hosts.link(victim, up=False)
     wait_until(
@@ -230,10 +245,8 @@ def test_a_relay_host_losing_its_link(deployment: Deployment) -> None:
 
 def test_a_relay_partitioned_from_redis(deployment: Deployment) -> None:
     writer = PriceWriter(deployment.database_url, deployment.trade_ids).start()
-    victim = deployment.busiest_relay()
-    moving = deployment.on(victim)
-    assert moving, "nginx gave the victim no client"
-    before = {f: f.connects for f in deployment.followers}
+    fault = choose_victim(deployment)
+    victim, moving, before = fault.victim, fault.moving, fault.connects_before
     started = time.monotonic()
     deployment.hosts.partition(victim, "redis")
     wait_until(lambda: deployment.status(victim, "/readyz") == 503, timeout=60, what="/readyz failing")

@@ -52,6 +52,13 @@ def read_metric(base: str, name: str, labels: str = "") -> float:
     return 0.0
 
 
+def redis_command(port: int, folder: str | Path, *extra: str) -> list[str]:
+    """redis-server on 127.0.0.1:`port`, keeping nothing on disk, `extra` options last."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return [binary, *options, "--dir", str(folder), *extra]
+
+
 class RedisServer:
     """A redis-server of the test's own on a free port, keeping nothing on disk; restartable."""
 
@@ -65,23 +72,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        self.proc = subprocess.Popen(redis_command(self.port, self.dir), stdout=subprocess.DEVNULL)
         wait_until(self.ping, what="redis-server to answer")
         return self
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.procs import wait_until
+from tests.support.procs import redis_command, wait_until
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
@@ -57,23 +57,8 @@ class Node:
     def command(self) -> list[str]:
         if self.sentinel_conf is not None:
             return [REDIS_SERVER, str(self.sentinel_conf), "--sentinel"]
-        return [
-            REDIS_SERVER,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self.dir),
-            # A replica syncs at once (the default waits 5 s for more replicas to share a transfer).
-            "--repl-diskless-sync-delay",
-            "0",
-            *self.args,
-        ]
+        # A replica syncs at once (the default waits 5 s for more replicas to share a transfer).
+        return redis_command(self.port, self.dir, "--repl-diskless-sync-delay", "0", *self.args)
 
     def start(self) -> Node:
         log = (self.dir / "log").open("ab")

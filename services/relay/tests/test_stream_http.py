@@ -108,13 +108,19 @@ def test_reset_after_redis_restart_for_new_and_open_streams(start_relay, fresh_r
     assert late.event == "reset" and late.json()["reason"] == "history_lost"
 
 
-def test_a_bus_outage_within_the_grace_keeps_streams_open_and_refuses_new_ones(start_relay, fresh_redis):
+def streaming_when_redis_stops(start_relay, redis, grace_seconds):
+    """A relay with one open stream, once its bus reader holds a position; then Redis stops."""
     relay = start_relay(
-        {"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.3", "BUS_OUTAGE_GRACE_SECONDS": "600"}
+        {"REDIS_URL": redis.url, "SSE_HEARTBEAT_SECONDS": "0.3", "BUS_OUTAGE_GRACE_SECONDS": grace_seconds}
     )
     client = open_stream(relay)
     wait_until(lambda: relay.metric("scrollr_bus_up") == 1, what="the bus reader to hold a position")
-    fresh_redis.stop()
+    redis.stop()
+    return relay, client
+
+
+def test_a_bus_outage_within_the_grace_keeps_streams_open_and_refuses_new_ones(start_relay, fresh_redis):
+    relay, client = streaming_when_redis_stops(start_relay, fresh_redis, "600")
     wait_until(lambda: relay.metric("scrollr_bus_up") == 0, what="the relay to notice the bus is gone")
     # New streams are refused before their 200, so a balancer can try another relay.
     refused = httpx.get(f"{relay.url}/events", timeout=5)
@@ -132,12 +138,7 @@ def test_a_bus_outage_within_the_grace_keeps_streams_open_and_refuses_new_ones(s
 
 
 def test_a_bus_outage_past_the_grace_ends_streams_so_clients_move(start_relay, fresh_redis):
-    relay = start_relay(
-        {"REDIS_URL": fresh_redis.url, "SSE_HEARTBEAT_SECONDS": "0.3", "BUS_OUTAGE_GRACE_SECONDS": "1"}
-    )
-    client = open_stream(relay)
-    wait_until(lambda: relay.metric("scrollr_bus_up") == 1, what="the bus reader to hold a position")
-    fresh_redis.stop()
+    relay, client = streaming_when_redis_stops(start_relay, fresh_redis, "1")
     client.wait_closed(timeout=30)
     assert relay.metric("scrollr_stream_closes_total", 'reason="bus_unavailable"') == 1
     assert httpx.get(f"{relay.url}/events", timeout=5).status_code == 503
