@@ -85,7 +85,7 @@ function Popup() {
     };
   }, []);
   const stored: Status = state?.meta?.status ?? "connecting";
-  const status: Status = workerGone && stored === "connected" ? "reconnecting" : stored;
+  const status: Status = workerGone && (stored === "connected" || stored === "delayed") ? "reconnecting" : stored;
   const interest = interestOf(preferences);
   const trades = (state?.rows.trades ?? []).filter((row) => rowWanted(interest, "trades", row));
   const games = (state?.rows.games ?? []).filter((row) => rowWanted(interest, "games", row));

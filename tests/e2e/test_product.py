@@ -114,6 +114,33 @@ def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(br
         context.close()
 
 
+def test_a_relay_cut_off_from_its_bus_is_shown_as_delayed_with_the_data_age(
+    browser, database_url, start_relay, start_cdc, fresh_redis
+):
+    insert_trade(database_url, "AAPL", "100.00")
+    env = dashboard_relay_env(database_url, REDIS_URL=fresh_redis.url, BUS_OUTAGE_GRACE_SECONDS="600")
+    relay = start_relay(env)
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(relay.url)
+        set_price(database_url, "AAPL", "101.00")
+        expect_price(page, "AAPL", "101.00")
+        expect_status(page, "connected")
+        fresh_redis.stop()  # the stream stays open (heartbeats), but no change can come through it
+        expect_status(page, "delayed", timeout_ms=30_000)
+        expect(page.get_by_test_id("status")).to_have_text("Delayed")
+        expect(page.get_by_test_id("freshness")).to_contain_text("Showing data from")
+        set_price(database_url, "AAPL", "102.00")  # committed while the relay can't publish it
+        fresh_redis.start()  # back empty: the stream says reset, the page reloads its snapshot
+        expect_status(page, "connected", timeout_ms=30_000)
+        expect_price(page, "AAPL", "102.00")
+        expect(page.get_by_test_id("freshness")).to_have_count(0)
+    finally:
+        context.close()
+
+
 def test_reduced_motion_stops_the_pulse_and_the_flashes(browser, live_path):
     database_url, relay = live_path
     animation = "(sel) => getComputedStyle(document.querySelector(sel)).animationName"

@@ -21,8 +21,10 @@
 // connection): it is closed and the client resumes from its cursor.
 //
 // Status says the situation, once: `connecting` until first live, `connected` while live,
-// `reconnecting` through every retry and backoff after that (it does not flap with each attempt),
-// `disconnected` only while the browser is offline, `error` on a refusal retrying won't fix.
+// `delayed` while live but the server says (in its heartbeats) that it can't read its bus, so no
+// change can arrive and the data ages, `reconnecting` through every retry and backoff after that
+// (it does not flap with each attempt), `disconnected` only while the browser is offline, `error`
+// on a refusal retrying won't fix.
 
 import { type BackoffOptions, jitteredDelayMs } from "./backoff";
 import type { Status } from "./protocol";
@@ -67,7 +69,8 @@ export type ClientInput =
   | { type: "reset"; generation: number }
   | { type: "streamError"; generation: number; closed: boolean }
   | { type: "probed"; generation: number; error: ClientError | null }
-  | { type: "heartbeat"; generation: number; intervalMs: number }
+  /** `delayed`: the server can't read its bus for now (the stream is alive, its data isn't current). */
+  | { type: "heartbeat"; generation: number; intervalMs: number; delayed?: boolean }
   | { type: "silence"; generation: number }
   /** The filter changed: reload the rows it chooses (the shell holds the filter, for its URLs). */
   | { type: "resubscribe" }
@@ -198,13 +201,17 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
     case "change": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       const next = { ...state, cursor: input.eventId, liveAt: state.phase === "live" ? options.now : state.liveAt };
-      return { state: next, effects: [watchdog(next)] };
+      return state.phase === "live" ? withStatus(next, "connected", [watchdog(next)]) : { state: next, effects: [watchdog(next)] };
     }
     case "heartbeat": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       const heartbeatMs = input.intervalMs > 0 ? input.intervalMs : state.heartbeatMs;
-      const next = { ...state, heartbeatMs, liveAt: state.phase === "live" ? options.now : state.liveAt };
-      return { state: next, effects: [watchdog(next)] };
+      const live = state.phase === "live";
+      // A delayed beat keeps the stream (its watchdog) but not the data's freshness.
+      const fresh = live && !input.delayed;
+      const next = { ...state, heartbeatMs, liveAt: fresh ? options.now : state.liveAt };
+      if (!live) return { state: next, effects: [watchdog(next)] };
+      return withStatus(next, input.delayed ? "delayed" : "connected", [watchdog(next)]);
     }
     case "silence":
       if (!current(state, input.generation, "live", "connecting")) return unchanged;

@@ -30,7 +30,7 @@ export type Row = Record<string, unknown> & { id: number | string };
 /** `connecting`: not live yet; `connected`: live; `reconnecting`: was live, retrying; `disconnected`:
  * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx). In every
  * state but `connected` the last data stays on screen, marked stale. */
-export type Status = "connecting" | "connected" | "reconnecting" | "disconnected" | "error";
+export type Status = "connecting" | "connected" | "delayed" | "reconnecting" | "disconnected" | "error";
 
 /** One row's new value (null: deleted), with the stream id that carried it. */
 export interface RowChange {

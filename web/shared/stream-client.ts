@@ -240,12 +240,15 @@ export class StreamClient {
     source.addEventListener(HEARTBEAT_EVENT, (message) => {
       if (source !== this.source) return;
       let intervalMs = 0;
+      let delayed = false;
       try {
-        intervalMs = Number((JSON.parse((message as MessageEvent<string>).data) as { interval_ms?: unknown }).interval_ms) || 0;
+        const beat = JSON.parse((message as MessageEvent<string>).data) as { interval_ms?: unknown; delayed?: unknown };
+        intervalMs = Number(beat.interval_ms) || 0;
+        delayed = beat.delayed === true;
       } catch {
         // still a sign of life; keep the interval known so far
       }
-      this.dispatch({ type: "heartbeat", generation, intervalMs });
+      this.dispatch({ type: "heartbeat", generation, intervalMs, delayed });
     });
     source.onerror = () => {
       if (source !== this.source) return;

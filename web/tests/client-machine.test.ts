@@ -91,6 +91,25 @@ test("the watchdog lasts about two heartbeats, of the interval the server announ
   assert.equal(WATCHDOG_BEATS, 2.5);
 });
 
+test("a delayed heartbeat (the server can't read its bus) keeps the stream but not the data's freshness", () => {
+  const live = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 3 });
+  const delayed = run(live, { type: "heartbeat", generation: G, intervalMs: 1000, delayed: true });
+  assert.equal(delayed.state.status, "delayed");
+  assert.equal(delayed.state.liveAt, 3); // the data's age keeps growing on screen
+  assert.deepEqual(delayed.effects, [
+    { type: "armWatchdog", generation: G, ms: 2500 },
+    { type: "status", status: "delayed" },
+  ]);
+  const again = run(delayed.state, { type: "heartbeat", generation: G, intervalMs: 1000, delayed: true });
+  assert.deepEqual(types(again.effects), ["armWatchdog"]); // said once
+  const back = run(delayed.state, { type: "heartbeat", generation: G, intervalMs: 1000 });
+  assert.equal(back.state.status, "connected");
+  assert.equal(back.state.liveAt, OPTIONS.now);
+  const changed = run(delayed.state, { type: "change", generation: G, eventId: "e-2-0" });
+  assert.equal(changed.state.status, "connected");
+  assert.equal(run(delayed.state, { type: "silence", generation: G }).state.status, "reconnecting");
+});
+
 test("data is current only while live: a change before the stream opens doesn't freshen it", () => {
   const connecting = state({ phase: "connecting", cursor: "e-1-0", liveAt: 3 });
   assert.equal(run(connecting, { type: "change", generation: G, eventId: "e-2-0" }).state.liveAt, 3);

@@ -15,7 +15,14 @@ class FakeEventSource {
   constructor(readonly url: string) {
     FakeEventSource.last = this;
   }
-  addEventListener(): void {}
+  private readonly listeners = new Map<string, (message: MessageEvent<string>) => void>();
+  addEventListener(type: string, listener: (message: MessageEvent<string>) => void): void {
+    this.listeners.set(type, listener);
+  }
+  /** An event of this type arrives, with this data. */
+  emit(type: string, data: string): void {
+    this.listeners.get(type)?.({ data } as MessageEvent<string>);
+  }
   close(): void {
     this.readyState = FakeEventSource.CLOSED;
   }
@@ -118,4 +125,17 @@ test("the filter goes on the snapshot and the stream, and a new one reloads the 
   await settle();
   assert.equal(requests.at(-1), "GET http://relay/snapshot?symbols=&leagues=NFL");
   assert.equal(FakeEventSource.last!.url, "http://relay/events?symbols=&leagues=NFL&lastEventId=e-1-0");
+});
+
+test("heartbeats saying the server can't read its bus show the stream as delayed, until they don't", async () => {
+  const { stream, statuses } = client(respond(200));
+  stream.start();
+  await settle();
+  const source = FakeEventSource.last!;
+  source.onopen?.();
+  source.emit("heartbeat", '{"interval_ms":1000,"delayed":true}');
+  assert.equal(stream.status, "delayed");
+  source.emit("heartbeat", '{"interval_ms":1000}');
+  assert.equal(stream.status, "connected");
+  assert.deepEqual(statuses.slice(-2), ["delayed", "connected"]);
 });

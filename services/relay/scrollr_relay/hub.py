@@ -45,6 +45,7 @@ class Hub:
         # Since when (monotonic) the reader can't reach the bus; None while it can.
         self.bus_down_since: float | None = None
         self._heartbeat = heartbeat_frame(heartbeat_seconds)
+        self._heartbeat_delayed = heartbeat_frame(heartbeat_seconds, delayed=True)
         # A dict for its order and its dense, fast iteration; the values are unused.
         self.subscribers: dict[Subscriber, None] = {}
         # Subscribers grouped by filter (None: everything), indexed by the rows they choose: the
@@ -214,6 +215,7 @@ class Hub:
         while True:
             await asyncio.sleep(self._heartbeat_seconds)
             self.end_streams_after_long_outage()
+            beat = self._heartbeat_delayed if self.bus_down else self._heartbeat
             for subscriber in self.subscribers:
                 if subscriber.live:
-                    subscriber.write(self._heartbeat)
+                    subscriber.write(beat)

@@ -50,11 +50,14 @@ def reset_frame(head: Cursor, reason: str) -> bytes:
     return frame(event=RESET_EVENT, data=notice, event_id=str(head))
 
 
-class Heartbeat(msgspec.Struct, frozen=True):
+class Heartbeat(msgspec.Struct, frozen=True, omit_defaults=True):
     interval_ms: int
+    # True while the relay can't read the bus: the stream is alive but no change can reach it, so
+    # a client must not show its data as live (it shows how old it is instead).
+    delayed: bool = False
 
 
-def heartbeat_frame(interval_seconds: float) -> bytes:
+def heartbeat_frame(interval_seconds: float, *, delayed: bool = False) -> bytes:
     """The periodic frame that keeps a stream provably alive, for proxies and for browsers alike.
 
     A `: ping` comment keeps proxies from timing out an idle stream and shows in `curl -N`, but
@@ -63,7 +66,7 @@ def heartbeat_frame(interval_seconds: float) -> bytes:
     data says how often to expect it: a client that hears nothing for about two intervals knows the
     stream is dead and reconnects.
     """
-    data = msgspec.json.encode(Heartbeat(interval_ms=round(interval_seconds * 1000)))
+    data = msgspec.json.encode(Heartbeat(interval_ms=round(interval_seconds * 1000), delayed=delayed))
     return b": ping\n" + frame(event=HEARTBEAT_EVENT, data=data)
 
 

@@ -20,6 +20,8 @@ def test_reset_frame_carries_the_head_as_its_id():
 def test_heartbeat_is_a_comment_for_proxies_and_an_event_for_browsers():
     beat = heartbeat_frame(15)
     assert beat == b': ping\nevent: heartbeat\ndata: {"interval_ms":15000}\n\n'
+    delayed = heartbeat_frame(15, delayed=True)
+    assert delayed == b': ping\nevent: heartbeat\ndata: {"interval_ms":15000,"delayed":true}\n\n'
     parser = Parser()
     (message,) = parser.feed(beat)
     assert parser.comments == ["ping"]  # what `curl -N` and proxies see

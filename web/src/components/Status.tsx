@@ -8,6 +8,7 @@ import type { Status } from "../../shared/protocol";
 const STATUS_LABEL: Record<Status, string> = {
   connecting: "Connecting…",
   connected: "Live",
+  delayed: "Delayed",
   reconnecting: "Reconnecting…",
   disconnected: "Offline",
   error: "Unavailable",
