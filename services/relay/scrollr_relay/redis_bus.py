@@ -213,7 +213,9 @@ class RedisBus:
             raise BusUnavailable(f"redis: {exc}") from exc
 
     async def ping(self) -> None:
-        await self._command(lambda r: r.ping())
+        # The read script, not PING: ready means the bus works, and Redis can answer PING while
+        # refusing the scripts (a replica's READONLY, a user without the `info` or `eval` command).
+        await self.head()
 
     async def close(self) -> None:
         if self._client is not None:

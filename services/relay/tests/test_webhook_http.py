@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import redis
 from scrollr_core.signature import signature
 from scrollr_relay.cursor import Cursor
 
@@ -212,3 +213,13 @@ def test_deliveries_are_summarised_at_info_and_logged_one_by_one_only_at_debug(s
     wait_until(lambda: sum(s["deliveries"] for s in summaries()) == 3, what="the summary of 3 deliveries")
     assert sum(s["changes"] for s in summaries()) == sum(s["published"] for s in summaries()) == 6
     assert '"outcome":"accepted"' not in relay.log()  # the per-delivery line is DEBUG
+
+
+def test_a_redis_user_refused_the_bus_commands_is_not_ready_and_says_why(start_relay, fresh_redis):
+    # PING works for this user; the scripts don't (no `info`, which the failover check needs).
+    with redis.Redis(port=fresh_redis.port) as admin:
+        admin.execute_command("ACL", "SETUSER", "relay", "on", ">relay-password", "~*", "+@all", "-info")
+    relay = start_relay({"REDIS_URL": f"redis://relay:relay-password@127.0.0.1:{fresh_redis.port}/0"})
+    assert httpx.get(f"{relay.url}/readyz").status_code == 503
+    assert post(relay.url, batch(trade_message("NOPE", "1.00"))).status_code == 503
+    wait_until(lambda: "no permissions to run the 'info' command" in relay.log(), what="why, in the log")
