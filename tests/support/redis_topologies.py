@@ -79,6 +79,12 @@ class Node:
             info = r.info("replication")
         return info["role"] == "master" or info.get("master_link_status") == "up"
 
+    def synced_replica(self) -> bool:
+        """A replica now (not a master), its link to its master up."""
+        with self.client() as r:
+            info = r.info("replication")
+        return info["role"] == "slave" and info.get("master_link_status") == "up"
+
     def kill(self) -> None:
         """kill -9: no goodbye to replicas or sentinels."""
         if self.proc is not None:
@@ -157,6 +163,17 @@ class Cluster:
                     port = int(master[1])
         return next(n for n in self.nodes if n.port == port)
 
+    def kill_master_of(self, key: str) -> Node:
+        node = self.master_of(key)
+        node.kill()
+        return node
+
+    def rejoin(self, node: Node) -> None:
+        """Restart a killed node: it knows the cluster (nodes.conf) and comes back as a replica."""
+        node.start()
+        wait_until(node.synced_replica, timeout=60, what=f"node {node.port} back as a synced replica")
+        wait_until(self.healthy, timeout=30, what="cluster state ok on every node")
+
     def stop(self) -> None:
         for node in self.nodes:
             node.kill()
@@ -212,6 +229,18 @@ class SentinelSet:
         with self.sentinels[0].client() as r:
             _, port = r.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_MASTER)
         return int(port)
+
+    def kill_master(self) -> Node:
+        """kill -9 whichever node the sentinels name master now."""
+        port = self.master_port()
+        node = next(n for n in (self.master, self.replica) if n is not None and n.port == port)
+        node.kill()
+        return node
+
+    def rejoin(self, node: Node) -> None:
+        """Restart a killed master: it comes back empty, and the sentinels make it a replica."""
+        node.start()
+        wait_until(node.synced_replica, timeout=60, what=f"node {node.port} made a synced replica")
 
     def stop(self) -> None:
         for node in [*self.sentinels, self.master, self.replica]:
