@@ -10,7 +10,8 @@
 //   fatal 4xx ─► failed (status error; only `start` or `online` tries again)   backoff
 //   connecting/live ─silence (watchdog: no byte for ~2 heartbeats)─► backoff
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
-//   any phase with a stream ─reset / resubscribe─► snapshot;   any ─offline─► offline ─online─► resume;   stop
+//   any phase with a stream ─reset / resubscribe─► snapshot (a `history_lost` reset: backoff of a random
+//   part of RESET_SPREAD_MS first, then snapshot);   any ─offline─► offline ─online─► resume;   stop
 //
 // Failures are typed (ClientError). A 503/429 with Retry-After makes that wait the floor of the
 // backoff; a 4xx other than 408/429 won't fix itself, so it is not retried for ever but shown.
@@ -35,6 +36,10 @@ export type Phase = "idle" | "snapshot" | "connecting" | "live" | "probing" | "b
 export const MAX_NATIVE_RETRIES = 3;
 /** Silence of this many heartbeat intervals means the stream is dead. */
 export const WATCHDOG_BEATS = 2.5;
+/** A `history_lost` reset reaches every client of every relay at once (Redis restarted or failed
+ * over): each waits a random part of this before its snapshot, so the database isn't asked by all
+ * of them in the same instant. Other resets concern one client and reload at once. */
+export const RESET_SPREAD_MS = 2_000;
 /** The server's default heartbeat, assumed until a stream says its own. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 
@@ -66,7 +71,7 @@ export type ClientInput =
   | { type: "snapshotFailed"; generation: number; error: ClientError }
   | { type: "opened"; generation: number; now: number }
   | { type: "change"; generation: number; eventId: string }
-  | { type: "reset"; generation: number }
+  | { type: "reset"; generation: number; reason?: string }
   | { type: "streamError"; generation: number; closed: boolean }
   | { type: "probed"; generation: number; error: ClientError | null }
   /** `delayed`: the server can't read its bus for now (the stream is alive, its data isn't current). */
@@ -222,9 +227,13 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
         return { state: { ...state, cursor: null }, effects: [] }; // the next attempt starts from a snapshot
       }
       return fetchSnapshot({ ...state, cursor: null }, state.status);
-    case "reset":
+    case "reset": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      return fetchSnapshot({ ...state, cursor: null }, retrying(state));
+      if (input.reason !== "history_lost") return fetchSnapshot({ ...state, cursor: null }, retrying(state));
+      const next = { ...state, phase: "backoff" as const, cursor: null, openedAt: null, nativeRetries: 0 };
+      const ms = Math.round(options.random * RESET_SPREAD_MS);
+      return withStatus(next, retrying(state), [{ type: "closeStream" }, { type: "cancelTimer" }, { type: "startTimer", ms }]);
+    }
     case "streamError": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       if (input.closed) {

@@ -234,8 +234,16 @@ export class StreamClient {
       if (event.lastEventId) this.dispatch({ type: "change", generation, eventId: event.lastEventId });
       this.options.listener.onChanges(change ? [change] : [], this.state.cursor ?? "");
     });
-    source.addEventListener(RESET_EVENT, () => {
-      if (source === this.source) this.dispatch({ type: "reset", generation });
+    source.addEventListener(RESET_EVENT, (message) => {
+      if (source !== this.source) return;
+      let reason: string | undefined;
+      try {
+        const data = JSON.parse((message as MessageEvent<string>).data) as { reason?: unknown };
+        reason = typeof data.reason === "string" ? data.reason : undefined;
+      } catch {
+        // a reset all the same; its reason only decides how soon to reload
+      }
+      this.dispatch({ type: "reset", generation, reason });
     });
     source.addEventListener(HEARTBEAT_EVENT, (message) => {
       if (source !== this.source) return;

@@ -11,6 +11,7 @@ import {
   MAX_NATIVE_RETRIES,
   WATCHDOG_BEATS,
   parseRetryAfter,
+  RESET_SPREAD_MS,
   transition,
 } from "../shared/client-machine";
 
@@ -53,6 +54,7 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
   { name: "backoff -online-> connecting", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog"] },
   { name: "failed -online-> tries again", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog", "status"] },
   { name: "live -reset-> snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
+  { name: "live -reset (history_lost)-> backoff, then a snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_lost" }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "live -resubscribe-> snapshot (status kept)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "connected", effects: ["closeStream", "fetchSnapshot"] },
   { name: "offline -resubscribe-> offline (drops the cursor)", from: { phase: "offline", status: "disconnected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "offline", status: "disconnected", effects: [] },
   { name: "live -offline-> offline", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer", "status"] },
@@ -108,6 +110,18 @@ test("a delayed heartbeat (the server can't read its bus) keeps the stream but n
   const changed = run(delayed.state, { type: "change", generation: G, eventId: "e-2-0" });
   assert.equal(changed.state.status, "connected");
   assert.equal(run(delayed.state, { type: "silence", generation: G }).state.status, "reconnecting");
+});
+
+test("a reset for everyone (history lost) spreads the snapshots over RESET_SPREAD_MS; another reloads at once", () => {
+  const live = state({ phase: "live", status: "connected", cursor: "e-1-0" });
+  for (const random of [0, 0.5, 0.999]) {
+    const { state: waiting, effects } = run(live, { type: "reset", generation: G, reason: "history_lost" }, { ...OPTIONS, random });
+    assert.deepEqual(effects.find((e) => e.type === "startTimer"), { type: "startTimer", ms: Math.round(random * RESET_SPREAD_MS) });
+    assert.equal(waiting.cursor, null);
+    assert.deepEqual(types(run(waiting, { type: "timer" }).effects), ["closeStream", "fetchSnapshot"]); // then the snapshot
+  }
+  const trimmed = run(live, { type: "reset", generation: G, reason: "history_trimmed" });
+  assert.deepEqual(types(trimmed.effects).sort(), ["closeStream", "fetchSnapshot", "status"]);
 });
 
 test("data is current only while live: a change before the stream opens doesn't freshen it", () => {
