@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
@@ -56,51 +57,54 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(layer)
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
+class Server(Protocol):
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Server)
+
+
+def running(server: S) -> Iterator[S]:
+    """A fixture's server: started, handed to the tests, stopped after them."""
+    server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    yield from running(RedisServer())
 
 
 @pytest.fixture
 def fresh_redis() -> Iterator[RedisServer]:
     """A Redis of this test's own, for tests that stop or restart it."""
-    server = RedisServer().start()
-    yield server
-    server.stop()
+    yield from running(RedisServer())
 
 
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[Cluster]:
     """A Redis Cluster (3 masters, 3 replicas) shared by the tests that don't fail it over."""
-    cluster = Cluster().start()
-    yield cluster
-    cluster.stop()
+    yield from running(Cluster())
 
 
 @pytest.fixture
 def fresh_cluster() -> Iterator[Cluster]:
     """A Redis Cluster of this test's own, for tests that kill its nodes."""
-    cluster = Cluster().start()
-    yield cluster
-    cluster.stop()
+    yield from running(Cluster())
 
 
 @pytest.fixture(scope="session")
 def redis_sentinel() -> Iterator[SentinelSet]:
     """A Sentinel-managed master and replica shared by the tests that don't fail it over."""
-    sentinels = SentinelSet().start()
-    yield sentinels
-    sentinels.stop()
+    yield from running(SentinelSet())
 
 
 @pytest.fixture
 def fresh_sentinel() -> Iterator[SentinelSet]:
     """A Sentinel-managed master and replica of this test's own, for tests that kill the master."""
-    sentinels = SentinelSet().start()
-    yield sentinels
-    sentinels.stop()
+    yield from running(SentinelSet())
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ class Deployment:
     trade_ids: list[int]
 
     def relay_url(self, relay: str) -> str:
-        return f"http://{self.hosts.address(relay)}:{RELAY_PORT}"
+        return f"http://{self.address(relay)}"
 
     def metric(self, relay: str, name: str, labels: str = "") -> float:
         return self.hosts.call("edge", lambda: read_metric(self.relay_url(relay), name, labels))
@@ -89,6 +89,7 @@ class Deployment:
         return response.headers.get("x-upstream", "")
 
     def address(self, relay: str) -> str:
+        """host:port of a relay, as nginx names its upstream."""
         return f"{self.hosts.address(relay)}:{RELAY_PORT}"
 
     def on(self, relay: str) -> list[Follower]:

@@ -73,17 +73,21 @@ class Node:
         with self.client() as r:
             return bool(r.ping())
 
-    def replica_in_sync(self) -> bool:
-        """A master, or a replica whose link to its master is up (its initial sync done)."""
+    def _role(self) -> tuple[str, bool]:
+        """Its role (`master` or `slave`), and whether its link to a master is up."""
         with self.client() as r:
             info = r.info("replication")
-        return info["role"] == "master" or info.get("master_link_status") == "up"
+        return info["role"], info.get("master_link_status") == "up"
+
+    def replica_in_sync(self) -> bool:
+        """A master, or a replica whose link to its master is up (its initial sync done)."""
+        role, linked = self._role()
+        return role == "master" or linked
 
     def synced_replica(self) -> bool:
         """A replica now (not a master), its link to its master up."""
-        with self.client() as r:
-            info = r.info("replication")
-        return info["role"] == "slave" and info.get("master_link_status") == "up"
+        role, linked = self._role()
+        return role == "slave" and linked
 
     def kill(self) -> None:
         """kill -9: no goodbye to replicas or sentinels."""

@@ -20,6 +20,16 @@ import { filterQuery, type Interest, sameInterest } from "./interest";
 import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
 
+/** A control event's JSON fields; none when its data isn't a JSON object. */
+function eventFields(message: Event): Record<string, unknown> {
+  try {
+    const fields: unknown = JSON.parse((message as MessageEvent<string>).data);
+    return typeof fields === "object" && fields !== null ? (fields as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 export interface ClientListener {
   /** The whole state was replaced (snapshot, reset, restore). */
   onState(rows: RowsState, cursor: string | null): void;
@@ -236,27 +246,15 @@ export class StreamClient {
     });
     source.addEventListener(RESET_EVENT, (message) => {
       if (source !== this.source) return;
-      let reason: string | undefined;
-      try {
-        const data = JSON.parse((message as MessageEvent<string>).data) as { reason?: unknown };
-        reason = typeof data.reason === "string" ? data.reason : undefined;
-      } catch {
-        // a reset all the same; its reason only decides how soon to reload
-      }
-      this.dispatch({ type: "reset", generation, reason });
+      // A reset all the same when its data is unreadable: the reason only decides how soon to reload.
+      const { reason } = eventFields(message);
+      this.dispatch({ type: "reset", generation, reason: typeof reason === "string" ? reason : undefined });
     });
     source.addEventListener(HEARTBEAT_EVENT, (message) => {
       if (source !== this.source) return;
-      let intervalMs = 0;
-      let delayed = false;
-      try {
-        const beat = JSON.parse((message as MessageEvent<string>).data) as { interval_ms?: unknown; delayed?: unknown };
-        intervalMs = Number(beat.interval_ms) || 0;
-        delayed = beat.delayed === true;
-      } catch {
-        // still a sign of life; keep the interval known so far
-      }
-      this.dispatch({ type: "heartbeat", generation, intervalMs, delayed });
+      // Still a sign of life when unreadable; the interval known so far is kept (0: unknown).
+      const beat = eventFields(message);
+      this.dispatch({ type: "heartbeat", generation, intervalMs: Number(beat.interval_ms) || 0, delayed: beat.delayed === true });
     });
     source.onerror = () => {
       if (source !== this.source) return;

@@ -15,6 +15,7 @@ from scrollr_core.backoff import Backoff
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
+from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import filter_keys
@@ -38,7 +39,13 @@ def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
 
 
 class Hub:
-    def __init__(self, bus: Bus, *, heartbeat_seconds: float, bus_outage_grace_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        heartbeat_seconds: float,
+        bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
+    ) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
         self._outage_grace_seconds = bus_outage_grace_seconds

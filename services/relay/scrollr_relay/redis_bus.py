@@ -20,9 +20,10 @@ the epoch: when the id differs, the epoch is renewed, so every cursor of the old
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
@@ -114,6 +115,15 @@ return {epoch, last_id(), trimmed, entries}
 CONCURRENT_COMMANDS = 32
 
 
+@contextlib.contextmanager
+def _unavailable_on_failure() -> Iterator[None]:
+    """Any Redis failure (or a socket error while connecting) as BusUnavailable."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise BusUnavailable(f"redis: {exc}") from exc
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -164,9 +174,8 @@ class RedisBus:
         except TimeoutError:
             raise BusUnavailable("redis: no free connection in time") from None
         try:
-            return await call(await self._redis())
-        except (RedisError, OSError) as exc:
-            raise BusUnavailable(f"redis: {exc}") from exc
+            with _unavailable_on_failure():
+                return await call(await self._redis())
         finally:
             self._turns.release()
 
@@ -206,11 +215,9 @@ class RedisBus:
 
     async def wait_after(self, position: StreamId, timeout_seconds: float) -> None:
         # Outside the turns: one per process (the hub's reader), and it holds its connection blocked.
-        try:
+        with _unavailable_on_failure():
             client = await self._redis()
             await client.xread({self._keys[0]: str(position)}, count=1, block=int(timeout_seconds * 1000))
-        except (RedisError, OSError) as exc:
-            raise BusUnavailable(f"redis: {exc}") from exc
 
     async def ping(self) -> None:
         # The read script, not PING: ready means the bus works, and Redis can answer PING while
