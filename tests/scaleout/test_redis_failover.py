@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from scrollr_relay.bus import HistoryGap
 from scrollr_relay.event import Envelope
@@ -19,7 +20,9 @@ from scrollr_relay.redis_topology import redis_settings
 
 from tests.support.pg import PriceWriter, cdc_env, insert_trade, trade_prices
 from tests.support.procs import RelayProcess, wait_until
-from tests.support.redis_topologies import Node, cluster_safe_port
+from tests.support.redis_topologies import Node, SentinelSet, cluster_safe_port
+from tests.support.sequin import batch, post, publish, trade_message
+from tests.support.sse import open_stream
 from tests.support.state import Follower
 
 pytestmark = pytest.mark.process
@@ -153,3 +156,22 @@ def test_failover_of_the_master_holding_the_stream(
     finally:
         for follower in followers:
             follower.stop()
+
+
+def test_sentinel_with_passwords_for_the_data_nodes_and_the_sentinels(
+    start_relay: Callable[..., RelayProcess],
+) -> None:
+    sentinels = SentinelSet(password="data-secret-0123", sentinel_password="sentinel-secret-0123").start()
+    try:
+        env = {**sentinels.env(), "STREAM_KEY": STREAM_KEY}
+        relay = start_relay(env)
+        assert httpx.get(f"{relay.url}/readyz").status_code == 200
+        client = open_stream(relay)
+        publish(relay, "AUTH")
+        assert client.next().json()["record"]["symbol"] == "AUTH"
+        for wrong in ("REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD"):
+            refused = start_relay({**env, wrong: "not-the-password"})
+            assert httpx.get(f"{refused.url}/readyz", timeout=30).status_code == 503, wrong
+            assert post(refused.url, batch(trade_message("NO", "1.00"))).status_code == 503, wrong
+    finally:
+        sentinels.stop()

@@ -46,12 +46,20 @@ def cluster_safe_port() -> int:
 class Node:
     """One redis-server (or sentinel) process, keeping nothing on disk."""
 
-    def __init__(self, root: Path, port: int, *args: str, sentinel_conf: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        port: int,
+        *args: str,
+        sentinel_conf: Path | None = None,
+        password: str | None = None,
+    ) -> None:
         self.port = port
         self.dir = root / str(port)
         self.dir.mkdir()
         self.args = args
         self.sentinel_conf = sentinel_conf
+        self.password = password  # what it requires of clients, if anything
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
@@ -67,7 +75,7 @@ class Node:
         return self
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=2, decode_responses=True)
 
     def answers(self) -> bool:
         with self.client() as r:
@@ -185,28 +193,42 @@ class Cluster:
 
 
 class SentinelSet:
-    """A master, its replica and three sentinels watching it as `scrollr` (quorum 2)."""
+    """A master, its replica and three sentinels watching it as `scrollr` (quorum 2); with
+    `password` the master and replica require it, with `sentinel_password` the sentinels do."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, password: str | None = None, sentinel_password: str | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="scrollr-sentinel-"))
+        self.password = password
+        self.sentinel_password = sentinel_password
         self.master: Node | None = None
         self.replica: Node | None = None
         self.sentinels: list[Node] = []
 
+    def _data_node(self, *args: str) -> Node:
+        auth = ("--requirepass", self.password, "--masterauth", self.password) if self.password else ()
+        return Node(self.root, cluster_safe_port(), *auth, *args, password=self.password).start()
+
     def start(self) -> SentinelSet:
-        self.master = Node(self.root, cluster_safe_port()).start()
-        self.replica = Node(self.root, cluster_safe_port(), "--replicaof", "127.0.0.1", str(self.master.port))
-        self.replica.start()
+        self.master = self._data_node()
+        self.replica = self._data_node("--replicaof", "127.0.0.1", str(self.master.port))
         for _ in range(3):
             port = cluster_safe_port()
             conf = self.root / f"sentinel-{port}.conf"
-            conf.write_text(
+            text = (
                 f"port {port}\nbind 127.0.0.1\ndir {self.root}\n"
                 f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {self.master.port} 2\n"
                 f"sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n"
                 f"sentinel failover-timeout {SENTINEL_MASTER} 5000\n"
             )
-            self.sentinels.append(Node(self.root, port, sentinel_conf=conf).start())
+            if self.password:
+                text += f"sentinel auth-pass {SENTINEL_MASTER} {self.password}\n"
+            if self.sentinel_password:  # asked of clients, and of the sentinels by each other
+                text += (
+                    f"requirepass {self.sentinel_password}\nsentinel sentinel-pass {self.sentinel_password}\n"
+                )
+            conf.write_text(text)
+            node = Node(self.root, port, sentinel_conf=conf, password=self.sentinel_password)
+            self.sentinels.append(node.start())
         wait_until(self.watching, timeout=30, what="sentinels to see each other and the replica")
         return self
 
@@ -215,7 +237,13 @@ class SentinelSet:
         return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
 
     def env(self) -> dict[str, str]:
-        return {"REDIS_SENTINELS": self.addresses, "REDIS_SENTINEL_MASTER": SENTINEL_MASTER}
+        """The relay's settings for this set, passwords included."""
+        env = {"REDIS_SENTINELS": self.addresses, "REDIS_SENTINEL_MASTER": SENTINEL_MASTER}
+        if self.password:
+            env["REDIS_PASSWORD"] = self.password
+        if self.sentinel_password:
+            env["REDIS_SENTINEL_PASSWORD"] = self.sentinel_password
+        return env
 
     def watching(self) -> bool:
         assert self.replica is not None

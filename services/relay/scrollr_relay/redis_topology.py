@@ -125,6 +125,9 @@ async def connect(settings: RedisSettings) -> Client:
                 "password": settings.sentinel_password,
                 "socket_timeout": CONNECT_TIMEOUT_SECONDS,
                 "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                # redis-py's default retries each sentinel with backoff up to a second: a refused
+                # password took 35 s to surface over three sentinels (test with passwords).
+                "retry": Retry(RETRY_BACKOFF, RETRIES),
             },
             username=settings.username,
             password=settings.password,
