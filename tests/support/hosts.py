@@ -97,8 +97,14 @@ class Hosts:
         _ip("-n", self.ns(b), "route", verb, "blackhole", f"{self.address(a)}/32")
 
     def down(self) -> None:
+        # SIGTERM first: nginx's master stops its workers then, while a SIGKILL left them running.
         for proc in self.procs:
             if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
         for name in [*(self.ns(h) for h in self.octets), self.switch]:
