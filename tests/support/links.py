@@ -1,0 +1,92 @@
+"""A real link for tests: the relay's host and the client's host (network namespaces named with the
+test's pid, tests/support/hosts.py) joined directly by a veth pair (MTU 1500), the relay's side
+shaped with `tc tbf` — the rate and queue of a real access link, which loopback never has.
+
+tbf, not netem: netem's kernel module is missing on these machines. Only the relay's egress is
+shaped (what a stream sends); requests and webhooks travel the other way unshaped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.support.hosts import Hosts
+from tests.support.procs import SECRET, wait_until
+
+RELAY_PORT = 8080
+MTU = 1500
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+class ShapedLink(Hosts):
+    """`relay` (10.77.0.1) and `client` (10.77.0.2), one veth pair between them."""
+
+    def __init__(self, rate: str, *, burst: str = "16kb", latency: str = "100ms") -> None:
+        super().__init__({"relay": 1, "client": 2})
+        self.rate, self.burst, self.latency = rate, burst, latency
+
+    def up(self) -> ShapedLink:
+        for host in self.octets:
+            _ip("netns", "add", self.ns(host))
+        relay, client = self.ns("relay"), self.ns("client")
+        _ip("link", "add", "eth0", "netns", relay, "type", "veth", "peer", "name", "eth0", "netns", client)
+        for host in self.octets:
+            ns = self.ns(host)
+            _ip("-n", ns, "link", "set", "eth0", "mtu", str(MTU))
+            _ip("-n", ns, "addr", "add", f"{self.address(host)}/24", "dev", "eth0")
+            _ip("-n", ns, "link", "set", "lo", "up")
+            _ip("-n", ns, "link", "set", "eth0", "up")
+        self.shape(self.rate)
+        return self
+
+    def shape(self, rate: str) -> None:
+        """(Re)shape the relay's egress: `rate` through a token bucket of `burst`, queueing at most
+        `latency` worth of packets (a real link's buffer) and dropping the rest."""
+        tbf = ["tbf", "rate", rate, "burst", self.burst, "latency", self.latency]
+        subprocess.run(
+            ["tc", "-n", self.ns("relay"), "qdisc", "replace", "dev", "eth0", "root", *tbf],
+            check=True,
+            capture_output=True,
+        )
+
+    def relay_sent_bytes(self) -> int:
+        """Bytes the relay's side put on the wire (IP packets, headers included)."""
+        out = subprocess.run(
+            ["ip", "-j", "-s", "-n", self.ns("relay"), "link", "show", "eth0"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return int(json.loads(out)[0]["stats64"]["tx"]["bytes"])
+
+    @property
+    def relay_url(self) -> str:
+        return f"http://{self.address('relay')}:{RELAY_PORT}"
+
+    def start_relay(self, env: dict[str, str], log: Path) -> None:
+        """A relay on the relay's host, with the in-memory bus unless `env` names Redis."""
+        full = {
+            **os.environ,
+            "SEQUIN_WEBHOOK_SECRET": SECRET,
+            "HOST": "0.0.0.0",
+            "PORT": str(RELAY_PORT),
+            **env,
+        }
+        self.popen("relay", [sys.executable, "-m", "scrollr_relay"], env=full, log=log)
+        wait_until(
+            lambda: (
+                self.call("client", lambda: httpx.get(f"{self.relay_url}/healthz", timeout=1).status_code)
+                == 200
+            ),
+            timeout=30,
+            what="relay on its host to be healthy",
+        )
