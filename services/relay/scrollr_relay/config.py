@@ -39,6 +39,9 @@ DEFAULT_LOG_SUMMARY_SECONDS = 30.0
 # Longer than a Redis restart or failover (seconds), short enough that clients of a relay cut off
 # from Redis move to another before their data is long stale.
 DEFAULT_BUS_OUTAGE_GRACE_SECONDS = 30.0
+# How long a stream's socket may take nothing while bytes wait for it before the client is cut off:
+# longer than a slow link's worst stretch, short enough that a client that stopped reading is freed.
+DEFAULT_CLIENT_STALL_SECONDS = 30.0
 MAX_WORKERS = 64
 STREAM_KEY = "events:broadcast"
 PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
@@ -71,6 +74,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
     log_summary_seconds: float = DEFAULT_LOG_SUMMARY_SECONDS
     bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS
+    client_stall_seconds: float = DEFAULT_CLIENT_STALL_SECONDS
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -162,5 +166,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         bus_outage_grace_seconds=number_setting(
             env, "BUS_OUTAGE_GRACE_SECONDS", DEFAULT_BUS_OUTAGE_GRACE_SECONDS, minimum=0, kind=float
+        ),
+        client_stall_seconds=number_setting(
+            env, "CLIENT_STALL_SECONDS", DEFAULT_CLIENT_STALL_SECONDS, minimum=0.1, kind=float
         ),
     )

@@ -2,7 +2,7 @@
 
 Each event's SSE frame is encoded once; each subscriber gets one write per bus read (its events
 joined), so a burst costs one write per client, not one per event per client. One ping loop serves
-every connection.
+every connection, and cuts off the clients whose sockets took nothing for `client_stall_seconds`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from scrollr_core.backoff import Backoff
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
-from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS
+from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS, DEFAULT_CLIENT_STALL_SECONDS
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import filter_keys
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
-from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
+from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, CLOSE_SLOW, Frame, Subscriber
 
 log = logging.getLogger("scrollr.hub")
 
@@ -45,10 +45,12 @@ class Hub:
         *,
         heartbeat_seconds: float,
         bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
+        client_stall_seconds: float = DEFAULT_CLIENT_STALL_SECONDS,
     ) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
         self._outage_grace_seconds = bus_outage_grace_seconds
+        self._stall_seconds = client_stall_seconds
         # Since when (monotonic) the reader can't reach the bus; None while it can.
         self.bus_down_since: float | None = None
         self._heartbeat = heartbeat_frame(heartbeat_seconds)
@@ -161,7 +163,7 @@ class Hub:
                 elif subscriber.replayed_to is not None:
                     delivered += subscriber.write_after_replay(passing)
                 else:
-                    subscriber.write(data)
+                    subscriber.deliver(passing, data)
                     delivered += count
         metrics.DELIVERIES.inc(delivered)
 
@@ -172,7 +174,7 @@ class Hub:
         for subscriber in self.subscribers:
             if subscriber.live:
                 subscriber.replayed_to = None  # positions of the old history mean nothing now
-                subscriber.write(frame)
+                subscriber.reset(frame)
             else:
                 subscriber.hold_reset(head.position, frame)
         metrics.RESETS.labels(reason).inc(len(self.subscribers))
@@ -223,6 +225,9 @@ class Hub:
             await asyncio.sleep(self._heartbeat_seconds)
             self.end_streams_after_long_outage()
             beat = self._heartbeat_delayed if self.bus_down else self._heartbeat
+            now = time.monotonic()
             for subscriber in self.subscribers:
-                if subscriber.live:
+                if subscriber.stalled(now, self._stall_seconds):
+                    subscriber.close(CLOSE_SLOW)  # its socket took nothing for too long
+                elif subscriber.live:
                     subscriber.write(beat)

@@ -1,15 +1,22 @@
 """How a stream's bytes reach the client: straight to the socket, or through ASGI `send`.
 
 `SocketSink` is the fast path, used under `scrollr-relay` (server.py offers the socket): one
-`transport.write` of an HTTP/1.1 chunk per write, and the transport's own buffer is the bound on a
-client that doesn't read. `AsgiSink` serves under any other ASGI server: a writer task per stream
-sends what the hub queued, joined, and the bytes waiting are the bound on a slow client.
+`transport.write` of an HTTP/1.1 chunk per write. `AsgiSink` serves under any other ASGI server: a
+writer task per stream sends what the hub queued, joined.
+
+Either says whether it has room (`writable`) and calls `on_writable` when it drains again, so the
+subscriber writes only what the link takes and keeps the rest, conflated if need be (pending.py).
+The room is small on purpose: bytes in a buffer can't be conflated any more, and every one of them
+makes the newest value later on a slow link. `TCP_NOTSENT_LOWAT` keeps the kernel's unsent part of
+the socket buffer small for the same reason (what is in flight is not limited: throughput on a
+long, fast link is unchanged).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +27,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 END_OF_BODY = {"type": "http.response.body", "body": b"", "more_body": False}
 # A client that stopped reading never takes the last chunk; don't wait on it for ever.
 FINISH_TIMEOUT_SECONDS = 5.0
+# Unsent bytes a stream's transport holds before it has no room, and below which it has room again;
+# and those the kernel holds unsent. A fan-out write goes through whole whatever its size.
+ROOM_HIGH_BYTES = 16 * 1024
+ROOM_LOW_BYTES = 4 * 1024
+KERNEL_UNSENT_BYTES = 8 * 1024
 
 
 class _LastChunk:
@@ -37,31 +49,45 @@ def http_chunk(data: bytes) -> bytes:
     return last.chunk
 
 
+def _limit_unsent(transport: asyncio.Transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
+
+
 class SocketSink:
-    __slots__ = ("_limit", "_send", "_socket", "_transport", "_transport_reports_full")
+    __slots__ = ("_send", "_socket", "_transport", "on_writable", "writable")
     kind = "socket"
 
-    def __init__(self, socket: StreamSocket, transport: asyncio.Transport, send: Send, limit: int) -> None:
+    def __init__(self, socket: StreamSocket, transport: asyncio.Transport, send: Send) -> None:
         self._socket = socket
         self._transport = transport
         self._send = send
-        self._limit = limit
-        self._transport_reports_full = False  # once detached, pause_writing says it (server.py)
+        # A plain attribute, read once per delivery; the transport's pause/resume set it (server.py).
+        self.writable = True
+        self.on_writable: Callable[[], None] | None = None
+        transport.set_write_buffer_limits(high=ROOM_HIGH_BYTES, low=ROOM_LOW_BYTES)
+        _limit_unsent(transport)
+        socket.flow = self
 
     def write(self, data: bytes) -> str | None:
-        transport = self._transport
-        transport.write(http_chunk(data))
-        if self._transport_reports_full:
-            return None
-        return CLOSE_SLOW if transport.get_write_buffer_size() > self._limit else None
+        self._transport.write(http_chunk(data))
+        return None
+
+    def pause(self) -> None:
+        self.writable = False
+
+    def resume(self) -> None:
+        self.writable = True
+        if self.on_writable is not None:
+            self.on_writable()
 
     def watch_disconnect(self, on_end: Callable[[str], None]) -> bool:
         self._socket.on_end = on_end
         return True
 
     def detach(self) -> bool:
-        self._socket.detach(self._limit)
-        self._transport_reports_full = True
+        self._socket.detach()
         # Never used again (a detached response ends on the socket), and it holds the middleware's
         # wrappers and what they captured for as long as the stream lives.
         self._send = _unused_send
@@ -69,6 +95,8 @@ class SocketSink:
 
     async def finish(self, reason: str) -> None:
         self._socket.on_end = None
+        self._socket.flow = None
+        self.on_writable = None
         if reason == CLOSE_SLOW:
             self._socket.abort()  # its buffer is full: the last chunk would never get through
         elif reason != CLOSE_CLIENT_GONE:
@@ -92,7 +120,17 @@ async def _end_response(send: Send) -> None:
 
 
 class AsgiSink:
-    __slots__ = ("_failure", "_limit", "_pending", "_pending_bytes", "_ready", "_send", "_writer")
+    __slots__ = (
+        "_failure",
+        "_limit",
+        "_pending",
+        "_pending_bytes",
+        "_ready",
+        "_send",
+        "_writer",
+        "on_writable",
+        "writable",
+    )
     kind = "asgi"
 
     def __init__(self, send: Send, limit: int) -> None:
@@ -102,6 +140,8 @@ class AsgiSink:
         self._pending_bytes = 0
         self._ready = asyncio.Event()
         self._failure: str | None = None  # a send failed: told at the next write
+        self.writable = True  # room below ROOM_HIGH_BYTES queued; `send` takes it when the link does
+        self.on_writable: Callable[[], None] | None = None
         self._writer = asyncio.get_running_loop().create_task(self._write_forever())
 
     def write(self, data: bytes) -> str | None:
@@ -109,6 +149,7 @@ class AsgiSink:
             return self._failure
         self._pending.append(data)
         self._pending_bytes += len(data)
+        self.writable = self._pending_bytes < ROOM_HIGH_BYTES
         self._ready.set()
         return CLOSE_SLOW if self._pending_bytes > self._limit else None
 
@@ -121,6 +162,10 @@ class AsgiSink:
                 self._pending.clear()
                 self._pending_bytes = 0
                 await self._send({"type": "http.response.body", "body": data, "more_body": True})
+                if not self.writable and self._pending_bytes < ROOM_LOW_BYTES:
+                    self.writable = True
+                    if self.on_writable is not None:
+                        self.on_writable()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -150,5 +195,5 @@ def open_sink(scope: dict[str, Any], send: Send, limit: int) -> SocketSink | Asg
     """The fastest sink this server allows, for a response that has just started."""
     socket = StreamSocket.of(scope)
     if socket is not None and (transport := socket.chunked_transport()) is not None:
-        return SocketSink(socket, transport, send, limit)
+        return SocketSink(socket, transport, send)
     return AsgiSink(send, limit)

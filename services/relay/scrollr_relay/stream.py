@@ -4,8 +4,9 @@ An ASGI callable rather than a Litestar streaming response: the hub writes pre-e
 straight to each connection (see subscriber.py), which a response fed by a generator can't do.
 
 Order of a connection: register (live frames are held) → replay the backlog after the client's
-cursor, or send `reset` when it can't be honoured → release the held frames newer than the backlog
-→ live. Registering before reading the backlog is what makes the hand-over gap-free.
+cursor as its link takes it (conflated past `REPLAY_EXACT_SECONDS`), or send `reset` when it can't
+be honoured → release the held frames newer than the backlog → live. Registering before reading the
+backlog is what makes the hand-over gap-free.
 """
 
 from __future__ import annotations
@@ -27,12 +28,22 @@ from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
-from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
+from scrollr_relay.subscriber import (
+    CLOSE_BUS_UNAVAILABLE,
+    CLOSE_CLIENT_GONE,
+    PIECE_BYTES,
+    Frame,
+    Subscriber,
+)
 from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+# A resume writes its backlog exact for this long at most (then conflates the rest), in pieces of
+# this many events (about 60 kB of trades).
+REPLAY_EXACT_SECONDS = 5.0
+REPLAY_PIECE_EVENTS = 100
 STREAM_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -99,32 +110,62 @@ async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
             return
 
 
-async def _replay(hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId | None:
+class Pacer:
+    """Writes a backlog as the client's link takes it: a piece, then wait for it to drain.
+
+    A backlog the link carries within `exact_seconds` arrives whole, change by change. Past that,
+    the rest is conflated (pending.py): a client back after an hour needs each row's newest state,
+    not an hour of ticks, and gets it without waiting for one. The resume stays exact either way.
+    """
+
+    def __init__(self, subscriber: Subscriber, exact_seconds: float) -> None:
+        self._subscriber = subscriber
+        self._deadline = asyncio.get_running_loop().time() + exact_seconds
+
+    async def write(self, frames: list[Frame]) -> None:
+        subscriber = self._subscriber
+        for start in range(0, len(frames), REPLAY_PIECE_EVENTS):
+            if subscriber.closed:
+                return
+            subscriber.deliver(frames[start : start + REPLAY_PIECE_EVENTS])
+            if subscriber.conflating:
+                continue
+            left = self._deadline - asyncio.get_running_loop().time()
+            if left <= 0 or not await subscriber.drained(left):
+                subscriber.conflate()
+
+
+async def _replay(
+    hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor, exact_seconds: float = REPLAY_EXACT_SECONDS
+) -> StreamId | None:
     """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume.
 
     A cursor within the frames the hub fanned out last is served from them (recent.py): no bus read,
-    and one joined backlog for every client resuming from the same point with the same filter.
+    and one joined backlog for every client resuming from the same point with the same filter,
+    written at once when it is short (the usual resume after a reconnect).
     """
+    pacer = Pacer(subscriber, exact_seconds)
     cached = hub.recent.backlog(cursor, subscriber.filter)
     if cached is not None:
         backlog, end = cached
-        if backlog:
-            subscriber.write(backlog)
+        if len(backlog) <= PIECE_BYTES:
+            if backlog:
+                subscriber.write(backlog)
+        else:
+            await pacer.write([f for f in hub.recent.after(cursor) or [] if subscriber.wants(f)])
         return end
     try:
         position = cursor
         while True:
             events = await bus.read_after(position, READ_BATCH)
-            wanted = [f[2] for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
-            if wanted:
-                subscriber.write(b"".join(wanted))
+            await pacer.write([f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)])
             if events:
                 position = Cursor(cursor.epoch, events[-1].id)
-            if len(events) < READ_BATCH:
+            if len(events) < READ_BATCH or subscriber.closed:
                 return position.position
     except HistoryGap as gap:
         head = await bus.head()
-        subscriber.write(reset_frame(head, gap.reason))
+        subscriber.reset(reset_frame(head, gap.reason))
         metrics.RESETS.labels(gap.reason).inc()
         return head.position
 
@@ -169,7 +210,9 @@ class EventStream:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
-        subscriber = Subscriber(sink, filter=request.filter, client=client)
+        subscriber = Subscriber(
+            sink, filter=request.filter, client=client, limit=settings.client_buffer_bytes
+        )
         self._hub.add(subscriber)
         log.debug("stream opened after %s filter %s", request.cursor, request.filter)
         watcher: asyncio.Task[None] | None = None

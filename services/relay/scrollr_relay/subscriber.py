@@ -1,19 +1,26 @@
 """One `/events` connection: its filter, the frames it holds while replaying, and its sink.
 
 The hub hands each subscriber ready-made bytes, and the subscriber hands them to its sink, the thing
-that owns the way to the client's socket (sinks.py). A sink reports a client that has fallen too far
-behind; such a client is cut off (it resumes from its last event id), so a slow reader never slows
-the others or grows memory without bound.
+that owns the way to the client's socket (sinks.py). While the sink has room, bytes go straight
+through. While it has none, they wait (pending.py) and leave in pieces as it drains; on a link that
+can't carry the feed, only each row's newest change waits (conflation). A client is cut off (it
+resumes from its last event id) only when it makes no progress — its socket took nothing while the
+feed offered it more than its bound (CLIENT_BUFFER_BYTES), or for CLIENT_STALL_SECONDS — or when
+what waits passes the bound even conflated: a slow reader never slows the others or grows memory
+without bound, and a big backlog alone never makes a client slow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from scrollr_relay.config import DEFAULT_CLIENT_BUFFER_BYTES
 from scrollr_relay.cursor import StreamId
 from scrollr_relay.filters import StreamFilter
+from scrollr_relay.pending import Pending
 
 # (position, topic, frame bytes, filter keys): one event's frame, shared by every subscriber that
 # gets it; the keys are the row-filter column's values in its new and old row (filters.py).
@@ -24,9 +31,14 @@ CLOSE_SLOW = "slow_client"
 CLOSE_SHUTDOWN = "shutdown"
 CLOSE_SEND_FAILED = "send_failed"
 CLOSE_BUS_UNAVAILABLE = "bus_unavailable"
+# The most written at once while a client catches up: the socket drains between pieces.
+PIECE_BYTES = 64 * 1024
 
 
 class Sink(Protocol):
+    writable: bool  # has room for more now
+    on_writable: Callable[[], None] | None  # called when it has room again
+
     def write(self, data: bytes) -> str | None:
         """Queue `data` for the client; a close reason when the connection can't go on."""
 
@@ -42,12 +54,40 @@ class Sink(Protocol):
 
 
 class Subscriber:
-    __slots__ = ("_held", "_held_reset", "_sink", "client", "closed", "done", "filter", "live", "replayed_to")
+    __slots__ = (
+        "_drained",
+        "_held",
+        "_held_reset",
+        "_limit",
+        "_offered",
+        "_pending",
+        "_progress_at",
+        "_sink",
+        "client",
+        "closed",
+        "done",
+        "filter",
+        "live",
+        "replayed_to",
+    )
 
-    def __init__(self, sink: Sink, *, filter: StreamFilter | None, client: str | None = None) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        filter: StreamFilter | None,
+        client: str | None = None,
+        limit: int = DEFAULT_CLIENT_BUFFER_BYTES,
+    ) -> None:
         self._sink = sink
+        sink.on_writable = self._flush
         self.filter = filter  # None: everything
         self.client = client  # the address it counts against under a per-client cap
+        self._pending = Pending()
+        self._limit = limit
+        self._progress_at = 0.0  # monotonic: when the sink last drained, or something began to wait
+        self._offered = 0  # bytes of live changes that had to wait since the sink last drained
+        self._drained: asyncio.Event | None = None  # set when nothing waits any more
         # Frames that arrive while the connection replays its backlog (until it goes live).
         self._held: list[Frame] = []
         self._held_reset = False
@@ -79,14 +119,15 @@ class Subscriber:
         """Write the held frames newer than what the replay wrote, then go live."""
         held, self._held = self._held, []
         self.live = True
-        if self._held_reset or replayed_to is None:
-            data = b"".join(f[2] for f in held)
-        else:
-            data = b"".join(f[2] for f in held if f[0] > replayed_to)
+        if self._held_reset:
+            self.reset(held[0][2])
+            held = held[1:]
+        elif replayed_to is not None:
             if not held or held[-1][0] <= replayed_to:
                 self.replayed_to = replayed_to
-        if data:
-            self.write(data)
+            held = [f for f in held if f[0] > replayed_to]
+        if held:
+            self.deliver(held)
 
     def write_after_replay(self, frames: list[Frame]) -> int:
         """A live write while the hub's reader is still behind the replay: skip what the replay sent."""
@@ -94,19 +135,99 @@ class Subscriber:
         assert after is not None
         if frames[-1][0] > after:
             self.replayed_to = None  # the hub has passed the replay: from now on every frame is new
-        chosen = [f[2] for f in frames if f[0] > after and self.wants(f)]
+        chosen = [f for f in frames if f[0] > after and self.wants(f)]
         if chosen:
-            self.write(b"".join(chosen))
+            self.deliver(chosen)
         return len(chosen)
 
     def close(self, reason: str) -> None:
         if not self.closed:
             self.closed = True
             self.done.set_result(reason)
+            if self._drained is not None:
+                self._drained.set()
 
-    def write(self, data: bytes) -> None:
+    def deliver(self, frames: list[Frame], data: bytes | None = None) -> None:
+        """Change frames for this client, in stream order; `data`: their bytes joined, if at hand."""
         if self.closed:
             return
+        if not self._pending and self._sink.writable:
+            self._send(data if data is not None else b"".join(f[2] for f in frames))
+            return
+        self._begin_waiting()
+        changes = [f[2] for f in frames]
+        self._pending.add_changes(changes, time.monotonic())
+        if self.live:  # a backlog is offered as fast as it is read; only the feed measures a stall
+            self._offered += sum(map(len, changes))
+        self._check_bound()
+
+    def write(self, data: bytes) -> None:
+        """Bytes that are no row's change (the preamble, a heartbeat, a reset), in order."""
+        if self.closed:
+            return
+        if not self._pending and self._sink.writable:
+            self._send(data)
+            return
+        self._begin_waiting()
+        self._pending.add_other(data, time.monotonic())
+        self._check_bound()
+
+    def reset(self, frame: bytes) -> None:
+        """A reset makes whatever waits moot: the client starts again from a snapshot."""
+        self._pending.clear()
+        self.write(frame)
+
+    def conflate(self) -> None:
+        """Keep only each row's newest change from now on, until the link has caught up."""
+        self._pending.conflate()
+
+    @property
+    def conflating(self) -> bool:
+        return self._pending.conflating
+
+    def stalled(self, now: float, seconds: float) -> bool:
+        """Has something waited while the socket took nothing for `seconds`?"""
+        return bool(self._pending) and now - self._progress_at > seconds
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait until nothing waits (or the stream closed); False if `timeout` passed first."""
+        if not self._pending or self.closed:
+            return True
+        self._drained = drained = asyncio.Event()
+        try:
+            await asyncio.wait_for(drained.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._drained = None
+
+    def _begin_waiting(self) -> None:
+        if not self._pending:
+            self._progress_at = time.monotonic()
+
+    def _check_bound(self) -> None:
+        """Cut off a client whose socket took nothing while the feed offered it more than its bound,
+        or whose waiting bytes pass the bound even conflated (it follows too many rows for it)."""
+        if self._pending.size > self._limit:
+            self._pending.conflate()
+        if self._offered > self._limit or self._pending.size > self._limit:
+            self._pending.clear()
+            self.close(CLOSE_SLOW)
+
+    def _flush(self) -> None:
+        """The sink has room again: write what waits, piece by piece, while it has."""
+        self._progress_at = time.monotonic()
+        self._offered = 0
+        pending, sink = self._pending, self._sink
+        while pending and sink.writable and not self.closed:
+            self._send(pending.take(PIECE_BYTES))
+        if sink.writable:
+            pending.caught_up()
+        if not pending and self._drained is not None:
+            self._drained.set()
+
+    def _send(self, data: bytes) -> None:
         try:
             failure = self._sink.write(data)
         except Exception:
