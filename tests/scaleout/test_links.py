@@ -6,16 +6,18 @@ once and drains it at once, so what a slow or busy link does to a stream shows o
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.links import ShapedLink
+from tests.support.links import RELAY_PORT, ShapedLink
 from tests.support.procs import read_metric
 from tests.support.sequin import batch, post, trade_message
-from tests.support.sse import SSEClient, open_stream
+from tests.support.sse import SSEClient, StreamClosed, open_stream
 
 pytestmark = pytest.mark.process
 SYMBOLS = [f"S{n:02d}" for n in range(32)]
@@ -85,3 +87,100 @@ def test_a_client_back_after_3000_changes_gets_every_one_on_one_connection(link_
     )
     assert slow_cuts == 0
     assert not resumed.closed
+
+
+@pytest.fixture
+def link_128kbit(tmp_path: Path) -> Iterator[ShapedLink]:
+    link = ShapedLink("128kbit").up()
+    try:
+        link.start_relay({"SSE_HEARTBEAT_SECONDS": "5"}, tmp_path / "relay.log")
+        yield link
+    finally:
+        link.down()
+
+
+class Feed:
+    """`rate` trade changes a second round the symbols, posted on the relay's own host (so the
+    webhook's traffic doesn't share the shaped link); when each value came to exist."""
+
+    def __init__(self, link: ShapedLink, rate: int, seconds: float) -> None:
+        self.link, self.rate, self.seconds = link, rate, seconds
+        self.made: dict[str, list[tuple[float, int]]] = {s: [] for s in SYMBOLS}  # (when, price)
+
+    def run(self) -> None:
+        url = f"http://127.0.0.1:{RELAY_PORT}"
+        per_post = self.rate // 10
+        start = time.monotonic()
+        for step in range(int(self.seconds * 10)):
+            time.sleep(max(0.0, start + step / 10 - time.monotonic()))
+            sent = []
+            for _ in range(per_post):
+                n = next(_tick)
+                sent.append((SYMBOLS[n % len(SYMBOLS)], n))
+            assert post(url, batch(*(quote(s, f"{p}.00") for s, p in sent))).status_code == 200
+            now = time.monotonic()
+            for symbol, price in sent:
+                self.made[symbol].append((now, price))
+
+    def latest(self) -> dict[str, int]:
+        return {s: made[-1][1] for s, made in self.made.items() if made}
+
+
+class Watcher:
+    """Reads a stream in a thread of its own; when each symbol's values arrived."""
+
+    def __init__(self, client: SSEClient) -> None:
+        self.client = client
+        self.got: dict[str, list[tuple[float, int]]] = {s: [] for s in SYMBOLS}
+        self.ended: str | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                event = self.client.next(timeout=3600)
+                if event.event == "change":
+                    record = event.json()["record"]
+                    self.got[record["symbol"]].append((time.monotonic(), int(float(record["price"]))))
+        except (StreamClosed, OSError) as exc:
+            self.ended = repr(exc)
+
+    def held(self) -> dict[str, int]:
+        return {s: max(p for _, p in got) for s, got in self.got.items() if got}
+
+
+def staleness(made: list[tuple[float, int]], got: list[tuple[float, int]], at: float) -> float:
+    """How long, at `at`, a newer value than the client's has existed without reaching it."""
+    held = max((p for when, p in got if when <= at), default=-1)
+    newer = [when for when, p in made if p > held and when <= at]
+    return at - min(newer) if newer else 0.0
+
+
+def test_a_slow_link_under_a_busy_feed_stays_current_by_conflating(link_128kbit):
+    """128 kbit/s under 60 changes/s over 32 symbols: about twice what the link carries as frames."""
+    link = link_128kbit
+    watcher = Watcher(stream(link))
+    feed = Feed(link, rate=60, seconds=60)
+    link.call("relay", feed.run)
+    stopped = time.monotonic()
+    deadline = stopped + 10
+    while watcher.held() != feed.latest() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert watcher.held() == feed.latest(), "the latest values didn't all arrive within 10 s"
+    start = min(made[0][0] for made in feed.made.values())
+    samples = sorted(
+        staleness(feed.made[s], watcher.got[s], start + i / 10)
+        for i in range(int((stopped - start) * 10))
+        for s in SYMBOLS
+    )
+    p99 = samples[int(len(samples) * 0.99)]
+
+    received = sum(len(g) for g in watcher.got.values())
+    print(f"p99 staleness {p99:.2f} s, median {samples[len(samples) // 2]:.2f} s, {received} of 3600 changes")
+    assert p99 <= 3.0
+    assert watcher.ended is None  # one connection throughout
+    slow_cuts = link.call(
+        "client", lambda: read_metric(link.relay_url, "scrollr_stream_closes_total", 'reason="slow_client"')
+    )
+    assert slow_cuts == 0

@@ -30,7 +30,7 @@ def _ip(*args: str) -> None:
 class ShapedLink(Hosts):
     """`relay` (10.77.0.1) and `client` (10.77.0.2), one veth pair between them."""
 
-    def __init__(self, rate: str, *, burst: str = "16kb", latency: str = "100ms") -> None:
+    def __init__(self, rate: str, *, burst: str = "4kb", latency: str = "200ms") -> None:
         super().__init__({"relay": 1, "client": 2})
         self.rate, self.burst, self.latency = rate, burst, latency
 

@@ -20,13 +20,16 @@ from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
 from scrollr_relay import metrics
+from scrollr_relay.rate import MAX_RATE, MIN_RATE
 from scrollr_relay.stream import EventStream
 
 log = logging.getLogger("scrollr.stream")
 
 EVENTS_DESCRIPTION = """Server-Sent Events: `change` events (id `<epoch>-<ms>-<seq>`, data the change as
 JSON), `reset` when the client's position can't be resumed (refetch `/snapshot`), and `: ping`
-comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`)."""
+comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`). On a link
+that can't carry every change, each row's newest change is sent as the link allows (conflated: its
+id is the newest change merged into it); `max_rate` asks for that at most so many times a second."""
 
 
 class _StreamRunner(ASGIResponse):
@@ -71,7 +74,7 @@ def events_route(stream: EventStream) -> object:
         description=EVENTS_DESCRIPTION,
         media_type="text/event-stream",
         responses={
-            400: ResponseSpec(None, description="Malformed cursor or topic filter"),
+            400: ResponseSpec(None, description="Malformed cursor, topic filter or max_rate"),
             429: ResponseSpec(None, description="Too many streams from this address (Retry-After)"),
             503: ResponseSpec(None, description="Stream limit reached (Retry-After)"),
         },
@@ -88,6 +91,15 @@ def events_route(stream: EventStream) -> object:
         ] = None,
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event id")
+        ] = None,
+        # A number, read as text here so that a bad one gets the stream's own 400, which names it.
+        max_rate: Annotated[
+            str | None,
+            QueryParameter(
+                description="At most this many updates of each row per second (0.01 to 100), each "
+                "row's newest; default: every change as it comes",
+                schema_extra={"type": "number", "minimum": MIN_RATE, "maximum": MAX_RATE},
+            ),
         ] = None,
     ) -> EventStreamResponse:
         return EventStreamResponse(stream)

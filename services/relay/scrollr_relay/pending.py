@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from scrollr_relay.conflation import RowKey, merge_frames, row_key
 
-CONFLATE_AFTER_SECONDS = 1.0
+CONFLATE_AFTER_SECONDS = 0.5
 
 
 class Pending:
@@ -34,6 +34,11 @@ class Pending:
 
     def __bool__(self) -> bool:
         return bool(self._exact) or bool(self._rows)
+
+    @property
+    def ordered(self) -> bool:
+        """Are frames waiting that go out before any row (exact changes, heartbeats)?"""
+        return bool(self._exact)
 
     @property
     def size(self) -> int:

@@ -7,16 +7,22 @@ writer task per stream sends what the hub queued, joined.
 Either says whether it has room (`writable`) and calls `on_writable` when it drains again, so the
 subscriber writes only what the link takes and keeps the rest, conflated if need be (pending.py).
 The room is small on purpose: bytes in a buffer can't be conflated any more, and every one of them
-makes the newest value later on a slow link. `TCP_NOTSENT_LOWAT` keeps the kernel's unsent part of
-the socket buffer small for the same reason (what is in flight is not limited: throughput on a
-long, fast link is unchanged).
+makes the newest value later on a slow link. That holds for the kernel's send buffer too, which on
+its own takes about 40 kB more than the link carries (measured over 128 kbit/s: 2.5 s of stale
+frames) whatever `TCP_NOTSENT_LOWAT` says, because a write to an empty transport goes straight to
+`send()`. So the socket sink asks the kernel how much it holds unsent (`SIOCOUTQNSD`) after every
+`KERNEL_UNSENT_BYTES` written — about one check per second for a client of the steady feed, not
+one per write — and has no room while that is over the mark, checking again every
+`RECHECK_SECONDS`. What is in flight is not limited: throughput on a long, fast link is unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import socket
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,7 +37,10 @@ FINISH_TIMEOUT_SECONDS = 5.0
 # and those the kernel holds unsent. A fan-out write goes through whole whatever its size.
 ROOM_HIGH_BYTES = 16 * 1024
 ROOM_LOW_BYTES = 4 * 1024
-KERNEL_UNSENT_BYTES = 8 * 1024
+KERNEL_UNSENT_BYTES = 4 * 1024
+RECHECK_SECONDS = 0.05
+SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in a TCP socket's send queue not yet sent
+_INT = struct.Struct("i")
 
 
 class _LastChunk:
@@ -49,35 +58,80 @@ def http_chunk(data: bytes) -> bytes:
     return last.chunk
 
 
-def _limit_unsent(transport: asyncio.Transport) -> None:
+def _tcp_fd(transport: asyncio.Transport) -> int | None:
+    """The TCP socket's descriptor, its unsent low-water mark set; None for any other socket."""
     sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
+    return int(sock.fileno())
+
+
+def unsent_bytes(fd: int) -> int:
+    return int(_INT.unpack(fcntl.ioctl(fd, SIOCOUTQNSD, b"\0\0\0\0"))[0])
 
 
 class SocketSink:
-    __slots__ = ("_send", "_socket", "_transport", "on_writable", "writable")
+    __slots__ = (
+        "_fd",
+        "_paused",
+        "_recheck",
+        "_send",
+        "_socket",
+        "_transport",
+        "_written",
+        "on_writable",
+        "writable",
+    )
     kind = "socket"
 
     def __init__(self, socket: StreamSocket, transport: asyncio.Transport, send: Send) -> None:
         self._socket = socket
         self._transport = transport
         self._send = send
-        # A plain attribute, read once per delivery; the transport's pause/resume set it (server.py).
+        # A plain attribute, read once per delivery: no room in the transport (its pause/resume,
+        # server.py) or in the kernel.
         self.writable = True
         self.on_writable: Callable[[], None] | None = None
+        self._paused = False  # the transport's own buffer is past its high mark
+        self._written = 0  # bytes written since the kernel was last asked
+        self._recheck: asyncio.TimerHandle | None = None
         transport.set_write_buffer_limits(high=ROOM_HIGH_BYTES, low=ROOM_LOW_BYTES)
-        _limit_unsent(transport)
+        self._fd = _tcp_fd(transport)
         socket.flow = self
 
     def write(self, data: bytes) -> str | None:
         self._transport.write(http_chunk(data))
+        self._written += len(data)
+        if self._written >= KERNEL_UNSENT_BYTES:
+            self._written = 0
+            if self._kernel_full():
+                self.writable = False
         return None
 
+    def _kernel_full(self) -> bool:
+        """Is the kernel holding too much unsent? If so, ask again shortly."""
+        if self._fd is None or self._transport.is_closing():
+            return False
+        if unsent_bytes(self._fd) < KERNEL_UNSENT_BYTES:
+            return False
+        if self._recheck is None:
+            self._recheck = asyncio.get_running_loop().call_later(RECHECK_SECONDS, self._check_again)
+        return True
+
+    def _check_again(self) -> None:
+        self._recheck = None
+        if not self._paused:  # else the transport's resume comes
+            self.resume()
+
     def pause(self) -> None:
+        self._paused = True
         self.writable = False
 
     def resume(self) -> None:
+        self._paused = False
+        if self._kernel_full():
+            return
         self.writable = True
         if self.on_writable is not None:
             self.on_writable()
@@ -97,6 +151,8 @@ class SocketSink:
         self._socket.on_end = None
         self._socket.flow = None
         self.on_writable = None
+        if self._recheck is not None:
+            self._recheck.cancel()
         if reason == CLOSE_SLOW:
             self._socket.abort()  # its buffer is full: the last chunk would never get through
         elif reason != CLOSE_CLIENT_GONE:

@@ -26,6 +26,7 @@ from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
+from scrollr_relay.rate import RateError, parse_max_rate
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
 from scrollr_relay.subscriber import (
@@ -58,6 +59,7 @@ class StreamRequestError(ValueError):
 class StreamRequest(msgspec.Struct, frozen=True):
     cursor: Cursor | None
     filter: StreamFilter | None
+    max_rate: float | None = None  # updates per row per second (rate.py); None: as they come
 
 
 def parse_stream_request(query_string: bytes, last_event_id: str | None, max_topics: int) -> StreamRequest:
@@ -67,9 +69,10 @@ def parse_stream_request(query_string: bytes, last_event_id: str | None, max_top
         raw_cursor = last_event_id or decode_value((query.get("lastEventId") or [""])[-1])
         cursor = Cursor.parse(raw_cursor) if raw_cursor.strip() else None
         chosen = parse_filter(query_string, max_topics)
-    except (CursorError, TopicError, FilterError) as exc:
+        max_rate = parse_max_rate(decode_value(query["max_rate"][-1]) if "max_rate" in query else None)
+    except (CursorError, TopicError, FilterError, RateError) as exc:
         raise StreamRequestError(str(exc)) from None
-    return StreamRequest(cursor=cursor, filter=chosen)
+    return StreamRequest(cursor=cursor, filter=chosen, max_rate=max_rate)
 
 
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -211,7 +214,11 @@ class EventStream:
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(
-            sink, filter=request.filter, client=client, limit=settings.client_buffer_bytes
+            sink,
+            filter=request.filter,
+            client=client,
+            limit=settings.client_buffer_bytes,
+            max_rate=request.max_rate,
         )
         self._hub.add(subscriber)
         log.debug("stream opened after %s filter %s", request.cursor, request.filter)

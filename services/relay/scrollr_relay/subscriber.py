@@ -58,10 +58,13 @@ class Subscriber:
         "_drained",
         "_held",
         "_held_reset",
+        "_interval",
         "_limit",
+        "_next_round",
         "_offered",
         "_pending",
         "_progress_at",
+        "_round_timer",
         "_sink",
         "client",
         "closed",
@@ -78,6 +81,7 @@ class Subscriber:
         filter: StreamFilter | None,
         client: str | None = None,
         limit: int = DEFAULT_CLIENT_BUFFER_BYTES,
+        max_rate: float | None = None,
     ) -> None:
         self._sink = sink
         sink.on_writable = self._flush
@@ -88,6 +92,12 @@ class Subscriber:
         self._progress_at = 0.0  # monotonic: when the sink last drained, or something began to wait
         self._offered = 0  # bytes of live changes that had to wait since the sink last drained
         self._drained: asyncio.Event | None = None  # set when nothing waits any more
+        # With a max_rate (rate.py): always conflated, a round of rows at most every `_interval`.
+        self._interval = 1 / max_rate if max_rate is not None else None
+        self._next_round = 0.0  # monotonic: when the next round may go
+        self._round_timer: asyncio.TimerHandle | None = None
+        if max_rate is not None:
+            self._pending.conflate()
         # Frames that arrive while the connection replays its backlog (until it goes live).
         self._held: list[Frame] = []
         self._held_reset = False
@@ -128,6 +138,8 @@ class Subscriber:
             held = [f for f in held if f[0] > replayed_to]
         if held:
             self.deliver(held)
+        elif self._interval is not None:
+            self._flush()  # the first round: the replay's rows
 
     def write_after_replay(self, frames: list[Frame]) -> int:
         """A live write while the hub's reader is still behind the replay: skip what the replay sent."""
@@ -146,20 +158,26 @@ class Subscriber:
             self.done.set_result(reason)
             if self._drained is not None:
                 self._drained.set()
+            if self._round_timer is not None:
+                self._round_timer.cancel()
 
     def deliver(self, frames: list[Frame], data: bytes | None = None) -> None:
         """Change frames for this client, in stream order; `data`: their bytes joined, if at hand."""
         if self.closed:
             return
-        if not self._pending and self._sink.writable:
+        if not self._pending and self._sink.writable and self._interval is None:
             self._send(data if data is not None else b"".join(f[2] for f in frames))
             return
         self._begin_waiting()
         changes = [f[2] for f in frames]
         self._pending.add_changes(changes, time.monotonic())
-        if self.live:  # a backlog is offered as fast as it is read; only the feed measures a stall
+        # Offered while the socket has no room; a backlog is offered as fast as it is read, so only
+        # the feed measures a stall.
+        if self.live and not self._sink.writable:
             self._offered += sum(map(len, changes))
         self._check_bound()
+        if self._interval is not None and self.live:  # a replay's rows wait for the first round
+            self._flush()
 
     def write(self, data: bytes) -> None:
         """Bytes that are no row's change (the preamble, a heartbeat, a reset), in order."""
@@ -216,16 +234,37 @@ class Subscriber:
             self.close(CLOSE_SLOW)
 
     def _flush(self) -> None:
-        """The sink has room again: write what waits, piece by piece, while it has."""
-        self._progress_at = time.monotonic()
-        self._offered = 0
+        """The sink has room (again): write what waits, piece by piece, while it has."""
         pending, sink = self._pending, self._sink
-        while pending and sink.writable and not self.closed:
-            self._send(pending.take(PIECE_BYTES))
         if sink.writable:
+            self._progress_at = time.monotonic()
+            self._offered = 0
+        while pending and sink.writable and not self.closed:
+            if not pending.ordered and not self._round_due():
+                break
+            self._send(pending.take(PIECE_BYTES))
+        if sink.writable and self._interval is None:
             pending.caught_up()
         if not pending and self._drained is not None:
             self._drained.set()
+
+    def _round_due(self) -> bool:
+        """May a round of rows go now? Always, unless a max_rate spaces them (then a timer waits)."""
+        if self._interval is None:
+            return True
+        now = time.monotonic()
+        if now >= self._next_round:
+            self._next_round = now + self._interval
+            return True
+        if self._round_timer is None and not self.closed:
+            self._round_timer = asyncio.get_running_loop().call_later(
+                self._next_round - now, self._round_time
+            )
+        return False
+
+    def _round_time(self) -> None:
+        self._round_timer = None
+        self._flush()
 
     def _send(self, data: bytes) -> None:
         try:
