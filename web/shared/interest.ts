@@ -6,6 +6,9 @@ import type { Row, Table } from "./protocol";
 export interface Interest {
   symbols: string[] | null;
   leagues: string[] | null;
+  /** At most this many updates of each row per second (the stream's `max_rate`); absent or null:
+   * every change. */
+  maxRate?: number | null;
 }
 
 export const EVERYTHING: Interest = { symbols: null, leagues: null };
@@ -18,7 +21,13 @@ function sameList(a: string[] | null, b: string[] | null): boolean {
 }
 
 export function sameInterest(a: Interest, b: Interest): boolean {
-  return sameList(a.symbols, b.symbols) && sameList(a.leagues, b.leagues);
+  return sameList(a.symbols, b.symbols) && sameList(a.leagues, b.leagues) && (a.maxRate ?? null) === (b.maxRate ?? null);
+}
+
+/** The rate that serves every view: the fastest asked, or every change if any view wants that. */
+function fastestOf(rates: Array<number | null | undefined>): number | null {
+  if (rates.some((rate) => rate === null || rate === undefined)) return null;
+  return Math.max(...(rates as number[]));
 }
 
 function unionOf(lists: Array<string[] | null>): string[] | null {
@@ -29,13 +38,21 @@ function unionOf(lists: Array<string[] | null>): string[] | null {
 /** One stream for several views: every row any of them shows. No views: nothing is needed yet. */
 export function unionInterest(interests: Interest[]): Interest {
   if (interests.length === 0) return EVERYTHING;
-  return { symbols: unionOf(interests.map((i) => i.symbols)), leagues: unionOf(interests.map((i) => i.leagues)) };
+  return withRate({ symbols: unionOf(interests.map((i) => i.symbols)), leagues: unionOf(interests.map((i) => i.leagues)) }, fastestOf(interests.map((i) => i.maxRate)));
 }
 
-/** Does `outer` receive every row `inner` needs? */
+/** `interest` at `rate` (null: every change, left out). */
+export function withRate(interest: Interest, rate: number | null): Interest {
+  return rate === null ? { symbols: interest.symbols, leagues: interest.leagues } : { symbols: interest.symbols, leagues: interest.leagues, maxRate: rate };
+}
+
+/** Does `outer` receive every row `inner` needs, at least as often? */
 export function covers(outer: Interest, inner: Interest): boolean {
   const within = (o: string[] | null, i: string[] | null) => o === null || (i !== null && i.every((v) => o.includes(v)));
-  return within(outer.symbols, inner.symbols) && within(outer.leagues, inner.leagues);
+  const outerRate = outer.maxRate ?? null;
+  const innerRate = inner.maxRate ?? null;
+  const often = outerRate === null || (innerRate !== null && innerRate <= outerRate);
+  return within(outer.symbols, inner.symbols) && within(outer.leagues, inner.leagues) && often;
 }
 
 /** The query parameters of an interest (`symbols=AAPL,MSFT&leagues=NFL`); "" for everything. */
@@ -44,6 +61,12 @@ export function filterQuery(interest: Interest): string {
   if (interest.symbols !== null) parts.push(`symbols=${interest.symbols.map(encodeURIComponent).join(",")}`);
   if (interest.leagues !== null) parts.push(`leagues=${interest.leagues.map(encodeURIComponent).join(",")}`);
   return parts.join("&");
+}
+
+/** The query parameters of /events for an interest: its filters and its rate. */
+export function streamQuery(interest: Interest): string {
+  const rate = interest.maxRate ?? null;
+  return [filterQuery(interest), rate === null ? "" : `max_rate=${rate}`].filter(Boolean).join("&");
 }
 
 /** Does a row belong to an interest (the same rule as the server's filter, on the new row)? */

@@ -16,7 +16,7 @@ import {
   type Phase,
   transition,
 } from "./client-machine";
-import { filterQuery, type Interest, sameInterest } from "./interest";
+import { filterQuery, type Interest, sameInterest, streamQuery } from "./interest";
 import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
 
@@ -183,7 +183,7 @@ export class StreamClient {
   }
 
   private eventsUrl(cursor: string | null): string {
-    const query = [filterQuery(this.interest), cursor ? `lastEventId=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&");
+    const query = [streamQuery(this.interest), cursor ? `lastEventId=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&");
     return `${this.options.apiBase}/events${query ? `?${query}` : ""}`;
   }
 
