@@ -63,10 +63,11 @@ export function filterQuery(interest: Interest): string {
   return parts.join("&");
 }
 
-/** The query parameters of /events for an interest: its filters and its rate. */
-export function streamQuery(interest: Interest): string {
+/** The query parameters of /events for an interest: its filters and its rate; with `compress`, the
+ * body deflated (the browser inflates it itself; the relay compresses once per group of equal filters). */
+export function streamQuery(interest: Interest, compress = false): string {
   const rate = interest.maxRate ?? null;
-  return [filterQuery(interest), rate === null ? "" : `max_rate=${rate}`].filter(Boolean).join("&");
+  return [filterQuery(interest), rate === null ? "" : `max_rate=${rate}`, compress ? "compress=deflate" : ""].filter(Boolean).join("&");
 }
 
 /** Does a row belong to an interest (the same rule as the server's filter, on the new row)? */

@@ -27,6 +27,7 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
   let started = false;
   const client: StreamClient = new StreamClient({
     apiBase,
+    compress: true,
     listener: {
       onState: () => channel.postMessage(stateMessage()),
       onChanges: (changes) => {

@@ -50,6 +50,8 @@ export interface ClientOptions {
   backoff?: BackoffOptions;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  /** Ask for the stream deflated (`compress=deflate`): about a fifth of the bytes. */
+  compress?: boolean;
 }
 
 function httpError(response: Response, now: number): ClientError {
@@ -183,7 +185,7 @@ export class StreamClient {
   }
 
   private eventsUrl(cursor: string | null): string {
-    const query = [streamQuery(this.interest), cursor ? `lastEventId=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&");
+    const query = [streamQuery(this.interest, this.options.compress), cursor ? `lastEventId=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&");
     return `${this.options.apiBase}/events${query ? `?${query}` : ""}`;
   }
 

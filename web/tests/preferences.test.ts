@@ -94,6 +94,7 @@ test("update speed: a rate per row the stream asks for, kept with the preference
   const calm = interestOf({ ...DEFAULT_PREFERENCES, symbols: ["AAPL"], updateSpeed: "5s" });
   assert.deepEqual(calm, { symbols: ["AAPL"], leagues: null, maxRate: 0.2 });
   assert.equal(streamQuery(calm), "symbols=AAPL&max_rate=0.2");
+  assert.equal(streamQuery(calm, true), "symbols=AAPL&max_rate=0.2&compress=deflate");
   assert.equal(filterQuery(calm), "symbols=AAPL"); // /snapshot takes no rate
   assert.equal(streamQuery(interestOf(DEFAULT_PREFERENCES)), "");
 });

@@ -101,6 +101,14 @@ def events_route(stream: EventStream) -> object:
                 schema_extra={"type": "number", "minimum": MIN_RATE, "maximum": MAX_RATE},
             ),
         ] = None,
+        compress: Annotated[
+            str | None,
+            QueryParameter(
+                description="`deflate`: the body comes with Content-Encoding: deflate, flushed per write "
+                "(what browsers decode themselves); default: not compressed",
+                enum=["deflate"],
+            ),
+        ] = None,
     ) -> EventStreamResponse:
         return EventStreamResponse(stream)
 

@@ -17,8 +17,9 @@ from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS, DEFAULT_CLIENT_STALL_SECONDS
 from scrollr_relay.cursor import Cursor
+from scrollr_relay.deflate import Segment
 from scrollr_relay.event import StoredEvent
-from scrollr_relay.filters import filter_keys
+from scrollr_relay.filters import StreamFilter, filter_keys
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
@@ -61,6 +62,8 @@ class Hub:
         # fan-out decides per group which frames pass, and only for the groups a batch concerns.
         self._groups = FilterGroups()
         self.recent = RecentFrames()
+        # The deflate segment of each filter group that has deflating subscribers (deflate.py).
+        self._segments: dict[StreamFilter | None, Segment] = {}
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.head: Cursor | None = None
@@ -128,6 +131,8 @@ class Hub:
 
     def add(self, subscriber: Subscriber) -> None:
         self._groups.add(subscriber)
+        if subscriber.deflate:
+            self._segments.setdefault(subscriber.filter, Segment()).users += 1
         if subscriber.client is not None:
             self._per_client[subscriber.client] = self._per_client.get(subscriber.client, 0) + 1
         self.subscribers[subscriber] = None
@@ -139,6 +144,11 @@ class Hub:
         del self.subscribers[subscriber]
         metrics.OPEN_STREAMS.dec()
         self._groups.remove(subscriber)
+        if subscriber.deflate:
+            segment = self._segments[subscriber.filter]
+            segment.users -= 1
+            if not segment.users:
+                del self._segments[subscriber.filter]
         client = subscriber.client
         if client is not None:
             if self._per_client[client] > 1:
@@ -157,13 +167,15 @@ class Hub:
                     continue
             data = b"".join(f[2] for f in passing)
             count = len(passing)
+            segment = self._segments.get(chosen) if self._segments else None
+            shared = segment.encode(data) if segment is not None else None
             for subscriber in group:
                 if not subscriber.live:
                     subscriber.hold(passing)
                 elif subscriber.replayed_to is not None:
                     delivered += subscriber.write_after_replay(passing)
                 else:
-                    subscriber.deliver(passing, data)
+                    subscriber.deliver(passing, data, shared)
                     delivered += count
         metrics.DELIVERIES.inc(delivered)
 
@@ -231,3 +243,5 @@ class Hub:
                     subscriber.close(CLOSE_SLOW)  # its socket took nothing for too long
                 elif subscriber.live:
                     subscriber.write(beat)
+            for segment in self._segments.values():
+                segment.restart()  # the heartbeat took every client out of its run: start a new one

@@ -60,6 +60,7 @@ class StreamRequest(msgspec.Struct, frozen=True):
     cursor: Cursor | None
     filter: StreamFilter | None
     max_rate: float | None = None  # updates per row per second (rate.py); None: as they come
+    deflate: bool = False  # `compress=deflate`: Content-Encoding: deflate (deflate.py)
 
 
 def parse_stream_request(query_string: bytes, last_event_id: str | None, max_topics: int) -> StreamRequest:
@@ -70,9 +71,12 @@ def parse_stream_request(query_string: bytes, last_event_id: str | None, max_top
         cursor = Cursor.parse(raw_cursor) if raw_cursor.strip() else None
         chosen = parse_filter(query_string, max_topics)
         max_rate = parse_max_rate(decode_value(query["max_rate"][-1]) if "max_rate" in query else None)
+        compress = decode_value(query["compress"][-1]) if "compress" in query else ""
     except (CursorError, TopicError, FilterError, RateError) as exc:
         raise StreamRequestError(str(exc)) from None
-    return StreamRequest(cursor=cursor, filter=chosen, max_rate=max_rate)
+    if compress not in ("", "deflate"):
+        raise StreamRequestError(f"compress value {compress[:32]!r} is not 'deflate'")
+    return StreamRequest(cursor=cursor, filter=chosen, max_rate=max_rate, deflate=compress == "deflate")
 
 
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -91,6 +95,14 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _stream_headers(request: StreamRequest) -> list[tuple[bytes, bytes]]:
+    # A fresh list each time: ASGI middleware (CORS) may append to it in place.
+    headers = list(STREAM_HEADERS)
+    if request.deflate:
+        headers.append((b"content-encoding", b"deflate"))
+    return headers
 
 
 def _retry_after() -> tuple[bytes, bytes]:
@@ -205,8 +217,7 @@ class EventStream:
             metrics.STREAMS_REFUSED_PER_CLIENT.inc()
             await _plain(send, 429, "too many streams from this address", [_retry_after()])
             return
-        # A fresh list each time: ASGI middleware (CORS) may append to it in place.
-        headers = list(STREAM_HEADERS)
+        headers = _stream_headers(request)
         if head:
             await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
             return
@@ -219,13 +230,14 @@ class EventStream:
             client=client,
             limit=settings.client_buffer_bytes,
             max_rate=request.max_rate,
+            deflate=request.deflate,
         )
         self._hub.add(subscriber)
         log.debug("stream opened after %s filter %s", request.cursor, request.filter)
         watcher: asyncio.Task[None] | None = None
         detached = False
         try:
-            subscriber.write(self._preamble)
+            subscriber.open(self._preamble)
             if not sink.watch_disconnect(subscriber.close):
                 watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None

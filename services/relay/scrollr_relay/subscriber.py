@@ -19,6 +19,7 @@ from typing import Protocol
 
 from scrollr_relay.config import DEFAULT_CLIENT_BUFFER_BYTES
 from scrollr_relay.cursor import StreamId
+from scrollr_relay.deflate import ZLIB_HEADER, alone
 from scrollr_relay.filters import StreamFilter
 from scrollr_relay.pending import Pending
 
@@ -65,9 +66,11 @@ class Subscriber:
         "_pending",
         "_progress_at",
         "_round_timer",
+        "_run",
         "_sink",
         "client",
         "closed",
+        "deflate",
         "done",
         "filter",
         "live",
@@ -82,6 +85,7 @@ class Subscriber:
         client: str | None = None,
         limit: int = DEFAULT_CLIENT_BUFFER_BYTES,
         max_rate: float | None = None,
+        deflate: bool = False,
     ) -> None:
         self._sink = sink
         sink.on_writable = self._flush
@@ -98,6 +102,10 @@ class Subscriber:
         self._round_timer: asyncio.TimerHandle | None = None
         if max_rate is not None:
             self._pending.conflate()
+        # Content-Encoding: deflate (deflate.py); `_run`: the generation of the filter group's
+        # segment this client has had every write of, 0 for none.
+        self.deflate = deflate
+        self._run = 0
         # Frames that arrive while the connection replays its backlog (until it goes live).
         self._held: list[Frame] = []
         self._held_reset = False
@@ -161,12 +169,28 @@ class Subscriber:
             if self._round_timer is not None:
                 self._round_timer.cancel()
 
-    def deliver(self, frames: list[Frame], data: bytes | None = None) -> None:
-        """Change frames for this client, in stream order; `data`: their bytes joined, if at hand."""
+    def open(self, preamble: bytes) -> None:
+        """The stream's first bytes."""
+        if self.deflate:
+            self._write(ZLIB_HEADER)
+        self.write(preamble)
+
+    def deliver(
+        self, frames: list[Frame], data: bytes | None = None, shared: tuple[int, bool, bytes] | None = None
+    ) -> None:
+        """Change frames for this client, in stream order; `data`: their bytes joined, if at hand;
+        `shared`: them compressed in the filter group's segment (deflate.py), if it has one."""
         if self.closed:
             return
         if not self._pending and self._sink.writable and self._interval is None:
-            self._send(data if data is not None else b"".join(f[2] for f in frames))
+            if not self.deflate:
+                self._write(data if data is not None else b"".join(f[2] for f in frames))
+            elif shared is not None and (shared[1] or shared[0] == self._run):
+                self._run = shared[0]
+                self._write(shared[2])
+            else:
+                self._run = 0
+                self._write(b"".join(alone(f[2]) for f in frames))
             return
         self._begin_waiting()
         changes = [f[2] for f in frames]
@@ -267,6 +291,13 @@ class Subscriber:
         self._flush()
 
     def _send(self, data: bytes) -> None:
+        """Write `data` on its own (out of any shared segment)."""
+        if self.deflate:
+            self._run = 0
+            data = alone(data)
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         try:
             failure = self._sink.write(data)
         except Exception:
