@@ -38,7 +38,9 @@ def shown(page) -> int:
     return len(page.evaluate("window.__prices"))
 
 
-def test_calm_updates_each_price_at_most_once_a_second_and_the_choice_is_kept(browser, database_url, start_relay):
+def test_calm_updates_each_price_at_most_once_a_second_and_the_choice_is_kept(
+    browser, database_url, start_relay
+):
     trade_id = insert_trade(database_url, "NVDA", "100.00")
     relay = start_relay(dashboard_relay_env(database_url))
     context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -28,7 +28,9 @@ def test_deflated_streams_carry_the_same_frames_in_a_fraction_of_the_bytes(start
     every = plain.events(120)
     assert [(e.id, e.data) for e in early.events(120)] == [(e.id, e.data) for e in every]
     assert [(e.id, e.data) for e in late.events(80)] == [(e.id, e.data) for e in every[40:]]
-    print(f"deflated {early.body_bytes} B, plain {plain.body_bytes} B: {early.body_bytes / plain.body_bytes:.2f}x")
+    print(
+        f"deflated {early.body_bytes} B, plain {plain.body_bytes} B: {early.body_bytes / plain.body_bytes:.2f}x"
+    )
     assert early.body_bytes < 0.35 * plain.body_bytes
 
 
@@ -38,11 +40,12 @@ def test_a_deflated_resume_replays_the_gap(redis_relay):
     seen = client.events(2)
     client.close()
     tick(redis_relay, 2, 300)  # past one piece of the replay
-    again = open_stream(redis_relay, query="?compress=deflate", headers={"Last-Event-ID": seen[-1].id}, inflate=True)
+    again = open_stream(
+        redis_relay, query="?compress=deflate", headers={"Last-Event-ID": seen[-1].id}, inflate=True
+    )
     assert symbols(again.events(300)) == [f"S{n % 8}" for n in range(2, 302)]
 
 
 def test_an_unknown_compression_is_refused_naming_it(redis_relay):
     refused = httpx.get(f"{redis_relay.url}/events?compress=br")
     assert refused.status_code == 400 and "compress value 'br'" in refused.json()["error"]
-
