@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.browser import CHROMIUM
 from tests.support.hosts import Hosts
 from tests.support.procs import SECRET, wait_until
 
@@ -71,6 +72,14 @@ class ShapedLink(Hosts):
     @property
     def relay_url(self) -> str:
         return f"http://{self.address('relay')}:{RELAY_PORT}"
+
+    def chromium(self, folder: Path) -> str:
+        """An executable that runs Chromium on the client's host, for Playwright's
+        `executable_path` (Playwright talks to it over a pipe, which crosses namespaces)."""
+        wrapper = folder / "chromium-on-client"
+        wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {self.ns("client")} {CHROMIUM} "$@"\n')
+        wrapper.chmod(0o755)
+        return str(wrapper)
 
     def start_relay(self, env: dict[str, str], log: Path) -> None:
         """A relay on the relay's host, with the in-memory bus unless `env` names Redis."""

@@ -132,7 +132,9 @@ class Hub:
     def add(self, subscriber: Subscriber) -> None:
         self._groups.add(subscriber)
         if subscriber.deflate:
-            self._segments.setdefault(subscriber.filter, Segment()).users += 1
+            segment = subscriber.segment = self._segments.setdefault(subscriber.filter, Segment())
+            segment.users += 1
+            segment.wanted = True
         if subscriber.client is not None:
             self._per_client[subscriber.client] = self._per_client.get(subscriber.client, 0) + 1
         self.subscribers[subscriber] = None

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from scrollr_relay.config import DEFAULT_CLIENT_BUFFER_BYTES
 from scrollr_relay.cursor import StreamId
-from scrollr_relay.deflate import ZLIB_HEADER, alone
+from scrollr_relay.deflate import ZLIB_HEADER, Segment, alone
 from scrollr_relay.filters import StreamFilter
 from scrollr_relay.pending import Pending
 
@@ -75,6 +75,7 @@ class Subscriber:
         "filter",
         "live",
         "replayed_to",
+        "segment",
     )
 
     def __init__(
@@ -106,6 +107,7 @@ class Subscriber:
         # segment this client has had every write of, 0 for none.
         self.deflate = deflate
         self._run = 0
+        self.segment: Segment | None = None  # its filter group's (the hub sets it)
         # Frames that arrive while the connection replays its backlog (until it goes live).
         self._held: list[Frame] = []
         self._held_reset = False
@@ -190,6 +192,8 @@ class Subscriber:
                 self._write(shared[2])
             else:
                 self._run = 0
+                if self.segment is not None:
+                    self.segment.wanted = True
                 self._write(b"".join(alone(f[2]) for f in frames))
             return
         self._begin_waiting()
