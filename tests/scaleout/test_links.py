@@ -6,9 +6,9 @@ once and drains it at once, so what a slow or busy link does to a stream shows o
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,29 +16,14 @@ from typing import Any
 import pytest
 
 from tests.support.browser import ARGS, WEB_DIST, dollars
-from tests.support.links import RELAY_PORT, ShapedLink
+from tests.support.links import RELAY_PORT, SYMBOLS, ShapedLink, quote, staleness
 from tests.support.pg import execute, insert_trade, new_database
 from tests.support.procs import read_metric, wait_until
-from tests.support.sequin import batch, post, trade_message
+from tests.support.sequin import batch, post
 from tests.support.sse import SSEClient, StreamClosed, open_stream
 
 pytestmark = pytest.mark.process
-SYMBOLS = [f"S{n:02d}" for n in range(32)]
 _tick = itertools.count(1)
-
-
-def quote(symbol: str, price: str, row_id: int | None = None) -> dict[str, Any]:
-    """A trade change shaped like the real table's (about 600 bytes as a frame)."""
-    message = trade_message(symbol, price, row_id=row_id or SYMBOLS.index(symbol) + 1)
-    message["record"].update(
-        previous_close="101.25",
-        price_change="-0.75",
-        percentage_change="-0.74",
-        last_updated="2026-12-05T15:48:30.123456+00:00",
-        created_at="2026-11-01T09:30:00.000000+00:00",
-    )
-    message["changes"] = {"price": "100.00", "last_updated": "2026-12-05T15:48:29.123456+00:00"}
-    return message
 
 
 @pytest.fixture
@@ -154,13 +139,6 @@ class Watcher:
 
     def count(self) -> int:
         return sum(map(len, self.got.values()))
-
-
-def staleness(made: list[tuple[float, int]], got: list[tuple[float, int]], at: float) -> float:
-    """How long, at `at`, a newer value than the client's has existed without reaching it."""
-    held = max((p for when, p in got if when <= at), default=-1)
-    newer = [when for when, p in made if p > held and when <= at]
-    return at - min(newer) if newer else 0.0
 
 
 def test_a_slow_link_under_a_busy_feed_stays_current_by_conflating(link_128kbit):

@@ -13,15 +13,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.support.browser import CHROMIUM
 from tests.support.hosts import Hosts
 from tests.support.procs import SECRET, wait_until
+from tests.support.sequin import trade_message
 
 RELAY_PORT = 8080
 MTU = 1500
+SYMBOLS = [f"S{n:02d}" for n in range(32)]
 
 
 def _ip(*args: str) -> None:
@@ -99,3 +102,24 @@ class ShapedLink(Hosts):
             timeout=30,
             what="relay on its host to be healthy",
         )
+
+
+def quote(symbol: str, price: str, row_id: int | None = None) -> dict[str, Any]:
+    """A trade change shaped like the real table's (about 600 bytes as a frame)."""
+    message = trade_message(symbol, price, row_id=row_id or SYMBOLS.index(symbol) + 1)
+    message["record"].update(
+        previous_close="101.25",
+        price_change="-0.75",
+        percentage_change="-0.74",
+        last_updated="2026-12-05T15:48:30.123456+00:00",
+        created_at="2026-11-01T09:30:00.000000+00:00",
+    )
+    message["changes"] = {"price": "100.00", "last_updated": "2026-12-05T15:48:29.123456+00:00"}
+    return message
+
+
+def staleness(made: list[tuple[float, int]], got: list[tuple[float, int]], at: float) -> float:
+    """How long, at `at`, a newer value than the client's has existed without reaching it."""
+    held = max((p for when, p in got if when <= at), default=-1)
+    newer = [when for when, p in made if p > held and when <= at]
+    return at - min(newer) if newer else 0.0
