@@ -113,7 +113,10 @@ class SocketSink:
         """Is the kernel holding too much unsent? If so, ask again shortly."""
         if self._fd is None or self._transport.is_closing():
             return False
-        if unsent_bytes(self._fd) < KERNEL_UNSENT_BYTES:
+        try:
+            if unsent_bytes(self._fd) < KERNEL_UNSENT_BYTES:
+                return False
+        except OSError:  # the connection is going: its loss is reported on its own
             return False
         if self._recheck is None:
             self._recheck = asyncio.get_running_loop().call_later(RECHECK_SECONDS, self._check_again)
