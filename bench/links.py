@@ -7,8 +7,9 @@ webhook's traffic doesn't share the link). Reported per contender: bytes the ser
 per change (counted on its side of the veth, TCP/IP included), changes received, how stale the
 client's symbols were (how long a newer value existed without reaching it, sampled every 100 ms for
 every symbol: p50 and p99), and whether every symbol's newest value arrived within 10 s of the feed
-stopping. nchan queues every message (it has no conflation); the relay conflates on a link that
-can't carry the feed, plain or deflated (`compress=deflate`).
+stopping. nchan carries the same change JSON the relay's clients get, one message each, and queues
+every one (it has no conflation); the relay conflates on a link that can't carry the feed, plain or
+deflated (`compress=deflate`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,23 @@ class Reader(threading.Thread):
         return {s: max(p for _, p in got) for s, got in self.got.items() if got}
 
 
+def change_json(message: dict[str, Any]) -> bytes:
+    """A Sequin message as the relay's `change` event data (event.py), for nchan to carry the same."""
+    meta = message["metadata"]
+    change = {
+        "table": meta["table_name"],
+        "schema": meta["table_schema"],
+        "action": message["action"],
+        "record": message["record"],
+        "changes": message["changes"],
+        "pks": meta["record_pks"],
+        "commit_lsn": meta["commit_lsn"],
+        "commit_idx": meta["commit_idx"],
+        "commit_timestamp": meta["commit_timestamp"],
+    }
+    return json.dumps(change, separators=(",", ":")).encode()
+
+
 def _feed(contender: Any, rate: int, seconds: float, first: int) -> dict[str, list[tuple[float, int]]]:
     """`rate` changes a second round the symbols, from the server's host; when each value came to be."""
     made: dict[str, list[tuple[float, int]]] = defaultdict(list)
@@ -74,9 +92,9 @@ def _feed(contender: Any, rate: int, seconds: float, first: int) -> dict[str, li
             for _ in range(per_post):
                 price += 1
                 sent.append((SYMBOLS[price % len(SYMBOLS)], price))
-            if nchan:  # nchan takes one raw message per publish: the record itself
+            if nchan:  # one raw message per publish: the change as the relay's clients get it
                 for symbol, value in sent:
-                    http.post(url, content=json.dumps(quote(symbol, f"{value}.00")["record"]))
+                    http.post(url, content=change_json(quote(symbol, f"{value}.00")))
             else:
                 body = {"data": [quote(symbol, f"{value}.00") for symbol, value in sent]}
                 assert http.post(url, json=body).status_code == 200
@@ -113,6 +131,7 @@ def links_load(
             for s in made
         )
         total = sum(map(len, made.values()))
+        ended = reader.ended  # the stream ended before the test did (cut off, or a server's limit)
         client.close()
     finally:
         contender.stop()
@@ -129,7 +148,7 @@ def links_load(
         "stale_p50_s": round(samples[len(samples) // 2], 2),
         "stale_p99_s": round(samples[int(len(samples) * 0.99)], 2),
         "newest_within_10s": newest,
-        "ended": reader.ended,
+        "ended": ended,
     }
 
 
