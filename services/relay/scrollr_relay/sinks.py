@@ -11,9 +11,11 @@ makes the newest value later on a slow link. That holds for the kernel's send bu
 its own takes about 40 kB more than the link carries (measured over 128 kbit/s: 2.5 s of stale
 frames) whatever `TCP_NOTSENT_LOWAT` says, because a write to an empty transport goes straight to
 `send()`. So the socket sink asks the kernel how much it holds unsent (`SIOCOUTQNSD`) after every
-`KERNEL_UNSENT_BYTES` written — about one check per second for a client of the steady feed, not
-one per write — and has no room while that is over the mark, checking again every
-`RECHECK_SECONDS`. What is in flight is not limited: throughput on a long, fast link is unchanged.
+`KERNEL_UNSENT_BYTES` written — a few checks a second for a client of the steady feed, not one
+per write — and has no room while that is over the mark. It asks again after a wait that adapts to
+the link (halved when the kernel had drained already, doubled when it hadn't, between
+`RECHECK_MIN_SECONDS` and `RECHECK_MAX_SECONDS`), so a fast link isn't left idle between pieces and a
+slow one isn't polled for nothing. What is in flight is not limited.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ FINISH_TIMEOUT_SECONDS = 5.0
 # and those the kernel holds unsent. A fan-out write goes through whole whatever its size.
 ROOM_HIGH_BYTES = 16 * 1024
 ROOM_LOW_BYTES = 4 * 1024
-KERNEL_UNSENT_BYTES = 4 * 1024
-RECHECK_SECONDS = 0.05
+KERNEL_UNSENT_BYTES = 2 * 1024
+RECHECK_MIN_SECONDS = 0.001
+RECHECK_MAX_SECONDS = 0.1
 SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in a TCP socket's send queue not yet sent
 _INT = struct.Struct("i")
 
@@ -79,6 +82,7 @@ class SocketSink:
         "_send",
         "_socket",
         "_transport",
+        "_wait",
         "_written",
         "on_writable",
         "writable",
@@ -96,6 +100,7 @@ class SocketSink:
         self._paused = False  # the transport's own buffer is past its high mark
         self._written = 0  # bytes written since the kernel was last asked
         self._recheck: asyncio.TimerHandle | None = None
+        self._wait = 0.025  # before asking the kernel again (adapts: _check_again)
         transport.set_write_buffer_limits(high=ROOM_HIGH_BYTES, low=ROOM_LOW_BYTES)
         self._fd = _tcp_fd(transport)
         socket.flow = self
@@ -107,25 +112,34 @@ class SocketSink:
             self._written = 0
             if self._kernel_full():
                 self.writable = False
+                self._ask_again()
         return None
 
     def _kernel_full(self) -> bool:
-        """Is the kernel holding too much unsent? If so, ask again shortly."""
+        """Is the kernel holding too much unsent?"""
         if self._fd is None or self._transport.is_closing():
             return False
         try:
-            if unsent_bytes(self._fd) < KERNEL_UNSENT_BYTES:
-                return False
+            return unsent_bytes(self._fd) >= KERNEL_UNSENT_BYTES
         except OSError:  # the connection is going: its loss is reported on its own
             return False
+
+    def _ask_again(self) -> None:
         if self._recheck is None:
-            self._recheck = asyncio.get_running_loop().call_later(RECHECK_SECONDS, self._check_again)
-        return True
+            self._recheck = asyncio.get_running_loop().call_later(self._wait, self._check_again)
 
     def _check_again(self) -> None:
         self._recheck = None
-        if not self._paused:  # else the transport's resume comes
-            self.resume()
+        if self._paused:  # the transport's resume comes
+            return
+        if self._kernel_full():
+            self._wait = min(self._wait * 2, RECHECK_MAX_SECONDS)
+            self._ask_again()
+            return
+        self._wait = max(self._wait / 2, RECHECK_MIN_SECONDS)
+        self.writable = True
+        if self.on_writable is not None:
+            self.on_writable()
 
     def pause(self) -> None:
         self._paused = True
@@ -134,6 +148,7 @@ class SocketSink:
     def resume(self) -> None:
         self._paused = False
         if self._kernel_full():
+            self._ask_again()
             return
         self.writable = True
         if self.on_writable is not None:
