@@ -52,6 +52,14 @@ def read_metric(base: str, name: str, labels: str = "") -> float:
     return 0.0
 
 
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory now (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 def redis_command(port: int, folder: str | Path, *extra: str) -> list[str]:
     """redis-server on 127.0.0.1:`port`, keeping nothing on disk, `extra` options last."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -160,6 +168,10 @@ class RelayProcess:
 
     def metric(self, name: str, labels: str = "") -> float:
         return read_metric(self.url, name, labels)
+
+    def rss(self) -> int:
+        assert self.proc is not None
+        return rss_bytes(self.proc.pid)
 
 
 class CdcProcess:

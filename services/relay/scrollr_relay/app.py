@@ -33,6 +33,7 @@ from scrollr_relay.stream import EventStream
 from scrollr_relay.webhook import WebhookActivity, WebhookRejected, sequin_webhook
 
 log = logging.getLogger("scrollr.relay")
+UNREAD_BODY_STATUSES = (401, 413)
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -53,6 +54,11 @@ def make_bus(settings: Settings) -> Bus:
 
 def _rejected(_: Request[Any, Any, Any], exc: WebhookRejected) -> Response[dict[str, str]]:
     headers = {"Retry-After": str(random.randint(1, 5))} if exc.status == 503 else {}
+    if exc.status in UNREAD_BODY_STATUSES:
+        # Refused before (or while) its body was read: close instead of reading the rest of it to
+        # reach the next request, which let each such connection hold its buffered body for up to
+        # BODY_TIMEOUT_SECONDS (uvicorn closes once a response says `Connection: close`).
+        headers["Connection"] = "close"
     return Response({"error": exc.reason, "detail": exc.detail}, status_code=exc.status, headers=headers)
 
 

@@ -35,6 +35,8 @@ DEFAULT_STREAM_MAX_TOPICS = 64
 DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+# Browsers send a few KiB; nginx's large_client_header_buffers default allows 32 KiB.
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_LOG_SUMMARY_SECONDS = 30.0
 # Longer than a Redis restart or failover (seconds), short enough that clients of a relay cut off
 # from Redis move to another before their data is long stale.
@@ -69,6 +71,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     log_summary_seconds: float = DEFAULT_LOG_SUMMARY_SECONDS
     bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS
 
@@ -156,6 +159,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         body_timeout_seconds=number_setting(
             env, "BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_SECONDS, minimum=0.1, kind=float
+        ),
+        max_header_bytes=int(
+            number_setting(env, "MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES, minimum=1024, kind=int)
         ),
         log_summary_seconds=number_setting(
             env, "LOG_SUMMARY_SECONDS", DEFAULT_LOG_SUMMARY_SECONDS, minimum=0.1, kind=float

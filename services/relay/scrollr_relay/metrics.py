@@ -37,3 +37,8 @@ UNHANDLED_ERRORS = Counter(
 STREAMS_REFUSED_PER_CLIENT = Counter(
     "scrollr_streams_refused_per_client_total", "Streams refused at the per-client-address cap"
 )
+LIMITS_REACHED = Counter(
+    "scrollr_limits_reached_total",
+    "Requests refused or work cut short at a configured bound, by which bound (README, settings)",
+    ["limit"],
+)
