@@ -62,6 +62,11 @@ class Bus(Protocol):
         """Up to `limit` events after `cursor`, oldest first; HistoryGap if that would skip any."""
         ...
 
+    async def replay_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
+        """read_after for a client's backlog: it never takes the turns that publishing, the hub's
+        reader and readiness need (a flood of resumes must not delay them)."""
+        ...
+
     async def wait_after(self, position: StreamId, timeout_seconds: float) -> None:
         """Return once there may be events after `position`, or after the timeout."""
         ...

@@ -33,6 +33,10 @@ DEFAULT_CLIENT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_RETRY_MILLISECONDS = 2000
 DEFAULT_STREAM_MAX_TOPICS = 64
 DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
+# Resumes that must read the bus (older than the recent frames), at once: a reconnect storm resumes
+# from within the recent frames and takes none of these.
+DEFAULT_MAX_REPLAYS = 256
+DEFAULT_MAX_REPLAYS_PER_CLIENT = 4
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 # Browsers send a few KiB; nginx's large_client_header_buffers default allows 32 KiB.
@@ -68,6 +72,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1
     stream_max_topics: int = DEFAULT_STREAM_MAX_TOPICS
     max_streams_per_client: int = DEFAULT_MAX_STREAMS_PER_CLIENT
+    max_replays: int = DEFAULT_MAX_REPLAYS
+    max_replays_per_client: int = DEFAULT_MAX_REPLAYS_PER_CLIENT
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
@@ -152,6 +158,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         max_streams_per_client=int(
             number_setting(env, "MAX_STREAMS_PER_CLIENT", DEFAULT_MAX_STREAMS_PER_CLIENT, minimum=0, kind=int)
+        ),
+        max_replays=int(number_setting(env, "MAX_REPLAYS", DEFAULT_MAX_REPLAYS, minimum=1, kind=int)),
+        max_replays_per_client=int(
+            number_setting(env, "MAX_REPLAYS_PER_CLIENT", DEFAULT_MAX_REPLAYS_PER_CLIENT, minimum=0, kind=int)
         ),
         trusted_proxies=_addresses(env, "TRUSTED_PROXIES"),
         header_timeout_seconds=number_setting(

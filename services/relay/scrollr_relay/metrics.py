@@ -42,3 +42,6 @@ LIMITS_REACHED = Counter(
     "Requests refused or work cut short at a configured bound, by which bound (README, settings)",
     ["limit"],
 )
+REPLAYS_ABANDONED = Counter(
+    "scrollr_replays_abandoned_total", "Backlog replays stopped because their stream closed first"
+)

@@ -49,14 +49,18 @@ class RecentFrames:
             del self._frames[:drop]
         self._memo.clear()
 
-    def after(self, cursor: Cursor) -> list[Frame] | None:
-        """The frames after `cursor`; None when the window can't tell (another history, a cursor
-        older than the window or ahead of it): the caller reads the bus instead."""
+    def covers(self, cursor: Cursor) -> bool:
+        """Whether the window can tell what follows `cursor`: not for another history, nor a cursor
+        older than the window or ahead of it (the caller reads the bus instead)."""
         if self._base is None or cursor.epoch != self._epoch or cursor.position < self._base:
-            return None
-        if self._frames and cursor.position > self._frames[-1][0]:
-            return None
-        if not self._frames and cursor.position != self._base:
+            return False
+        if self._frames:
+            return cursor.position <= self._frames[-1][0]
+        return cursor.position == self._base
+
+    def after(self, cursor: Cursor) -> list[Frame] | None:
+        """The frames after `cursor`; None when the window doesn't cover it."""
+        if not self.covers(cursor):
             return None
         return self._frames[bisect_right(self._frames, cursor.position, key=_position) :]
 

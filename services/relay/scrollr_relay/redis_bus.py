@@ -113,6 +113,9 @@ return {epoch, last_id(), trimmed, entries}
 # thousands of backlog reads at once: they wait their turn for one of these (up to the socket
 # timeout) instead of each opening a connection, which ran into Redis's client limits and ended streams.
 CONCURRENT_COMMANDS = 32
+# Backlog reads (replays) take turns of their own: 20 clients resuming from far back and hanging up
+# in a loop once queued on the turns above and held webhooks and /readyz for 10 s each.
+REPLAY_COMMANDS = 8
 
 
 @contextlib.contextmanager
@@ -148,6 +151,7 @@ class RedisBus:
         self._client: Client | None = None
         self._connecting = asyncio.Lock()
         self._turns = asyncio.Semaphore(CONCURRENT_COMMANDS)
+        self._replay_turns = asyncio.Semaphore(REPLAY_COMMANDS)
         tag = "{" + stream_key + "}"
         self._keys = [stream_key, f"{tag}:epoch", f"{tag}:dedupe", f"{tag}:trimmed", f"{tag}:lineage"]
         self._maxlen = maxlen
@@ -166,21 +170,25 @@ class RedisBus:
                     self._client = await connect(self._settings)
         return self._client
 
-    async def _command(self, call: Callable[[Client], Awaitable[T]]) -> T:
+    async def _command(self, call: Callable[[Client], Awaitable[T]], turns: asyncio.Semaphore) -> T:
         """Run one command in its turn; any Redis failure (or no turn in time) is BusUnavailable."""
         try:
             async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
-                await self._turns.acquire()
+                await turns.acquire()
         except TimeoutError:
             raise BusUnavailable("redis: no free connection in time") from None
         try:
             with _unavailable_on_failure():
                 return await call(await self._redis())
         finally:
-            self._turns.release()
+            turns.release()
 
-    async def _eval(self, script: str, *, keys: list[str], args: Sequence[Any]) -> Any:
-        return await self._command(lambda r: r.eval(script, len(keys), *keys, *args))
+    async def _eval(
+        self, script: str, *, keys: list[str], args: Sequence[Any], turns: asyncio.Semaphore | None = None
+    ) -> Any:
+        return await self._command(
+            lambda r: r.eval(script, len(keys), *keys, *args), turns if turns is not None else self._turns
+        )
 
     async def publish(self, envelopes: Sequence[Envelope]) -> PublishResult:
         now_ms = int(time.time() * 1000)
@@ -193,10 +201,10 @@ class RedisBus:
         return PublishResult(published=int(published), duplicates=int(duplicates), head=head)
 
     async def _read_script(
-        self, after: StreamId | None, limit: int
+        self, after: StreamId | None, limit: int, turns: asyncio.Semaphore | None = None
     ) -> tuple[str, StreamId, StreamId, list[Any]]:
         epoch, last, trimmed, entries = await self._read(
-            keys=self._keys, args=[new_epoch(), "" if after is None else str(after), limit]
+            keys=self._keys, args=[new_epoch(), "" if after is None else str(after), limit], turns=turns
         )
         return _text(epoch), StreamId.parse(last), StreamId.parse(trimmed), entries
 
@@ -205,9 +213,15 @@ class RedisBus:
         return Cursor(epoch, last)
 
     async def read_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
+        return await self._read_after(cursor, limit, self._turns)
+
+    async def replay_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
+        return await self._read_after(cursor, limit, self._replay_turns)
+
+    async def _read_after(self, cursor: Cursor, limit: int, turns: asyncio.Semaphore) -> list[StoredEvent]:
         # Nothing can follow the largest id, and XRANGE refuses an interval that starts past it.
         after = None if cursor.position == LAST_POSSIBLE else cursor.position
-        epoch, last, trimmed, entries = await self._read_script(after, limit)
+        epoch, last, trimmed, entries = await self._read_script(after, limit, turns)
         reason = gap_reason(cursor, epoch, trimmed, last)
         if reason is not None:
             raise HistoryGap(reason)

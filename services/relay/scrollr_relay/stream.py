@@ -11,20 +11,23 @@ cursor, or send `reset` when it can't be honoured → release the held frames ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
+from scrollr_relay.clients import client_key
 from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
+from scrollr_relay.replays import LIMIT_PROCESS, ReplaySlot, ReplaySlots
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
@@ -85,10 +88,10 @@ def _retry_after() -> tuple[bytes, bytes]:
 
 
 def _client_address(scope: dict[str, Any]) -> str:
-    """The client's address; behind a proxy named in TRUSTED_PROXIES the server took it from
-    X-Forwarded-For (server.py), otherwise it is the peer's."""
+    """The client's address, as the per-client caps count it (clients.py); behind a proxy named in
+    TRUSTED_PROXIES the server took it from X-Forwarded-For (server.py), otherwise it is the peer's."""
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    return client_key(str(client[0])) if client else "unknown"
 
 
 async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
@@ -111,10 +114,28 @@ async def _replay(hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor) ->
         if backlog:
             subscriber.write(backlog)
         return end
+    return await _until_closed(subscriber, _replay_from_bus(bus, subscriber, cursor))
+
+
+async def _until_closed(subscriber: Subscriber, work: Coroutine[Any, Any, StreamId]) -> StreamId | None:
+    """`work`'s result, or None once the stream has closed: a replay stops when its client hangs up,
+    instead of reading a backlog no one will receive (orphaned replays once starved the webhooks)."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait((task, subscriber.done), return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        metrics.REPLAYS_ABANDONED.inc()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+    return task.result()
+
+
+async def _replay_from_bus(bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId:
     try:
         position = cursor
         while True:
-            events = await bus.read_after(position, READ_BATCH)
+            events = await bus.replay_after(position, READ_BATCH)
             wanted = [f[2] for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
             if wanted:
                 subscriber.write(b"".join(wanted))
@@ -137,6 +158,9 @@ class EventStream:
         self._bus = bus
         self._settings = settings
         self._endings: set[asyncio.Task[None]] = set()
+        self._replays = ReplaySlots(
+            per_process=settings.max_replays, per_client=settings.max_replays_per_client
+        )
         self._preamble = preamble(settings.retry_milliseconds, settings.heartbeat_seconds)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool) -> None:
@@ -148,7 +172,8 @@ class EventStream:
         except StreamRequestError as exc:
             await _plain(send, 400, str(exc), [])
             return
-        client = _client_address(scope) if settings.max_streams_per_client else None
+        address = _client_address(scope)
+        client = address if settings.max_streams_per_client else None
         if len(self._hub.subscribers) >= settings.max_streams:
             metrics.STREAMS_REFUSED.inc()
             await _plain(send, 503, "stream limit reached", [_retry_after()])
@@ -166,6 +191,35 @@ class EventStream:
         if head:
             await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
             return
+        slot = None
+        if request.cursor is not None and not self._hub.recent.covers(request.cursor):
+            # This resume will read the bus (replays.py): refused before the 200 past a cap.
+            taken = self._replays.take(address)
+            if isinstance(taken, str):
+                metrics.LIMITS_REACHED.labels(taken).inc()
+                if taken == LIMIT_PROCESS:
+                    await _plain(send, 503, "replay limit reached", [_retry_after()])
+                else:
+                    await _plain(send, 429, "too many resumes from this address", [_retry_after()])
+                return
+            slot = taken
+        try:
+            await self._stream(scope, receive, send, request, headers, client, slot)
+        finally:
+            if slot is not None:
+                slot.give_back()
+
+    async def _stream(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        request: StreamRequest,
+        headers: list[tuple[bytes, bytes]],
+        client: str | None,
+        slot: ReplaySlot | None,
+    ) -> None:
+        settings = self._settings
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
@@ -186,6 +240,8 @@ class EventStream:
                     # The position can't be checked now; ending the stream makes the client retry.
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)
                     subscriber.close(CLOSE_BUS_UNAVAILABLE)
+            if slot is not None:
+                slot.give_back()  # the replay is over; the stream may live on for hours
             subscriber.go_live(resume_after)
             if not subscriber.closed and sink.detach():
                 # Live on its own socket: the rest of the stream needs no call of its own, so this

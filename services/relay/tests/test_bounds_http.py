@@ -3,12 +3,25 @@ relay hold or do (headers, bodies, replays, resume cache, filters), measured as 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
+
 from tests.support.procs import SECRET, wait_until
+from tests.support.sequin import batch, post, publish, trade_message
+from tests.support.sse import open_stream
 
 MiB = 1024 * 1024
+
+
+def relay_id() -> str:
+    return f"{os.getpid()}-{time.monotonic_ns()}"
 
 
 def connect(relay) -> socket.socket:
@@ -118,3 +131,109 @@ def test_a_thousand_unauthenticated_mebibyte_bodies_grow_the_relay_by_less_than_
     grown = relay.rss() - before
     assert grown < 40 * MiB, f"RSS grew {grown / MiB:.1f} MiB"
     assert sum(a.startswith(b"HTTP/1.1 401") for a in answers) >= 990, "401s not received"
+
+
+def publish_many(relay, count: int, per_batch: int = 500) -> None:
+    for first in range(0, count, per_batch):
+        messages = [trade_message(f"S{n % 500}", "1.00", row_id=n) for n in range(first, first + per_batch)]
+        assert post(relay.url, batch(*messages)).status_code == 200
+
+
+def resume_and_hang_up(relay, cursor: str) -> None:
+    with connect(relay) as sock:
+        sock.sendall(
+            b"GET /events?symbols=NONE HTTP/1.1\r\nHost: x\r\nLast-Event-ID: " + cursor.encode() + b"\r\n\r\n"
+        )
+        sock.recv(1)  # the first bytes, then gone
+
+
+def timed_webhook(relay) -> float:
+    started = time.monotonic()
+    assert post(relay.url, batch(trade_message("TIMED", "1.00"))).status_code == 200
+    return time.monotonic() - started
+
+
+def test_replays_of_clients_that_hung_up_leave_webhooks_and_readiness_alone(start_relay, redis_server):
+    relay = start_relay(
+        {
+            "REDIS_URL": redis_server.url,
+            "STREAM_KEY": f"events:replays:{relay_id()}",
+            "MAX_REPLAYS_PER_CLIENT": "0",  # every resume admitted: the replays themselves must stop
+        }
+    )
+    cursor = publish(relay, "FIRST")["cursor"]
+    publish_many(relay, 10_000)
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                resume_and_hang_up(relay, cursor)
+
+    during: list[float] = []
+    ready: list[int] = []
+    with ThreadPoolExecutor(20) as pool:
+        for _ in range(20):
+            pool.submit(hammer)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            during.append(timed_webhook(relay))
+            ready.append(httpx.get(f"{relay.url}/readyz", timeout=30).status_code)
+        stop.set()
+    time.sleep(3)  # the issue's "3 s later": a fixed point in time to measure at, not a wait for a condition
+    after = [timed_webhook(relay) for _ in range(5)]
+    assert max(during) < 2, f"webhooks during the resumes: max {max(during):.2f} s over {len(during)}"
+    assert max(after) < 0.5, f"webhooks 3 s later: {after}"
+    assert set(ready) == {200}, ready
+    assert relay.metric("scrollr_replays_abandoned_total") > 0
+
+
+def resume_status(relay, cursor: str, address: str, held: list[socket.socket]) -> int:
+    """The status a resume from `cursor` gets; a 200 stream is kept open in `held`, its replay under way."""
+    sock = connect(relay)
+    sock.sendall(
+        b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: "
+        + cursor.encode()
+        + f"\r\nX-Forwarded-For: {address}\r\n\r\n".encode()
+    )
+    status = int(sock.recv(64).split(b" ")[1])
+    held.append(sock)
+    return status
+
+
+def test_resumes_that_read_the_bus_are_capped_per_process_and_per_client(start_relay, fresh_redis):
+    relay = start_relay(
+        {
+            "REDIS_URL": fresh_redis.url,
+            "MAX_REPLAYS": "3",
+            "MAX_REPLAYS_PER_CLIENT": "2",
+            "TRUSTED_PROXIES": "127.0.0.1",
+        }
+    )
+    cursor = publish(relay, "FIRST")["cursor"]
+    publish_many(relay, 5000)  # the cursor is older than the recent frames: its replay reads Redis
+    fresh_redis.proc.send_signal(signal.SIGSTOP)  # replays now wait on Redis, holding their slots
+    held: list[socket.socket] = []
+    try:
+        statuses = [resume_status(relay, cursor, address, held) for address in ["203.0.113.1"] * 3]
+        assert statuses == [200, 200, 429]  # that client's two are under way
+        assert resume_status(relay, cursor, "203.0.113.2", held) == 200
+        assert resume_status(relay, cursor, "203.0.113.3", held) == 503  # the process's three are
+    finally:
+        fresh_redis.proc.send_signal(signal.SIGCONT)
+        for sock in held:
+            sock.close()
+    assert relay.metric("scrollr_limits_reached_total", 'limit="replays_per_client"') == 1
+    assert relay.metric("scrollr_limits_reached_total", 'limit="replays"') == 1
+
+
+def test_the_per_client_stream_cap_counts_an_ipv6_64_as_one_client(start_relay):
+    relay = start_relay({"MAX_STREAMS_PER_CLIENT": "1", "TRUSTED_PROXIES": "127.0.0.1"})
+    first = open_stream(relay, headers={"X-Forwarded-For": "2001:db8:1:2::1"})
+    try:
+        same_64 = httpx.get(f"{relay.url}/events", headers={"X-Forwarded-For": "2001:db8:1:2::beef"})
+        assert same_64.status_code == 429
+        other_64 = open_stream(relay, headers={"X-Forwarded-For": "2001:db8:1:3::1"})
+        other_64.close()
+    finally:
+        first.close()

@@ -139,3 +139,20 @@ async def test_wait_after_returns_when_an_event_arrives(make_bus):
     await bus.publish([env(1)])
     await asyncio.wait_for(waiter, 5)
     await bus.close()
+
+
+def test_the_memory_bus_reads_far_back_without_copying_its_tail():
+    """A read costs its own events: resuming from 10,000 back once rebuilt the whole tail per read."""
+    import tracemalloc
+
+    bus = MemoryBus(maxlen=20_000, dedupe_window_seconds=60)
+    start = asyncio.run(bus.head())
+    asyncio.run(bus.publish([env(n) for n in range(10_000)]))
+    tracemalloc.start()
+    try:
+        events = asyncio.run(bus.read_after(start, 100))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [e.data for e in events] == [b'{"n":%d}' % n for n in range(100)]
+    assert peak < 40_000, f"{peak} bytes allocated to read 100 events"
