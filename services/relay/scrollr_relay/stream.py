@@ -186,11 +186,6 @@ class EventStream:
             metrics.STREAMS_REFUSED_PER_CLIENT.inc()
             await _plain(send, 429, "too many streams from this address", [_retry_after()])
             return
-        # A fresh list each time: ASGI middleware (CORS) may append to it in place.
-        headers = list(STREAM_HEADERS)
-        if head:
-            await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
-            return
         slot = None
         if request.cursor is not None and not self._hub.recent.covers(request.cursor):
             # This resume will read the bus (replays.py): refused before the 200 past a cap.
@@ -203,6 +198,13 @@ class EventStream:
                     await _plain(send, 429, "too many resumes from this address", [_retry_after()])
                 return
             slot = taken
+        # A fresh list each time: ASGI middleware (CORS) may append to it in place.
+        headers = list(STREAM_HEADERS)
+        if head:
+            if slot is not None:
+                slot.give_back()
+            await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
+            return
         try:
             await self._stream(scope, receive, send, request, headers, client, slot)
         finally:

@@ -217,13 +217,19 @@ def test_resumes_that_read_the_bus_are_capped_per_process_and_per_client(start_r
     try:
         statuses = [resume_status(relay, cursor, address, held) for address in ["203.0.113.1"] * 3]
         assert statuses == [200, 200, 429]  # that client's two are under way
+        probe = httpx.head(
+            f"{relay.url}/events",
+            headers={"Last-Event-ID": cursor, "X-Forwarded-For": "203.0.113.1"},
+            timeout=5,
+        )
+        assert probe.status_code == 429  # what a client's HEAD probe learns after its stream failed
         assert resume_status(relay, cursor, "203.0.113.2", held) == 200
         assert resume_status(relay, cursor, "203.0.113.3", held) == 503  # the process's three are
     finally:
         fresh_redis.proc.send_signal(signal.SIGCONT)
         for sock in held:
             sock.close()
-    assert relay.metric("scrollr_limits_reached_total", 'limit="replays_per_client"') == 1
+    assert relay.metric("scrollr_limits_reached_total", 'limit="replays_per_client"') == 2  # GET, HEAD
     assert relay.metric("scrollr_limits_reached_total", 'limit="replays"') == 1
 
 
