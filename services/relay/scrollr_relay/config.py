@@ -37,6 +37,8 @@ DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
 # from within the recent frames and takes none of these.
 DEFAULT_MAX_REPLAYS = 256
 DEFAULT_MAX_REPLAYS_PER_CLIENT = 4
+# The recent frames resumes are served from, and their joined backlogs (recent.py): half each.
+DEFAULT_RESUME_CACHE_BYTES = 64 * 1024 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 # Browsers send a few KiB; nginx's large_client_header_buffers default allows 32 KiB.
@@ -74,6 +76,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_streams_per_client: int = DEFAULT_MAX_STREAMS_PER_CLIENT
     max_replays: int = DEFAULT_MAX_REPLAYS
     max_replays_per_client: int = DEFAULT_MAX_REPLAYS_PER_CLIENT
+    resume_cache_bytes: int = DEFAULT_RESUME_CACHE_BYTES
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
@@ -162,6 +165,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_replays=int(number_setting(env, "MAX_REPLAYS", DEFAULT_MAX_REPLAYS, minimum=1, kind=int)),
         max_replays_per_client=int(
             number_setting(env, "MAX_REPLAYS_PER_CLIENT", DEFAULT_MAX_REPLAYS_PER_CLIENT, minimum=0, kind=int)
+        ),
+        resume_cache_bytes=int(
+            number_setting(
+                env, "RESUME_CACHE_BYTES", DEFAULT_RESUME_CACHE_BYTES, minimum=1024 * 1024, kind=int
+            )
         ),
         trusted_proxies=_addresses(env, "TRUSTED_PROXIES"),
         header_timeout_seconds=number_setting(

@@ -15,7 +15,7 @@ from scrollr_core.backoff import Backoff
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
-from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS
+from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS, DEFAULT_RESUME_CACHE_BYTES
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import filter_keys
@@ -45,6 +45,7 @@ class Hub:
         *,
         heartbeat_seconds: float,
         bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
+        resume_cache_bytes: int = DEFAULT_RESUME_CACHE_BYTES,
     ) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
@@ -58,7 +59,7 @@ class Hub:
         # Subscribers grouped by filter (None: everything), indexed by the rows they choose: the
         # fan-out decides per group which frames pass, and only for the groups a batch concerns.
         self._groups = FilterGroups()
-        self.recent = RecentFrames()
+        self.recent = RecentFrames(max_bytes=resume_cache_bytes)
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.head: Cursor | None = None

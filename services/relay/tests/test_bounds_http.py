@@ -243,3 +243,33 @@ def test_the_per_client_stream_cap_counts_an_ipv6_64_as_one_client(start_relay):
         other_64.close()
     finally:
         first.close()
+
+
+def padded_trade(n: int) -> dict:
+    message = trade_message(f"S{n % 500}", "1.00", row_id=n)
+    message["record"]["note"] = "x" * 450  # about 650 bytes a frame, as in the issue's probe
+    return message
+
+
+def read_through(relay, cursor: str, last: str) -> None:
+    """Resume from `cursor` and read until the event `last` has arrived."""
+    with connect(relay) as sock:
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: " + cursor.encode() + b"\r\n\r\n")
+        seen = b""
+        while f"id: {last}\n".encode() not in seen:
+            chunk = sock.recv(1 << 20)
+            assert chunk, "the stream ended early"
+            seen = seen[-200:] + chunk
+
+
+def test_resumes_from_256_distinct_cursors_grow_the_relay_by_less_than_150_mib(start_relay):
+    relay = start_relay()
+    cursors = []
+    for first in range(0, 4000, 15):  # 267 batches: a distinct cursor after each
+        response = post(relay.url, batch(*(padded_trade(n) for n in range(first, first + 15))))
+        cursors.append(response.json()["cursor"])
+    before = relay.rss()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda c: read_through(relay, c, cursors[-1]), cursors[:256]))
+    grown = relay.rss() - before
+    assert grown < 150 * MiB, f"RSS grew {grown / MiB:.1f} MiB"
