@@ -49,6 +49,7 @@ def make_bus(settings: Settings) -> Bus:
         maxlen=settings.stream_maxlen,
         max_age_seconds=settings.stream_max_age_seconds,
         dedupe_window_seconds=settings.dedupe_window_seconds,
+        deadline_seconds=settings.bus_timeout_seconds,
     )
 
 

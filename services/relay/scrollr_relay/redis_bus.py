@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from scrollr_relay.bus import BusUnavailable, HistoryGap, PublishResult, gap_reason
+from scrollr_relay.config import DEFAULT_BUS_TIMEOUT_SECONDS
 from scrollr_relay.cursor import LAST_POSSIBLE, Cursor, StreamId, new_epoch
 from scrollr_relay.event import Envelope, StoredEvent
 from scrollr_relay.redis_topology import SOCKET_TIMEOUT_SECONDS, Client, RedisSettings, connect
@@ -146,8 +147,10 @@ class RedisBus:
         maxlen: int,
         max_age_seconds: int = 0,
         dedupe_window_seconds: int,
+        deadline_seconds: float = DEFAULT_BUS_TIMEOUT_SECONDS,
     ) -> None:
         self._settings = settings
+        self._deadline_seconds = deadline_seconds
         self._client: Client | None = None
         self._connecting = asyncio.Lock()
         self._turns = asyncio.Semaphore(CONCURRENT_COMMANDS)
@@ -183,6 +186,20 @@ class RedisBus:
         finally:
             turns.release()
 
+    async def _within_deadline(self, command: Awaitable[T]) -> T:
+        """`command`, or BusUnavailable once BUS_TIMEOUT_SECONDS have passed, turn and retries included.
+
+        A frozen Redis (accepting connections, answering nothing) otherwise held a webhook for three
+        socket timeouts (30 s), past a proxy's read timeout, so Sequin saw a gateway error instead of
+        the 503 it retries. redis-py drops a connection whose command was cancelled, so nothing
+        stale is read from it later.
+        """
+        try:
+            async with asyncio.timeout(self._deadline_seconds):
+                return await command
+        except TimeoutError:
+            raise BusUnavailable(f"redis: no answer within {self._deadline_seconds:g} s") from None
+
     async def _eval(
         self, script: str, *, keys: list[str], args: Sequence[Any], turns: asyncio.Semaphore | None = None
     ) -> Any:
@@ -196,7 +213,9 @@ class RedisBus:
         args: list[str | bytes | int] = [new_epoch(), self._maxlen, min_id, now_ms, self._dedupe_window_ms]
         for envelope in envelopes:
             args += [envelope.dedupe_key, envelope.topic, envelope.data]
-        epoch, published, duplicates, last = await self._publish(keys=self._keys, args=args)
+        epoch, published, duplicates, last = await self._within_deadline(
+            self._publish(keys=self._keys, args=args)
+        )
         head = Cursor(_text(epoch), StreamId.parse(last))
         return PublishResult(published=int(published), duplicates=int(duplicates), head=head)
 
@@ -236,7 +255,7 @@ class RedisBus:
     async def ping(self) -> None:
         # The read script, not PING: ready means the bus works, and Redis can answer PING while
         # refusing the scripts (a replica's READONLY, a user without the `info` or `eval` command).
-        await self.head()
+        await self._within_deadline(self.head())
 
     async def close(self) -> None:
         if self._client is not None:

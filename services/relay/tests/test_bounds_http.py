@@ -273,3 +273,21 @@ def test_resumes_from_256_distinct_cursors_grow_the_relay_by_less_than_150_mib(s
         list(pool.map(lambda c: read_through(relay, c, cursors[-1]), cursors[:256]))
     grown = relay.rss() - before
     assert grown < 150 * MiB, f"RSS grew {grown / MiB:.1f} MiB"
+
+
+def test_a_frozen_redis_answers_webhooks_503_within_the_bus_timeout_naming_no_host(start_relay, fresh_redis):
+    relay = start_relay({"REDIS_URL": fresh_redis.url, "BUS_TIMEOUT_SECONDS": "2"})
+    publish(relay, "WARM")  # a pooled connection exists: it is the one that now hangs
+    fresh_redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        response = post(relay.url, batch(trade_message("FROZEN", "1.00")))
+        took = time.monotonic() - started
+        ready = httpx.get(f"{relay.url}/readyz", timeout=30)
+    finally:
+        fresh_redis.proc.send_signal(signal.SIGCONT)
+    assert response.status_code == 503
+    assert took < 5, f"the 503 took {took:.1f} s"  # 30.3 s before: three 10 s socket timeouts
+    assert str(fresh_redis.port) not in response.text and "127.0.0.1" not in response.text, response.text
+    assert ready.status_code == 503
+    wait_until(lambda: "no answer within 2 s" in relay.log(), what="the cause, in the log")
