@@ -7,13 +7,14 @@ filters (filters.py). Only enabled entries are served: the feeds update nothing 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import msgspec
 import psycopg
 from litestar import Response, get
 from psycopg_pool import AsyncConnectionPool
 
-from scrollr_relay.snapshot import SnapshotError, unavailable
+from scrollr_relay.snapshot import SnapshotError, on_pooled_connection, unavailable
 
 log = logging.getLogger("scrollr.catalog")
 CACHE_SECONDS = 60
@@ -49,18 +50,25 @@ LEAGUES_QUERY = (
 )
 
 
+async def _read_catalog(
+    conn: psycopg.AsyncConnection[Any],
+) -> tuple[list[TrackedSymbol], list[TrackedLeague]]:
+    # The pool loads every value as text (snapshot.py); these queries want typed values.
+    async with conn.cursor(binary=True) as cur:
+        await cur.execute(SYMBOLS_QUERY)
+        symbols = [TrackedSymbol(*row) for row in await cur.fetchall()]
+        await cur.execute(LEAGUES_QUERY)
+        leagues = [TrackedLeague(*row) for row in await cur.fetchall()]
+    return symbols, leagues
+
+
 def catalog_handler(pool: AsyncConnectionPool | None) -> object:
     @get("/catalog", summary="The symbols and leagues a client can filter by")
     async def handler() -> Response[Catalog | SnapshotError]:
         if pool is None:
             return unavailable("unavailable", "the catalog is not configured on this relay")
         try:
-            # The pool loads every value as text (snapshot.py); these queries want typed values.
-            async with pool.connection() as conn, conn.cursor(binary=True) as cur:
-                await cur.execute(SYMBOLS_QUERY)
-                symbols = [TrackedSymbol(*row) for row in await cur.fetchall()]
-                await cur.execute(LEAGUES_QUERY)
-                leagues = [TrackedLeague(*row) for row in await cur.fetchall()]
+            symbols, leagues = await on_pooled_connection(pool, _read_catalog)
         except (psycopg.Error, TimeoutError) as exc:
             log.warning("catalog failed, database error: %s", exc)
             return unavailable("database_unavailable", "the database is unavailable; retry shortly")
