@@ -37,6 +37,10 @@ DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
 # from within the recent frames and takes none of these.
 DEFAULT_MAX_REPLAYS = 256
 DEFAULT_MAX_REPLAYS_PER_CLIENT = 4
+# Distinct symbols and leagues the open streams' filters name, per process; and the values one client's
+# streams name (128 maximal filters, or 6,500 streams of 10 symbols): filter_budget.py.
+DEFAULT_MAX_FILTER_VALUES = 100_000
+DEFAULT_MAX_FILTER_VALUES_PER_CLIENT = 65_536
 # The recent frames resumes are served from, and their joined backlogs (recent.py): half each.
 DEFAULT_RESUME_CACHE_BYTES = 64 * 1024 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
@@ -79,6 +83,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_streams_per_client: int = DEFAULT_MAX_STREAMS_PER_CLIENT
     max_replays: int = DEFAULT_MAX_REPLAYS
     max_replays_per_client: int = DEFAULT_MAX_REPLAYS_PER_CLIENT
+    max_filter_values: int = DEFAULT_MAX_FILTER_VALUES
+    max_filter_values_per_client: int = DEFAULT_MAX_FILTER_VALUES_PER_CLIENT
     resume_cache_bytes: int = DEFAULT_RESUME_CACHE_BYTES
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
@@ -169,6 +175,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_replays=int(number_setting(env, "MAX_REPLAYS", DEFAULT_MAX_REPLAYS, minimum=1, kind=int)),
         max_replays_per_client=int(
             number_setting(env, "MAX_REPLAYS_PER_CLIENT", DEFAULT_MAX_REPLAYS_PER_CLIENT, minimum=0, kind=int)
+        ),
+        max_filter_values=int(
+            number_setting(env, "MAX_FILTER_VALUES", DEFAULT_MAX_FILTER_VALUES, minimum=512, kind=int)
+        ),
+        max_filter_values_per_client=int(
+            number_setting(
+                env,
+                "MAX_FILTER_VALUES_PER_CLIENT",
+                DEFAULT_MAX_FILTER_VALUES_PER_CLIENT,
+                minimum=512,
+                kind=int,
+            )
         ),
         resume_cache_bytes=int(
             number_setting(

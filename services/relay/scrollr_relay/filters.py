@@ -13,6 +13,7 @@ once per client. Pure: no I/O.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +87,8 @@ def parse_values(spec: RowFilter, raw_values: list[str]) -> frozenset[str]:
                 f"{spec.param} value {value[:64]!r} is not a valid {spec.column}: up to {spec.max_chars} "
                 "letters, digits, spaces or . & ' ^ = _ / : -"
             )
-    return frozenset(values)
+    # Interned: a value named by many streams' filters (and the fan-out's index of them) is one string.
+    return frozenset(sys.intern(value) for value in values)
 
 
 def parse_filter(query_string: bytes, max_topics: int) -> StreamFilter | None:

@@ -25,6 +25,8 @@ from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.clients import client_key
 from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
+from scrollr_relay.filter_budget import LIMIT_PROCESS as FILTERS_FULL
+from scrollr_relay.filter_budget import FilterBudget
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.replays import LIMIT_PROCESS, ReplaySlot, ReplaySlots
@@ -158,6 +160,9 @@ class EventStream:
         self._bus = bus
         self._settings = settings
         self._endings: set[asyncio.Task[None]] = set()
+        self._filter_budget = FilterBudget(
+            max_values=settings.max_filter_values, max_values_per_client=settings.max_filter_values_per_client
+        )
         self._replays = ReplaySlots(
             per_process=settings.max_replays, per_client=settings.max_replays_per_client
         )
@@ -186,6 +191,14 @@ class EventStream:
             metrics.STREAMS_REFUSED_PER_CLIENT.inc()
             await _plain(send, 429, "too many streams from this address", [_retry_after()])
             return
+        too_costly = self._filter_budget.refusal(address, request.filter)
+        if too_costly is not None:
+            metrics.LIMITS_REACHED.labels(too_costly).inc()
+            if too_costly == FILTERS_FULL:
+                await _plain(send, 503, "filter capacity reached", [_retry_after()])
+            else:
+                await _plain(send, 429, "filters from this address name too many values", [_retry_after()])
+            return
         slot = None
         if request.cursor is not None and not self._hub.recent.covers(request.cursor):
             # This resume will read the bus (replays.py): refused before the 200 past a cap.
@@ -206,7 +219,7 @@ class EventStream:
             await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
             return
         try:
-            await self._stream(scope, receive, send, request, headers, client, slot)
+            await self._stream(scope, receive, send, request, headers, address, slot)
         finally:
             if slot is not None:
                 slot.give_back()
@@ -218,15 +231,17 @@ class EventStream:
         send: Send,
         request: StreamRequest,
         headers: list[tuple[bytes, bytes]],
-        client: str | None,
+        address: str,
         slot: ReplaySlot | None,
     ) -> None:
         settings = self._settings
+        client = address if settings.max_streams_per_client else None
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(sink, filter=request.filter, client=client)
         self._hub.add(subscriber)
+        self._filter_budget.charge(address, subscriber.filter)
         log.debug("stream opened after %s filter %s", request.cursor, request.filter)
         watcher: asyncio.Task[None] | None = None
         detached = False
@@ -250,19 +265,23 @@ class EventStream:
                 # request returns (and the middleware chain above it with it); its end comes from
                 # the hub, a lost connection or shutdown, through `done`.
                 detached = True
-                subscriber.done.add_done_callback(functools.partial(self._end_detached, subscriber))
+                subscriber.done.add_done_callback(functools.partial(self._end_detached, subscriber, address))
                 return
             await subscriber.done
         finally:
             if not detached:
-                self._hub.remove(subscriber)
+                self._remove(subscriber, address)
                 if watcher is not None:
                     watcher.cancel()
                 subscriber.close(CLOSE_CLIENT_GONE)
         await _end(subscriber)
 
-    def _end_detached(self, subscriber: Subscriber, _: asyncio.Future[str]) -> None:
+    def _remove(self, subscriber: Subscriber, address: str) -> None:
         self._hub.remove(subscriber)
+        self._filter_budget.release(address, subscriber.filter)
+
+    def _end_detached(self, subscriber: Subscriber, address: str, _: asyncio.Future[str]) -> None:
+        self._remove(subscriber, address)
         ending = asyncio.get_running_loop().create_task(_end(subscriber))
         self._endings.add(ending)  # the loop keeps only weak references to tasks
         ending.add_done_callback(self._endings.discard)

@@ -291,3 +291,34 @@ def test_a_frozen_redis_answers_webhooks_503_within_the_bus_timeout_naming_no_ho
     assert str(fresh_redis.port) not in response.text and "127.0.0.1" not in response.text, response.text
     assert ready.status_code == 503
     wait_until(lambda: "no answer within 2 s" in relay.log(), what="the cause, in the log")
+
+
+def maximal_filter(n: int) -> str:
+    """256 symbols and 256 leagues at their length limits, none shared with another stream's."""
+    chosen = [f"{n:05d}{i:03d}".ljust(30, "S") for i in range(256)]
+    leagues = [f"{n:05d}{i:03d}".ljust(50, "L") for i in range(256)]
+    return "symbols=" + ",".join(chosen) + "&leagues=" + ",".join(leagues)
+
+
+def test_2000_maximal_filters_from_one_address_grow_the_relay_by_less_than_200_mib(start_relay):
+    relay = start_relay()
+    before = relay.rss()
+    held: list[socket.socket] = []
+    statuses: dict[int, int] = {}
+    try:
+        for n in range(2000):
+            sock = connect(relay)
+            sock.sendall(f"GET /events?{maximal_filter(n)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            status = int(sock.recv(64).split(b" ")[1])
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 200:
+                held.append(sock)  # the admitted streams stay open while the relay is measured
+            else:
+                sock.close()
+        grown = relay.rss() - before
+    finally:
+        for sock in held:
+            sock.close()
+    assert grown < 200 * MiB, f"RSS grew {grown / MiB:.1f} MiB with {len(held)} streams open ({statuses})"
+    assert statuses.get(429, 0) > 0, statuses  # the per-client bound, not luck, kept it there
+    assert relay.metric("scrollr_limits_reached_total", 'limit="filter_values_per_client"') == statuses[429]
