@@ -17,9 +17,9 @@ from scrollr_relay.workers import supervise
 log = logging.getLogger("scrollr.relay")
 
 
-def _serve(settings: Settings, listen_fd: int | None = None) -> None:
+def _serve(settings: Settings, listen_fd: int | None = None, heartbeat_fd: int | None = None) -> None:
     app = create_app(settings)
-    serve(app, hub_of(app), settings, listen_fd=listen_fd)
+    serve(app, hub_of(app), settings, listen_fd=listen_fd, heartbeat_fd=heartbeat_fd)
 
 
 def _announce(settings: Settings) -> None:
@@ -39,11 +39,16 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         help="serve on this inherited listening socket (how WORKERS starts its processes)",
     )
+    parser.add_argument(
+        "--heartbeat-fd",
+        type=int,
+        help="write a byte to this inherited pipe while alive (how WORKERS watches its processes)",
+    )
     args = parser.parse_args(argv)
     configure()
     settings = load_or_exit("scrollr-relay", load_settings)
     if args.listen_fd is not None:
-        _serve(settings, args.listen_fd)
+        _serve(settings, args.listen_fd, args.heartbeat_fd)
         return
     _announce(settings)
     if settings.workers > 1:

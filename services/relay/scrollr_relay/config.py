@@ -55,6 +55,8 @@ DEFAULT_BUS_OUTAGE_GRACE_SECONDS = 30.0
 # so Sequin gets a 503 to retry, not a gateway timeout.
 DEFAULT_BUS_TIMEOUT_SECONDS = 5.0
 MAX_WORKERS = 64
+# WORKERS: a worker whose event loop is silent this long is killed and replaced (workers.py).
+DEFAULT_WORKER_TIMEOUT_SECONDS = 5.0
 STREAM_KEY = "events:broadcast"
 PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
 
@@ -79,6 +81,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_dir: str | None = None
     sequin_webhook_url: str | None = None
     workers: int = 1
+    worker_timeout_seconds: float = DEFAULT_WORKER_TIMEOUT_SECONDS
     stream_max_topics: int = DEFAULT_STREAM_MAX_TOPICS
     max_streams_per_client: int = DEFAULT_MAX_STREAMS_PER_CLIENT
     max_replays: int = DEFAULT_MAX_REPLAYS
@@ -166,6 +169,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         web_dir=web_dir,
         sequin_webhook_url=url_setting(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
         workers=workers,
+        worker_timeout_seconds=number_setting(
+            env, "WORKER_TIMEOUT_SECONDS", DEFAULT_WORKER_TIMEOUT_SECONDS, minimum=0.5, kind=float
+        ),
         stream_max_topics=int(
             number_setting(env, "STREAM_MAX_TOPICS", DEFAULT_STREAM_MAX_TOPICS, minimum=1, kind=int)
         ),

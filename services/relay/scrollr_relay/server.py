@@ -32,8 +32,10 @@ says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
+import os
 import re
 import socket
 from collections.abc import Callable
@@ -47,8 +49,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from scrollr_relay import metrics
 from scrollr_relay.config import DEFAULT_MAX_HEADER_BYTES, Settings
 from scrollr_relay.hub import Hub
-from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues
+from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues, port_taken
 from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN, CLOSE_SLOW
+from scrollr_relay.workers import beat_interval
 
 log = logging.getLogger("scrollr.server")
 
@@ -281,19 +284,48 @@ class StreamingHttpProtocol(HttpToolsProtocol):
 class RelayServer(uvicorn.Server):
     """uvicorn waits for open responses to finish before it runs the lifespan shutdown, and SSE
     responses never finish by themselves; so the exit hook first ends every stream (clients
-    reconnect elsewhere and resume from their last id), then lets the server stop."""
+    reconnect elsewhere and resume from their last id), then lets the server stop.
 
-    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+    Under WORKERS it also tells the supervisor it is alive: a byte down `heartbeat_fd` every
+    `beat_seconds`, from the event loop itself, so a stuck loop falls silent (workers.py)."""
+
+    def __init__(
+        self, config: uvicorn.Config, hub: Hub, heartbeat_fd: int | None = None, beat_seconds: float = 1.0
+    ) -> None:
         super().__init__(config)
         self._hub = hub
+        self._heartbeat_fd = heartbeat_fd
+        self._beat_seconds = beat_seconds
+        self._beats: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self._heartbeat_fd is not None:
+            self._beats = asyncio.create_task(_beat_forever(self._heartbeat_fd, self._beat_seconds))
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._hub.close_all_soon(CLOSE_SHUTDOWN)
         super().handle_exit(sig, frame)
 
 
-def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None = None) -> None:
-    """Serve `app` in this process: on HOST:PORT, or on an inherited listening socket (workers.py)."""
+async def _beat_forever(fd: int, seconds: float) -> None:
+    os.set_blocking(fd, False)  # a supervisor slow to read must not stop this loop
+    while True:
+        with contextlib.suppress(BlockingIOError):
+            os.write(fd, b".")
+        await asyncio.sleep(seconds)
+
+
+def serve(
+    app: Litestar,
+    hub: Hub,
+    settings: Settings,
+    *,
+    listen_fd: int | None = None,
+    heartbeat_fd: int | None = None,
+) -> None:
+    """Serve `app` in this process: on HOST:PORT, or on an inherited listening socket and telling
+    the supervisor it is alive through `heartbeat_fd` (workers.py)."""
     problem = self_check()
     if problem is None:
         log.info("streams write straight to their sockets (uvicorn %s)", uvicorn.__version__)
@@ -324,5 +356,9 @@ def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None 
     if listen_fd is not None:
         sockets = [socket.socket(fileno=listen_fd)]
     else:
-        sockets = accept_queues(settings.host, settings.port)  # several queues absorb a storm (listen.py)
-    RelayServer(config, hub).run(sockets=sockets)
+        try:
+            sockets = accept_queues(settings.host, settings.port)  # several queues absorb a storm (listen.py)
+        except OSError as exc:
+            log.error(port_taken(settings.host, settings.port, exc))
+            raise SystemExit(2) from None
+    RelayServer(config, hub, heartbeat_fd, beat_interval(settings)).run(sockets=sockets)
