@@ -5,6 +5,8 @@ import subprocess
 import sys
 import threading
 
+import httpx
+
 from tests.support.faults import FlakyFront
 from tests.support.pg import (
     cdc_env,
@@ -269,3 +271,25 @@ def test_a_slot_of_another_database_is_a_clear_error_not_taken_over(
     result = run_cdc(cdc_env(other, relay.url, CDC_SLOT=slot_for(database_url)))
     assert result.returncode == 3
     assert f"replication slot '{slot_for(database_url)}' belongs to database" in result.stderr
+
+
+def test_timestamps_out_of_pythons_range_reach_a_stream_and_the_snapshot(
+    database_url, start_relay, start_cdc
+):
+    relay = start_relay({"DATABASE_URL": database_url})
+    client = open_stream(relay)
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    starts = ["10000-01-01 00:00:00+00", "0044-03-15 12:00:00+00 BC", "infinity"]
+    for n, start in enumerate(starts):
+        execute(
+            database_url,
+            "INSERT INTO games (league, external_game_id, start_time) VALUES ('NFL', %s, %s)",
+            (f"far-{n}", start),
+        )
+    insert_trade(database_url, "AFTER")  # the emitter is still up behind them
+    events = [e.json() for e in client.events(4, timeout=30)]
+    assert [e["record"].get("start_time") for e in events[:3]] == starts
+    assert events[3]["record"]["symbol"] == "AFTER"
+    response = httpx.get(f"{relay.url}/snapshot?topics=games", timeout=10)
+    assert response.status_code == 200
+    assert sorted(r["start_time"] for r in response.json()["rows"]["games"]) == sorted(starts)
