@@ -18,7 +18,7 @@ from tests.support.pg import (
     start_cluster,
     trade_prices,
 )
-from tests.support.procs import SECRET, CdcProcess, free_port, wait_until
+from tests.support.procs import SECRET, CdcProcess, free_port, read_metric, wait_until
 from tests.support.sse import open_stream
 from tests.support.state import Rows
 
@@ -293,3 +293,47 @@ def test_timestamps_out_of_pythons_range_reach_a_stream_and_the_snapshot(
     response = httpx.get(f"{relay.url}/snapshot?topics=games", timeout=10)
     assert response.status_code == 200
     assert sorted(r["start_time"] for r in response.json()["rows"]["games"]) == sorted(starts)
+
+
+def test_a_row_the_relay_refuses_is_parked_and_later_changes_of_other_rows_flow(
+    database_url, start_relay, start_cdc, redis_server
+):
+    bus = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:cdc-parked"}
+    relay = start_relay({**bus, "WEBHOOK_MAX_BODY_BYTES": "65536"})
+    watcher = start_relay(bus)  # keeps the client's stream while the refusing relay is replaced
+    client = open_stream(watcher)
+    metrics_port = free_port()
+    env = cdc_env(
+        database_url, relay.url, CDC_PARKED_RETRY_MAX_SECONDS="1", CDC_METRICS_PORT=str(metrics_port)
+    )
+    emitter = start_cdc(env)
+    emitter.wait_streaming()
+    (game,) = execute(
+        database_url,
+        "INSERT INTO games (league, external_game_id, venue) VALUES ('NFL', 'big', repeat('v', 200000)) "
+        "RETURNING id",
+    )[0]
+    execute(database_url, "UPDATE games SET home_team_score = 3 WHERE id = %s", (game,))
+    insert_trade(database_url, "AFTER")
+    assert [e.json()["record"].get("symbol") for e in client.events(1, timeout=30)] == ["AFTER"]
+
+    def parked():
+        return execute(
+            database_url,
+            "SELECT table_name, record_pks, reason FROM scrollr_cdc_parked ORDER BY commit_lsn",
+        )
+
+    rows = wait_until(lambda: len(parked()) == 2 and parked(), what="both changes of the game parked")
+    assert [(r[0], r[1]) for r in rows] == [("games", [str(game)])] * 2
+    assert rows[0][2].startswith("HTTP 413") and rows[1][2].startswith("waiting behind")
+    assert f"parked a change of public.games key {game} at LSN " in emitter.log()
+    metrics = f"http://127.0.0.1:{metrics_port}"
+    wait_until(lambda: read_metric(metrics, "scrollr_cdc_parked_changes") == 2, what="the gauge")
+    assert read_metric(metrics, "scrollr_cdc_parked_total") == 2
+    # The relay's limit is raised: the parked changes go out by themselves, in commit order.
+    relay.kill()
+    start_relay({**bus}, port=relay.port)
+    inserted, updated = (e.json() for e in client.events(2, timeout=30))
+    assert (inserted["action"], len(inserted["record"]["venue"])) == ("insert", 200_000)
+    assert (updated["action"], updated["record"]["home_team_score"]) == ("update", 3)
+    wait_until(lambda: parked() == [], what="the parking table emptied")
