@@ -122,6 +122,24 @@ def change_message(
     )
 
 
+def truncate_message(
+    source: Source, relation: Relation, *, commit_lsn: int, commit_idx: int, commit_time: datetime
+) -> dict[str, Any]:
+    """A TRUNCATE of one table: action `truncate`, no row (this project's; Sequin sends none)."""
+    return message(
+        source,
+        relation,
+        action="truncate",
+        record={},
+        changes=None,
+        primary_key=[],
+        commit_lsn=commit_lsn,
+        commit_idx=commit_idx,
+        commit_time=commit_time,
+        idempotency=f"{commit_lsn}:{commit_idx}",
+    )
+
+
 def backfill_message(
     source: Source,
     relation: Relation,

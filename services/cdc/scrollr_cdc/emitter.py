@@ -30,7 +30,7 @@ from scrollr_core.backoff import Backoff
 from scrollr_core.pgrows import rows_from, select_all, use_text_values
 
 from scrollr_cdc import pgoutput
-from scrollr_cdc.changes import Source, backfill_message, change_message
+from scrollr_cdc.changes import Source, backfill_message, change_message, truncate_message
 from scrollr_cdc.config import CdcSettings
 from scrollr_cdc.delivery import Delivery, body_of
 from scrollr_cdc.parking import Parking
@@ -257,6 +257,24 @@ class Emitter:
             commit_time=begin.commit_time,
         )
 
+    def _truncate_messages(
+        self, truncate: pgoutput.Truncate, begin: pgoutput.Begin, first_idx: int
+    ) -> list[dict[str, Any]]:
+        messages = []
+        for offset, oid in enumerate(truncate.relation_oids):
+            relation = self._relations[oid]  # pgoutput sends each table's Relation before its Truncate
+            self._parking.discard_table(relation.schema, relation.table, begin.final_lsn)
+            messages.append(
+                truncate_message(
+                    self._source,
+                    relation,
+                    commit_lsn=begin.final_lsn,
+                    commit_idx=first_idx + offset,
+                    commit_time=begin.commit_time,
+                )
+            )
+        return messages
+
     def _stream(self) -> None:
         """Read, batch, deliver and confirm until stopped or the connection fails."""
         pending: list[dict[str, Any]] = []
@@ -288,6 +306,9 @@ class Emitter:
                 elif isinstance(decoded, pgoutput.Insert | pgoutput.Update | pgoutput.Delete):
                     assert begin is not None
                     transaction.append(self._message_for(decoded, begin, len(transaction)))
+                elif isinstance(decoded, pgoutput.Truncate):
+                    assert begin is not None
+                    transaction += self._truncate_messages(decoded, begin, len(transaction))
                 elif isinstance(decoded, pgoutput.Commit):
                     if transaction and not pending:
                         first_pending_at = time.monotonic()

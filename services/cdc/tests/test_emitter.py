@@ -337,3 +337,22 @@ def test_a_row_the_relay_refuses_is_parked_and_later_changes_of_other_rows_flow(
     assert (inserted["action"], len(inserted["record"]["venue"])) == ("insert", 200_000)
     assert (updated["action"], updated["record"]["home_team_score"]) == ("update", 3)
     wait_until(lambda: parked() == [], what="the parking table emptied")
+
+
+def test_truncate_reaches_every_stream_that_takes_the_table(database_url, start_relay, start_cdc):
+    insert_trade(database_url, "KEEP")
+    relay = start_relay({})
+    everything, by_symbol, games_only = (
+        open_stream(relay, query) for query in ("", "?symbols=OTHER", "?topics=games")
+    )
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    assert everything.next(timeout=20).json()["action"] == "read"
+    execute(database_url, "TRUNCATE trades")
+    execute(database_url, "INSERT INTO games (league, external_game_id) VALUES ('NFL', 'after')")
+    for client in (everything, by_symbol):
+        truncate = client.next(timeout=20)
+        assert truncate.event == "truncate" and truncate.id is not None
+        assert (truncate.json()["table"], truncate.json()["action"]) == ("trades", "truncate")
+    for client in (everything, games_only):  # in commit order after it; a games-only stream skips it
+        inserted = client.next(timeout=20)
+        assert (inserted.event, inserted.json()["table"]) == ("change", "games")
