@@ -20,6 +20,7 @@ from types import FrameType
 
 import httpx
 import msgspec
+from scrollr_core import pgconnect
 from scrollr_core.logs import configure
 from scrollr_core.settings import (
     DEFAULT_PORT,
@@ -128,6 +129,9 @@ def main() -> None:
     if database_url is None:
         cluster = _local_postgres()
         database_url = cluster.create_database("scrollr")
+    problem = pgconnect.check(database_url)
+    if problem is not None:
+        raise SystemExit(f"scrollr-dev: {problem.message}")
     applied = migrate(database_url)
     log.info("database ready (%s); migrations applied now: %s", database_url, applied or "none")
     secret = settings.secret

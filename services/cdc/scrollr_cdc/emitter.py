@@ -26,6 +26,7 @@ import msgspec
 import psycopg
 import psycopg2
 import psycopg2.extras
+from scrollr_core import pgconnect
 from scrollr_core.backoff import Backoff
 from scrollr_core.pgrows import rows_from, select_all, use_text_values
 
@@ -87,6 +88,9 @@ class Emitter:
 
     def preflight(self) -> list[tuple[str, str]]:
         """Fail with a clear message if the database can't feed the emitter; return published tables."""
+        problem = pgconnect.check(self.settings.database_url)
+        if problem is not None:
+            raise CdcError(problem.message)
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             wal_level = conn.execute("SHOW wal_level").fetchone()
             if wal_level is None or wal_level[0] != "logical":
