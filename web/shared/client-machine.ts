@@ -10,7 +10,7 @@
 //   fatal 4xx ─► failed (status error; only `start` or `online` tries again)   backoff
 //   connecting/live ─silence (watchdog: no byte for ~2 heartbeats)─► backoff
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
-//   any phase with a stream ─reset / resubscribe─► snapshot (a `history_lost` reset: backoff of a random
+//   any phase with a stream ─reset / resubscribe / truncate─► snapshot (a `history_lost` reset: backoff of a random
 //   part of RESET_SPREAD_MS first, then snapshot);   any ─offline─► offline ─online─► resume;   stop
 //
 // Failures are typed (ClientError). A 503/429 with Retry-After makes that wait the floor of the
@@ -72,6 +72,8 @@ export type ClientInput =
   | { type: "opened"; generation: number; now: number }
   | { type: "change"; generation: number; eventId: string }
   | { type: "reset"; generation: number; reason?: string }
+  /** A table was emptied (its rows are already dropped): reload from a snapshot, still live. */
+  | { type: "truncate"; generation: number }
   | { type: "streamError"; generation: number; closed: boolean }
   | { type: "probed"; generation: number; error: ClientError | null }
   /** `delayed`: the server can't read its bus for now (the stream is alive, its data isn't current). */
@@ -234,6 +236,9 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       const ms = Math.round(options.random * RESET_SPREAD_MS);
       return withStatus(next, retrying(state), [{ type: "closeStream" }, { type: "cancelTimer" }, { type: "startTimer", ms }]);
     }
+    case "truncate":
+      if (!current(state, input.generation, "live", "connecting")) return unchanged;
+      return fetchSnapshot({ ...state, cursor: null }, state.status);
     case "streamError": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       if (input.closed) {

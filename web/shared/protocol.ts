@@ -5,6 +5,8 @@ import type { Interest } from "./interest";
 
 export const CHANGE_EVENT = "change";
 export const RESET_EVENT = "reset";
+/** A table was emptied (TRUNCATE): its data is a change event of action `truncate`. */
+export const TRUNCATE_EVENT = "truncate";
 export const HEARTBEAT_EVENT = "heartbeat";
 export const WORKER_PATH = "/sse-worker.js";
 

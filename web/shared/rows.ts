@@ -82,6 +82,19 @@ export function applyChange(state: RowsState, event: ChangeEvent, eventId: strin
   return { table: event.table, key, row: event.record, eventId };
 }
 
+/** A TRUNCATE: drop every row of the table, and what is known of their versions; the row changes
+ * to show (each a removal). */
+export function truncateTable(state: RowsState, table: string, eventId: string): RowChange[] {
+  if (!isTable(table)) return [];
+  const prefix = `${table}:`;
+  for (const versions of [state.versions, state.deleted]) {
+    for (const key of [...versions.keys()]) if (key.startsWith(prefix)) versions.delete(key);
+  }
+  const removed = [...state.tables[table].keys()].map((key) => ({ table, key, row: null, eventId }));
+  state.tables[table].clear();
+  return removed;
+}
+
 /** Apply a change made elsewhere (a view following its stream owner). */
 export function applyRowChange(state: RowsState, change: RowChange): void {
   if (change.row === null) state.tables[change.table].delete(change.key);

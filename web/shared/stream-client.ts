@@ -1,6 +1,7 @@
 // The streaming client shared by the dashboard's SharedWorker (or leader tab) and the extension's
 // service worker: snapshot, then /events from the snapshot's cursor, applying changes by the rule in
-// rows.ts; resume by cursor; refetch the snapshot on `reset`.
+// rows.ts; resume by cursor; refetch the snapshot on `reset`, and on `truncate` after dropping the
+// table's rows.
 //
 // A thin I/O shell: every decision is client-machine.ts's pure transition; this file performs the
 // effects it asks for (fetch, EventSource, HEAD probe, timers, status) and feeds back the results.
@@ -17,8 +18,8 @@ import {
   transition,
 } from "./client-machine";
 import { filterQuery, type Interest, sameInterest } from "./interest";
-import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
-import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
+import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status, TRUNCATE_EVENT } from "./protocol";
+import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot, truncateTable } from "./rows";
 
 /** A control event's JSON fields; none when its data isn't a JSON object. */
 function eventFields(message: Event): Record<string, unknown> {
@@ -249,6 +250,14 @@ export class StreamClient {
       // A reset all the same when its data is unreadable: the reason only decides how soon to reload.
       const { reason } = eventFields(message);
       this.dispatch({ type: "reset", generation, reason: typeof reason === "string" ? reason : undefined });
+    });
+    source.addEventListener(TRUNCATE_EVENT, (message) => {
+      if (source !== this.source) return;
+      // The table's rows go at once (views show it empty), then a snapshot reloads what is left.
+      const { table } = eventFields(message);
+      const eventId = (message as MessageEvent<string>).lastEventId;
+      if (typeof table === "string") this.options.listener.onChanges(truncateTable(this.rows, table, eventId), this.state.cursor ?? "");
+      this.dispatch({ type: "truncate", generation });
     });
     source.addEventListener(HEARTBEAT_EVENT, (message) => {
       if (source !== this.source) return;

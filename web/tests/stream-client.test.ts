@@ -127,6 +127,36 @@ test("the filter goes on the snapshot and the stream, and a new one reloads the 
   assert.equal(FakeEventSource.last!.url, "http://relay/events?symbols=&leagues=NFL&lastEventId=e-1-0");
 });
 
+test("a truncate empties its table at once, then reloads the rows from a snapshot", async () => {
+  const changes: Array<[string, string, unknown]> = [];
+  let snapshots = 0;
+  const stream = new StreamClient({
+    apiBase: "http://relay",
+    listener: { onState: () => {}, onChanges: (cs) => changes.push(...cs.map((c) => [c.table, c.key, c.row] as [string, string, unknown])), onStatus: () => {} },
+    fetchImpl: (async () => {
+      snapshots += 1;
+      const trades = snapshots === 1 ? [{ id: 1, price: "1.00" }, { id: 2, price: "2.00" }] : [{ id: 9, price: "9.00" }];
+      return respond(200, { cursor: `e-${snapshots}-0`, rows: { trades, games: [{ id: 5 }] } });
+    }) as typeof fetch,
+    eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
+    now: () => 0,
+    setTimer: () => 0,
+    clearTimer: () => {},
+  });
+  stream.start();
+  await settle();
+  FakeEventSource.last!.onopen?.();
+  FakeEventSource.last!.emit("truncate", JSON.stringify({ table: "trades", action: "truncate", record: {} }));
+  assert.deepEqual(changes.sort(), [["trades", "1", null], ["trades", "2", null]]);
+  assert.equal(stream.rows.tables.trades.size, 0);
+  assert.equal(stream.rows.tables.games.size, 1);
+  assert.equal(stream.status, "connected"); // a reload, not a lost connection
+  await settle();
+  assert.equal(snapshots, 2);
+  assert.deepEqual([...stream.rows.tables.trades.keys()], ["9"]);
+  assert.equal(FakeEventSource.last!.url, "http://relay/events?lastEventId=e-2-0");
+});
+
 test("heartbeats saying the server can't read its bus show the stream as delayed, until they don't", async () => {
   const { stream, statuses } = client(respond(200));
   stream.start();

@@ -22,20 +22,24 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import psycopg
 import psycopg2
 import psycopg2.extras
+from scrollr_core import pgconnect
 from scrollr_core.backoff import Backoff
 from scrollr_core.pgrows import rows_from, select_all, use_text_values
 
 from scrollr_cdc import pgoutput
-from scrollr_cdc.changes import Source, backfill_message, change_message
+from scrollr_cdc.changes import Source, backfill_message, change_message, truncate_message
 from scrollr_cdc.config import CdcSettings
-from scrollr_cdc.delivery import Delivery
+from scrollr_cdc.delivery import Delivery, body_of
+from scrollr_cdc.parking import Parking
 
 log = logging.getLogger("scrollr.cdc")
 
 FEEDBACK_INTERVAL_SECONDS = 10.0
+PARKED_POLL_SECONDS = 1.0  # how often parked changes are looked at (and the table reread)
 RECONNECT_BACKOFF = Backoff(initial_seconds=0.5, max_seconds=10.0)
 SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3"
 
@@ -70,6 +74,12 @@ class Emitter:
             keepalive=self._keepalive,
             should_stop=lambda: self._stop,
         )
+        self._parking = Parking(
+            settings.database_url,
+            settings.slot,
+            Backoff(initial_seconds=1.0, max_seconds=settings.parked_retry_max_seconds),
+        )
+        self._parked_polled = 0.0
 
     def stop(self) -> None:
         self._stop = True
@@ -78,6 +88,9 @@ class Emitter:
 
     def preflight(self) -> list[tuple[str, str]]:
         """Fail with a clear message if the database can't feed the emitter; return published tables."""
+        problem = pgconnect.check(self.settings.database_url)
+        if problem is not None:
+            raise CdcError(problem.message)
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             wal_level = conn.execute("SHOW wal_level").fetchone()
             if wal_level is None or wal_level[0] != "logical":
@@ -208,7 +221,7 @@ class Emitter:
             consistent_point,
         )
         for start in range(0, len(messages), self.settings.batch_size):
-            if not self._delivery.deliver(messages[start : start + self.settings.batch_size]):
+            if not self._deliver(messages[start : start + self.settings.batch_size]):
                 return
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             conn.execute(
@@ -248,6 +261,24 @@ class Emitter:
             commit_time=begin.commit_time,
         )
 
+    def _truncate_messages(
+        self, truncate: pgoutput.Truncate, begin: pgoutput.Begin, first_idx: int
+    ) -> list[dict[str, Any]]:
+        messages = []
+        for offset, oid in enumerate(truncate.relation_oids):
+            relation = self._relations[oid]  # pgoutput sends each table's Relation before its Truncate
+            self._parking.discard_table(relation.schema, relation.table, begin.final_lsn)
+            messages.append(
+                truncate_message(
+                    self._source,
+                    relation,
+                    commit_lsn=begin.final_lsn,
+                    commit_idx=first_idx + offset,
+                    commit_time=begin.commit_time,
+                )
+            )
+        return messages
+
     def _stream(self) -> None:
         """Read, batch, deliver and confirm until stopped or the connection fails."""
         pending: list[dict[str, Any]] = []
@@ -261,13 +292,14 @@ class Emitter:
         def flush() -> None:
             nonlocal pending, last_feedback
             for start in range(0, len(pending), self.settings.batch_size):
-                if not self._delivery.deliver(pending[start : start + self.settings.batch_size]):
+                if not self._deliver(pending[start : start + self.settings.batch_size]):
                     return
             pending = []
             self._confirm(pending_end)
             last_feedback = time.monotonic()
 
         while not self._stop:
+            self._retry_parked()
             message = self._cursor.read_message()
             if message is not None:
                 decoded = pgoutput.decode(message.payload)
@@ -278,6 +310,9 @@ class Emitter:
                 elif isinstance(decoded, pgoutput.Insert | pgoutput.Update | pgoutput.Delete):
                     assert begin is not None
                     transaction.append(self._message_for(decoded, begin, len(transaction)))
+                elif isinstance(decoded, pgoutput.Truncate):
+                    assert begin is not None
+                    transaction += self._truncate_messages(decoded, begin, len(transaction))
                 elif isinstance(decoded, pgoutput.Commit):
                     if transaction and not pending:
                         first_pending_at = time.monotonic()
@@ -298,6 +333,39 @@ class Emitter:
                 last_feedback = now
             wait = linger - (now - first_pending_at) if pending else FEEDBACK_INTERVAL_SECONDS
             select.select([self._cursor], [], [], max(0.0, min(wait, 1.0)))
+
+    # -- delivery and parked changes -----------------------------------------------------------------
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> bool:
+        """Deliver a batch, parking what the relay refuses; False only if asked to stop first.
+
+        Parked changes are committed to Postgres before this returns, so confirming the slot past
+        them afterwards loses nothing."""
+        refusals = self._delivery.deliver(messages, blocked=set(self._parking.groups))
+        if refusals is None:
+            return False
+        if refusals:
+            self._parking.park(refusals)
+        return True
+
+    def _retry_parked(self) -> None:
+        """Send each row's oldest parked change whose retry is due; a row drains in order."""
+        now = time.monotonic()
+        if now - self._parked_polled < PARKED_POLL_SECONDS:
+            return
+        self._parked_polled = now
+        progress = True
+        while progress and not self._stop:
+            progress = False
+            for head in self._parking.heads():
+                if head.message is None:
+                    continue
+                answer = self._delivery.post(body_of([msgspec.Raw(head.message)]))
+                if answer.accepted:
+                    self._parking.delivered(head)
+                    progress = True  # the row's next parked change is due at once
+                else:
+                    self._parking.refused_again(head, answer.cause)
 
     def _confirm(self, lsn: int) -> None:
         self._confirmed = max(self._confirmed, lsn)
@@ -340,3 +408,4 @@ class Emitter:
             finally:
                 self._close_replication()
         self._delivery.close()
+        self._parking.close()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import threading
 
+import httpx
+
 from tests.support.faults import FlakyFront
 from tests.support.pg import (
     cdc_env,
@@ -16,7 +18,7 @@ from tests.support.pg import (
     start_cluster,
     trade_prices,
 )
-from tests.support.procs import SECRET, CdcProcess, free_port, wait_until
+from tests.support.procs import SECRET, CdcProcess, free_port, read_metric, wait_until
 from tests.support.sse import open_stream
 from tests.support.state import Rows
 
@@ -269,3 +271,88 @@ def test_a_slot_of_another_database_is_a_clear_error_not_taken_over(
     result = run_cdc(cdc_env(other, relay.url, CDC_SLOT=slot_for(database_url)))
     assert result.returncode == 3
     assert f"replication slot '{slot_for(database_url)}' belongs to database" in result.stderr
+
+
+def test_timestamps_out_of_pythons_range_reach_a_stream_and_the_snapshot(
+    database_url, start_relay, start_cdc
+):
+    relay = start_relay({"DATABASE_URL": database_url})
+    client = open_stream(relay)
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    starts = ["10000-01-01 00:00:00+00", "0044-03-15 12:00:00+00 BC", "infinity"]
+    for n, start in enumerate(starts):
+        execute(
+            database_url,
+            "INSERT INTO games (league, external_game_id, start_time) VALUES ('NFL', %s, %s)",
+            (f"far-{n}", start),
+        )
+    insert_trade(database_url, "AFTER")  # the emitter is still up behind them
+    events = [e.json() for e in client.events(4, timeout=30)]
+    assert [e["record"].get("start_time") for e in events[:3]] == starts
+    assert events[3]["record"]["symbol"] == "AFTER"
+    response = httpx.get(f"{relay.url}/snapshot?topics=games", timeout=10)
+    assert response.status_code == 200
+    assert sorted(r["start_time"] for r in response.json()["rows"]["games"]) == sorted(starts)
+
+
+def test_a_row_the_relay_refuses_is_parked_and_later_changes_of_other_rows_flow(
+    database_url, start_relay, start_cdc, redis_server
+):
+    bus = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:cdc-parked"}
+    relay = start_relay({**bus, "WEBHOOK_MAX_BODY_BYTES": "65536"})
+    watcher = start_relay(bus)  # keeps the client's stream while the refusing relay is replaced
+    client = open_stream(watcher)
+    metrics_port = free_port()
+    env = cdc_env(
+        database_url, relay.url, CDC_PARKED_RETRY_MAX_SECONDS="1", CDC_METRICS_PORT=str(metrics_port)
+    )
+    emitter = start_cdc(env)
+    emitter.wait_streaming()
+    (game,) = execute(
+        database_url,
+        "INSERT INTO games (league, external_game_id, venue) VALUES ('NFL', 'big', repeat('v', 200000)) "
+        "RETURNING id",
+    )[0]
+    execute(database_url, "UPDATE games SET home_team_score = 3 WHERE id = %s", (game,))
+    insert_trade(database_url, "AFTER")
+    assert [e.json()["record"].get("symbol") for e in client.events(1, timeout=30)] == ["AFTER"]
+
+    def parked():
+        return execute(
+            database_url,
+            "SELECT table_name, record_pks, reason FROM scrollr_cdc_parked ORDER BY commit_lsn",
+        )
+
+    rows = wait_until(lambda: len(parked()) == 2 and parked(), what="both changes of the game parked")
+    assert [(r[0], r[1]) for r in rows] == [("games", [str(game)])] * 2
+    assert rows[0][2].startswith("HTTP 413") and rows[1][2].startswith("waiting behind")
+    assert f"parked a change of public.games key {game} at LSN " in emitter.log()
+    metrics = f"http://127.0.0.1:{metrics_port}"
+    wait_until(lambda: read_metric(metrics, "scrollr_cdc_parked_changes") == 2, what="the gauge")
+    assert read_metric(metrics, "scrollr_cdc_parked_total") == 2
+    # The relay's limit is raised: the parked changes go out by themselves, in commit order.
+    relay.kill()
+    start_relay({**bus}, port=relay.port)
+    inserted, updated = (e.json() for e in client.events(2, timeout=30))
+    assert (inserted["action"], len(inserted["record"]["venue"])) == ("insert", 200_000)
+    assert (updated["action"], updated["record"]["home_team_score"]) == ("update", 3)
+    wait_until(lambda: parked() == [], what="the parking table emptied")
+
+
+def test_truncate_reaches_every_stream_that_takes_the_table(database_url, start_relay, start_cdc):
+    insert_trade(database_url, "KEEP")
+    relay = start_relay({})
+    everything, by_symbol, games_only = (
+        open_stream(relay, query) for query in ("", "?symbols=OTHER", "?topics=games")
+    )
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    assert everything.next(timeout=20).json()["action"] == "read"
+    execute(database_url, "TRUNCATE trades")
+    execute(database_url, "INSERT INTO games (league, external_game_id) VALUES ('NFL', 'after')")
+    for client in (everything, by_symbol):
+        truncate = client.next(timeout=20)
+        assert truncate.event == "truncate" and truncate.id is not None
+        assert (truncate.json()["table"], truncate.json()["action"]) == ("trades", "truncate")
+    for client in (everything, games_only):  # in commit order after it; a games-only stream skips it
+        inserted = client.next(timeout=20)
+        assert (inserted.event, inserted.json()["table"]) == ("change", "games")

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,44 @@ def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp
         if dev.poll() is None:
             dev.kill()
             dev.wait()
+
+
+def built_files():
+    """The dashboard and extension a running `just dev` serves, by modification time."""
+    files = [ROOT / "web" / "dist" / "app.js", ROOT / "extension" / "dist" / "manifest.json"]
+    return {f: f.stat().st_mtime_ns for f in files if f.exists()}
+
+
+def just_dev(env):
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "just"), "dev"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_second_just_dev_on_a_busy_port_builds_nothing_and_says_why():
+    with socket.socket() as running:  # the first stack's port
+        running.bind(("127.0.0.1", 0))
+        running.listen()
+        port = running.getsockname()[1]
+        before = built_files()
+        result = just_dev({"PORT": str(port)})
+    assert result.returncode != 0
+    assert f"scrollr-dev: port {port} is in use; set PORT to another port" in result.stderr
+    assert "web/build.mjs" not in result.stderr and "Traceback" not in result.stderr
+    assert built_files() == before
+
+
+def test_just_dev_with_a_wrong_database_url_says_what_to_fix_before_building(pg_cluster):
+    before = built_files()
+    url = pg_cluster.url("no_such_database")
+    result = just_dev({"PORT": str(free_port()), "DATABASE_URL": url})
+    assert result.returncode != 0
+    assert 'scrollr-dev: database "no_such_database" does not exist on 127.0.0.1:' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert built_files() == before

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
+from scrollr_core import pgconnect
 from scrollr_core.logs import configure
 from scrollr_core.settings import load_or_exit
 
@@ -30,6 +32,21 @@ def _announce(settings: Settings) -> None:
         log.warning("DEV MODE: webhook secret is %s", settings.webhook_secret)
 
 
+def _check_database(settings: Settings) -> None:
+    """A DATABASE_URL that Postgres refuses (no such database or role, wrong password) stops start-up
+    with one line; an unreachable Postgres only warns, as streams work without it (snapshots answer
+    503 until it is up)."""
+    if settings.database_url is None:
+        return
+    problem = pgconnect.check(settings.database_url)
+    if problem is None:
+        return
+    if problem.permanent:
+        print(f"scrollr-relay: configuration error: {problem.message}", file=sys.stderr)
+        raise SystemExit(2)
+    log.warning("snapshots and the catalog are unavailable until Postgres answers: %s", problem.message)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="scrollr-relay", description="The Scrollr relay; configured by the environment."
@@ -50,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.listen_fd is not None:
         _serve(settings, args.listen_fd, args.heartbeat_fd)
         return
+    _check_database(settings)
     _announce(settings)
     if settings.workers > 1:
         raise SystemExit(supervise(settings))

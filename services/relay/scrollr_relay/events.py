@@ -25,8 +25,9 @@ from scrollr_relay.stream import EventStream
 log = logging.getLogger("scrollr.stream")
 
 EVENTS_DESCRIPTION = """Server-Sent Events: `change` events (id `<epoch>-<ms>-<seq>`, data the change as
-JSON), `reset` when the client's position can't be resumed (refetch `/snapshot`), and `: ping`
-comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`)."""
+JSON), `truncate` when a table was emptied (TRUNCATE: id and data as a change's, `action`
+`truncate`; drop the table's rows and refetch `/snapshot`), `reset` when the client's position can't
+be resumed (refetch `/snapshot`), and `: ping` comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`)."""
 
 
 class _StreamRunner(ASGIResponse):

@@ -18,10 +18,10 @@ from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS, DEFAULT_RESUME_CACHE_BYTES
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
-from scrollr_relay.filters import filter_keys
+from scrollr_relay.filters import EVERY_ROW, filter_keys
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.recent import RecentFrames
-from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
+from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
 
 log = logging.getLogger("scrollr.hub")
@@ -32,10 +32,12 @@ READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
 
 
 def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
-    return [
-        (e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data), filter_keys(e.topic, e.data))
-        for e in events
-    ]
+    return [_encode_frame(epoch, e, filter_keys(e.topic, e.data)) for e in events]
+
+
+def _encode_frame(epoch: str, event: StoredEvent, keys: tuple[str, ...]) -> Frame:
+    encode = truncate_frame if keys is EVERY_ROW else change_frame
+    return (event.id, event.topic, encode(Cursor(epoch, event.id), event.data), keys)
 
 
 class Hub:

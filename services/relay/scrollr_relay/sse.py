@@ -11,6 +11,7 @@ from scrollr_relay.cursor import Cursor
 
 CHANGE_EVENT = "change"
 RESET_EVENT = "reset"
+TRUNCATE_EVENT = "truncate"
 HEARTBEAT_EVENT = "heartbeat"
 
 
@@ -33,6 +34,12 @@ def frame(*, event: str, data: bytes, event_id: str | None = None) -> bytes:
 
 def change_frame(cursor: Cursor, data: bytes) -> bytes:
     return frame(event=CHANGE_EVENT, data=data, event_id=str(cursor))
+
+
+def truncate_frame(cursor: Cursor, data: bytes) -> bytes:
+    """A TRUNCATE: the change event of action `truncate` under its own event name, so a client drops
+    the table's rows (and one that doesn't know the name ignores it, as EventSource does)."""
+    return frame(event=TRUNCATE_EVENT, data=data, event_id=str(cursor))
 
 
 class ResetNotice(msgspec.Struct, frozen=True):

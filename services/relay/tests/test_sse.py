@@ -1,6 +1,6 @@
 import pytest
 from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.sse import change_frame, frame, heartbeat_frame, preamble, reset_frame
+from scrollr_relay.sse import change_frame, frame, heartbeat_frame, preamble, reset_frame, truncate_frame
 
 from tests.support.sse import Parser
 
@@ -8,6 +8,12 @@ from tests.support.sse import Parser
 def test_change_frame_bytes():
     assert change_frame(Cursor("abc", StreamId(5, 1)), b'{"a":1}') == (
         b'id: abc-5-1\nevent: change\ndata: {"a":1}\n\n'
+    )
+
+
+def test_truncate_frame_is_a_change_under_its_own_event_name():
+    assert truncate_frame(Cursor("abc", StreamId(5, 2)), b'{"table":"trades"}') == (
+        b'id: abc-5-2\nevent: truncate\ndata: {"table":"trades"}\n\n'
     )
 
 
