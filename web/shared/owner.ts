@@ -4,12 +4,14 @@
 //
 // The stream follows the union of what the views show: each view says its interest (its user's
 // symbols and leagues) and holds a Web Lock named after itself while it lives, so the owner can drop
-// the interest of a tab that closed without a word (a SharedWorker hears no port close).
+// the interest of a tab that closed without a word (a SharedWorker hears no port close). Outside a
+// secure context there are no Web Locks: views re-say their interest instead (views.ts).
 
 import { EVERYTHING, type Interest, sameInterest, unionInterest } from "./interest";
 import { channelName, type OwnerMessage, type ViewMessage, viewLockName } from "./protocol";
 import { rowsToLists } from "./rows";
 import { StreamClient } from "./stream-client";
+import { goneViews, VIEW_REFRESH_MS } from "./views";
 
 /** How long the stream waits for a first view's interest before it follows everything. */
 export const FIRST_INTEREST_WAIT_MS = 1000;
@@ -24,6 +26,8 @@ export interface Owner {
 
 export function startOwner(apiBase: string, channel: BroadcastChannel = new BroadcastChannel(channelName())): Owner {
   const interests = new Map<string, Interest>();
+  const lastHeard = new Map<string, number>();
+  const locks = typeof navigator !== "undefined" && navigator.locks ? navigator.locks : null;
   let started = false;
   const client: StreamClient = new StreamClient({
     apiBase,
@@ -51,21 +55,22 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
     }
   }
 
-  /** Forget the views whose lock is gone (their tab closed). */
+  /** Forget the views whose tab closed: their lock is gone, or (without locks) they fell silent. */
   async function prune(): Promise<void> {
-    if (typeof navigator === "undefined" || !navigator.locks) return;
-    const held = new Set(((await navigator.locks.query()).held ?? []).map((lock) => lock.name));
-    let dropped = false;
-    for (const view of interests.keys()) {
-      if (!held.has(viewLockName(view))) dropped = interests.delete(view) || dropped;
+    const held = locks ? new Set(((await locks.query()).held ?? []).map((lock) => lock.name ?? "")) : null;
+    const gone = goneViews(lastHeard, Date.now(), held, (view) => viewLockName(view));
+    for (const view of gone) {
+      interests.delete(view);
+      lastHeard.delete(view);
     }
-    if (dropped) follow();
+    if (gone.length) follow();
   }
 
   function receive(message: OwnerMessage, reply: (message: ViewMessage) => void): void {
     if (message?.type === "hello") reply(stateMessage());
     if (message?.type === "interest") {
       interests.set(message.view, message.interest);
+      lastHeard.set(message.view, Date.now());
       follow();
       void prune();
     }
@@ -75,6 +80,6 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
   globalThis.addEventListener?.("online", () => client.retryNow());
   globalThis.addEventListener?.("offline", () => client.goOffline());
   setTimeout(() => started || follow(), FIRST_INTEREST_WAIT_MS);
-  setInterval(() => void prune(), PRUNE_EVERY_MS);
+  setInterval(() => void prune(), locks ? PRUNE_EVERY_MS : VIEW_REFRESH_MS);
   return { client, stateMessage, receive };
 }

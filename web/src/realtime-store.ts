@@ -8,6 +8,7 @@ import { startOwner } from "../shared/owner";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../shared/preferences";
 import { channelName, type OwnerMessage, type Row, type RowChange, type Status, type ViewMessage, viewLockName, WORKER_PATH } from "../shared/protocol";
 import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
+import { newViewId, VIEW_REFRESH_MS } from "../shared/views";
 
 export const APPLIED_IDS_KEPT = 500;
 /** The fields whose change is worth a flash: a price, a score. Clock ticks and timestamps aren't. */
@@ -160,7 +161,7 @@ function storedPreferences(): Preferences {
 }
 
 export function connectRealtime(store: RealtimeStore, apiBase: string): void {
-  const view = crypto.randomUUID();
+  const view = newViewId(); // crypto.randomUUID exists only in secure contexts
   store.usePreferences(storedPreferences());
   store.savePreferences = (preferences) => localStorage.setItem(PREFERENCES_KEY, JSON.stringify(preferences));
   // Another tab changed them: every tab shows (and asks for) the same choices.
@@ -179,20 +180,15 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
         // The worker is another release's code: stream with this tab's own.
         worker.port.close();
         channel.close();
-        send = electOwner(onMessage, apiBase);
+        send = streamInThisTab(store, onMessage, apiBase);
         send({ type: "interest", view, interest: interestOf(store.preferences) });
         return;
       }
       onMessage(event);
     };
     worker.port.start();
-  } else if (typeof navigator !== "undefined" && navigator.locks) {
-    send = electOwner(onMessage, apiBase);
   } else {
-    const privateName = `${channelName()}-${Math.random().toString(36).slice(2)}`;
-    new BroadcastChannel(privateName).addEventListener("message", onMessage);
-    const owner = startOwner(apiBase, new BroadcastChannel(privateName));
-    send = (message) => owner.receive(message, store.handle);
+    send = streamInThisTab(store, onMessage, apiBase);
   }
   const sayInterest = (interest: Interest) => send({ type: "interest", view, interest });
   store.sendInterest = sayInterest;
@@ -203,8 +199,20 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
       return new Promise<never>(() => {}); // held while the tab lives
     });
   } else {
+    // No Web Locks (not a secure context): the owner knows this view lives by hearing it again.
     sayInterest(interestOf(store.preferences));
+    setInterval(() => sayInterest(interestOf(store.preferences)), VIEW_REFRESH_MS);
   }
+}
+
+/** Without a (matching) SharedWorker: one tab elected with Web Locks streams for all; without Web
+ * Locks (not a secure context) no tab can be elected, so this one streams on its own. */
+function streamInThisTab(store: RealtimeStore, onMessage: (event: MessageEvent) => void, apiBase: string): (message: OwnerMessage) => void {
+  if (typeof navigator !== "undefined" && navigator.locks) return electOwner(onMessage, apiBase);
+  const privateName = `${channelName()}-${newViewId()}`;
+  new BroadcastChannel(privateName).addEventListener("message", onMessage);
+  const owner = startOwner(apiBase, new BroadcastChannel(privateName));
+  return (message) => owner.receive(message, store.handle);
 }
 
 /** One tab of this release holds the stream (Web Locks); the others follow it on the channel. */
