@@ -47,7 +47,7 @@ function saveChanges(stream: StreamClient, changes: RowChange[], cursor: string)
   void writes.enqueue(async () => {
     const meta = await loadMeta();
     const applied = [...meta.applied, ...changes.map((c) => c.eventId)].slice(-APPLIED_KEEP);
-    await apply(changesWrite(stream.rows, changes, { ...meta, cursor, applied, liveAt: stream.liveAt }));
+    await apply(changesWrite(changes, { ...meta, cursor, applied, liveAt: stream.liveAt }));
   });
 }
 

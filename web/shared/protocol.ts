@@ -38,6 +38,9 @@ export interface RowChange {
   key: string;
   row: Row | null;
   eventId: string;
+  /** The (commit_lsn, commit_idx) it was applied with, when applied here (rows.ts): a write queued
+   * for later (the extension's storage) must carry this one, not whatever the row holds by then. */
+  version?: [number, number];
 }
 
 /** `liveAt`: when the data was last known current (the stream's last byte while live). `interest`:
