@@ -181,3 +181,29 @@ def test_a_tab_and_a_worker_of_different_releases_notice_and_the_tab_streams_by_
         wait_price(page, "NVDA", "187.34")
     finally:
         context.close()
+
+
+def test_a_new_web_locks_leader_streams_the_tabs_filters_not_everything(browser, seeded, start_relay):
+    """Without SharedWorker the first tab holds the stream; when it closes, another tab is elected
+    and must ask the tabs for their filters instead of following every row."""
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    context.add_init_script("delete window.SharedWorker")
+    context.add_init_script(
+        "localStorage.getItem('scrollr:preferences') || "
+        "localStorage.setItem('scrollr:preferences', JSON.stringify({symbols: ['NVDA'], leagues: []}))"
+    )
+    try:
+        leader, follower = context.new_page(), context.new_page()
+        leader.goto(relay.url)
+        leader.wait_for_selector("[data-status=connected]", timeout=20_000)
+        follower.goto(relay.url)
+        wait_price(follower, "NVDA", "100.00")
+        with follower.expect_request(lambda request: "/snapshot" in request.url, timeout=20_000) as first:
+            leader.close()
+        assert "symbols=NVDA" in first.value.url, first.value.url
+        follower.wait_for_selector("[data-status=connected]", timeout=20_000)
+        wait_price(follower, "NVDA", "100.00")
+    finally:
+        context.close()

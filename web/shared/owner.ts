@@ -79,6 +79,8 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
   channel.addEventListener("message", (event: MessageEvent) => receive(event.data as OwnerMessage, (m) => channel.postMessage(m)));
   globalThis.addEventListener?.("online", () => client.retryNow());
   globalThis.addEventListener?.("offline", () => client.goOffline());
+  // A new leader hears nothing on its own: the views told their interest to the one before it.
+  channel.postMessage({ type: "askInterest" } satisfies ViewMessage);
   setTimeout(() => started || follow(), FIRST_INTEREST_WAIT_MS);
   setInterval(() => void prune(), locks ? PRUNE_EVERY_MS : VIEW_REFRESH_MS);
   return { client, stateMessage, receive };

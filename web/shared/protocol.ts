@@ -50,7 +50,10 @@ export type ViewMessage =
   | { type: "changes"; changes: RowChange[] }
   | { type: "status"; status: Status; liveAt: number | null }
   /** The worker is of another release than the tab that started it: the tab streams by itself. */
-  | { type: "mismatch"; worker: string };
+  | { type: "mismatch"; worker: string }
+  /** A new owner (a tab just elected leader) asks every view for its interest, so it streams their
+   * union instead of everything. */
+  | { type: "askInterest" };
 
 /** What a view tells its stream owner: `hello` asks for the whole state; `interest` says which rows
  * the view shows (`view` names it, and the Web Lock `viewLockName(view)` it holds while it lives). */

@@ -120,6 +120,8 @@ export class RealtimeStore {
       this.publish(this.view.status, this.view.liveAt);
     } else if (message.type === "status") {
       this.publish(message.status, message.liveAt);
+    } else if (message.type === "askInterest") {
+      this.sendInterest(interestOf(this.view.preferences));
     }
   };
 
