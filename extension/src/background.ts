@@ -66,7 +66,10 @@ async function startStream(): Promise<void> {
     listener: {
       onState: (rows, cursor) => saveState(stream, base, rows, cursor),
       onChanges: (changes, cursor) => saveChanges(stream, changes, cursor),
-      onStatus: (status) => saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt })),
+      onStatus: (status) => {
+        saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt }));
+        if (status === "outdated") void updateItself();
+      },
     },
   });
   client = stream;
@@ -77,6 +80,19 @@ async function startStream(): Promise<void> {
   saveMeta((previous) => ({ ...previous, status: previous.liveAt === null ? "connecting" : "reconnecting" }));
   if (resumable && meta?.cursor) stream.start({ cursor: meta.cursor, rows: rowsFromLists(stored.rows, stored.versions) });
   else stream.start();
+}
+
+/** The relay no longer serves this build's protocol: ask Chrome for the new version and restart
+ * into it. Without one yet (not published, or a check throttled) the popup says an update is needed,
+ * and the next start of this worker (alarm, popup) asks again. */
+async function updateItself(): Promise<void> {
+  try {
+    const { status } = await chrome.runtime.requestUpdateCheck();
+    console.warn(`scrollr: the relay needs a newer client; update check: ${status}`);
+    if (status === "update_available") chrome.runtime.reload();
+  } catch (error) {
+    console.warn("scrollr: the relay needs a newer client; update check failed", error); // e.g. unpacked
+  }
 }
 
 /** The API origin changed: everything stored came from elsewhere; start over from its snapshot. */

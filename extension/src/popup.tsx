@@ -100,7 +100,15 @@ function Popup() {
       <main>
         {status !== "connected" && (
           <p className="note" data-testid="popup-note">
-            {hasData ? <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData /> : status === "error" ? `${origin} refused the stream.` : waiting}
+            {status === "outdated" ? (
+              "A new version of Scrollr is needed for this server. The extension is updating itself; if this stays, update it in chrome://extensions."
+            ) : hasData ? (
+              <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData />
+            ) : status === "error" ? (
+              `${origin} refused the stream.`
+            ) : (
+              waiting
+            )}
           </p>
         )}
         <nav className="tabs" aria-label="Sections">

@@ -2,9 +2,18 @@
 
 import re
 
+import httpx
 import pytest
+from playwright.sync_api import expect
 
-from tests.support.browser import ARTIFACTS, WEB_DIST, dashboard_relay_env, expect_not_live, expect_price
+from tests.support.browser import (
+    ARTIFACTS,
+    WEB_DIST,
+    dashboard_relay_env,
+    expect_not_live,
+    expect_price,
+    expect_status,
+)
 from tests.support.pg import execute, insert_trade
 from tests.support.sequin import batch, post, trade_message
 
@@ -205,5 +214,32 @@ def test_a_new_web_locks_leader_streams_the_tabs_filters_not_everything(browser,
         assert "symbols=NVDA" in first.value.url, first.value.url
         follower.wait_for_selector("[data-status=connected]", timeout=20_000)
         wait_price(follower, "NVDA", "100.00")
+    finally:
+        context.close()
+
+
+def test_a_relay_that_no_longer_serves_this_client_asks_for_a_reload(browser, seeded, start_relay):
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    with httpx.stream("GET", f"{relay.url}/events", timeout=10) as response:
+        preamble = b""
+        for chunk in response.iter_bytes():
+            preamble += chunk
+            if b"event: heartbeat" in preamble:
+                break
+    assert b'event: protocol\ndata: {"version":1,"oldest_client":1}\n\n' in preamble
+    context = browser.new_context()
+    context.add_init_script("delete window.SharedWorker")  # the tab's own requests, so routable
+    # A relay of a later release, which serves clients of protocol 2 and up only.
+    newer = 'retry: 1000\n: connected\n\nevent: protocol\ndata: {"version":2,"oldest_client":2}\n\n'
+    context.route("**/events*", lambda route: route.fulfill(body=newer, content_type="text/event-stream"))
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        expect_status(page, "outdated")
+        notice = page.get_by_test_id("notice")
+        expect(notice).to_contain_text("A new version is available — reload")
+        with page.expect_navigation():
+            notice.get_by_role("button", name="reload").click()
     finally:
         context.close()

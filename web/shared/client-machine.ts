@@ -10,6 +10,7 @@
 //   fatal 4xx ─► failed (status error; only `start` or `online` tries again)   backoff
 //   connecting/live ─silence (watchdog: no byte for ~2 heartbeats)─► backoff
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
+//   connecting/live ─protocol (relay's oldest_client above CLIENT_PROTOCOL)─► stopped (status outdated)
 //   any phase with a stream ─reset / resubscribe─► snapshot (a `history_lost` reset: backoff of a random
 //   part of RESET_SPREAD_MS first, then snapshot);   any ─offline─► offline ─online─► resume;   stop
 //
@@ -28,7 +29,7 @@
 // on a refusal retrying won't fix.
 
 import { type BackoffOptions, jitteredDelayMs } from "./backoff";
-import type { Status } from "./protocol";
+import { CLIENT_PROTOCOL, type Status } from "./protocol";
 
 export type Phase = "idle" | "snapshot" | "connecting" | "live" | "probing" | "backoff" | "offline" | "failed" | "stopped";
 
@@ -77,6 +78,8 @@ export type ClientInput =
   /** `delayed`: the server can't read its bus for now (the stream is alive, its data isn't current). */
   | { type: "heartbeat"; generation: number; intervalMs: number; delayed?: boolean }
   | { type: "silence"; generation: number }
+  /** The stream's preamble: the oldest client protocol the relay still serves. */
+  | { type: "protocol"; generation: number; oldestClient: number }
   /** The filter changed: reload the rows it chooses (the shell holds the filter, for its URLs). */
   | { type: "resubscribe" }
   | { type: "timer" }
@@ -218,6 +221,10 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       if (!live) return { state: next, effects: [watchdog(next)] };
       return withStatus(next, input.delayed ? "delayed" : "connected", [watchdog(next)]);
     }
+    case "protocol":
+      if (!current(state, input.generation, "live", "connecting") || input.oldestClient <= CLIENT_PROTOCOL) return unchanged;
+      // Retrying can't help and a newer relay's events might be misread: stop until reloaded.
+      return withStatus({ ...state, phase: "stopped" }, "outdated", [{ type: "closeStream" }, { type: "cancelTimer" }]);
     case "silence":
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       return backOff(state, { kind: "network" }, options);

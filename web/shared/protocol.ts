@@ -6,6 +6,11 @@ import type { Interest } from "./interest";
 export const CHANGE_EVENT = "change";
 export const RESET_EVENT = "reset";
 export const HEARTBEAT_EVENT = "heartbeat";
+/** In each stream's preamble: the relay's protocol version and the oldest client protocol it serves. */
+export const PROTOCOL_EVENT = "protocol";
+/** The relay <-> client protocol this client speaks (services/relay/scrollr_relay/sse.py). A relay
+ * whose `oldest_client` is above it has moved on: the client stops and asks to be updated. */
+export const CLIENT_PROTOCOL = 1;
 export const WORKER_PATH = "/sse-worker.js";
 
 declare const __SCROLLR_BUILD__: string | undefined;
@@ -28,9 +33,10 @@ export const TABLES = ["trades", "games"] as const;
 export type Table = (typeof TABLES)[number];
 export type Row = Record<string, unknown> & { id: number | string };
 /** `connecting`: not live yet; `connected`: live; `reconnecting`: was live, retrying; `disconnected`:
- * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx). In every
- * state but `connected` the last data stays on screen, marked stale. */
-export type Status = "connecting" | "connected" | "delayed" | "reconnecting" | "disconnected" | "error";
+ * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx);
+ * `outdated`: the relay no longer serves this client's protocol (a reload or update fixes it). In
+ * every state but `connected` the last data stays on screen, marked stale. */
+export type Status = "connecting" | "connected" | "delayed" | "reconnecting" | "disconnected" | "error" | "outdated";
 
 /** One row's new value (null: deleted), with the stream id that carried it. */
 export interface RowChange {

@@ -17,7 +17,7 @@ import {
   transition,
 } from "./client-machine";
 import { filterQuery, type Interest, sameInterest } from "./interest";
-import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
+import { CHANGE_EVENT, HEARTBEAT_EVENT, PROTOCOL_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
 
 /** A control event's JSON fields; none when its data isn't a JSON object. */
@@ -255,6 +255,11 @@ export class StreamClient {
       // Still a sign of life when unreadable; the interval known so far is kept (0: unknown).
       const beat = eventFields(message);
       this.dispatch({ type: "heartbeat", generation, intervalMs: Number(beat.interval_ms) || 0, delayed: beat.delayed === true });
+    });
+    source.addEventListener(PROTOCOL_EVENT, (message) => {
+      if (source !== this.source) return;
+      const { oldest_client: oldest } = eventFields(message);
+      if (typeof oldest === "number") this.dispatch({ type: "protocol", generation, oldestClient: oldest });
     });
     source.onerror = () => {
       if (source !== this.source) return;

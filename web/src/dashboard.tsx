@@ -26,6 +26,14 @@ export function Dashboard() {
           <StatusDot status={status} />
         </div>
       </header>
+      {status === "outdated" && (
+        <p className="notice" data-testid="notice">
+          A new version is available —{" "}
+          <button type="button" onClick={() => location.reload()}>
+            reload
+          </button>
+        </p>
+      )}
       <nav className="tabs" aria-label="Sections">
         {(["markets", "games"] as const).map((name) => (
           <button key={name} type="button" aria-pressed={tab === name} onClick={() => setTab(name)}>

@@ -14,6 +14,7 @@ import {
   RESET_SPREAD_MS,
   transition,
 } from "../shared/client-machine";
+import { CLIENT_PROTOCOL } from "../shared/protocol";
 
 const OPTIONS = { backoff: DEFAULT_BACKOFF, random: 0.5, now: 1_000_000 };
 
@@ -41,6 +42,9 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
   { name: "connecting -opened-> live", from: { phase: "connecting", cursor: "e-1-0" }, input: { type: "opened", generation: G, now: 5 }, phase: "live", status: "connected", effects: ["status", "armWatchdog"] },
   { name: "live -change-> live (watchdog re-armed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "change", generation: G, eventId: "e-2-0" }, phase: "live", status: "connected", effects: ["armWatchdog"] },
   { name: "live -heartbeat-> live (watchdog re-armed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "heartbeat", generation: G, intervalMs: 1000 }, phase: "live", status: "connected", effects: ["armWatchdog"] },
+  { name: "connecting -protocol (relay serves this client)-> connecting", from: { phase: "connecting", cursor: "e-1-0" }, input: { type: "protocol", generation: G, oldestClient: CLIENT_PROTOCOL }, phase: "connecting", status: "connecting", effects: [] },
+  { name: "connecting -protocol (this client too old)-> stopped", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "protocol", generation: G, oldestClient: CLIENT_PROTOCOL + 1 }, phase: "stopped", status: "outdated", effects: ["closeStream", "cancelTimer", "status"] },
+  { name: "stopped (outdated) -online-> stays stopped", from: { phase: "stopped", status: "outdated", cursor: "e-1-0" }, input: { type: "online" }, phase: "stopped", status: "outdated", effects: [] },
   { name: "live -silence-> backoff", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "connecting -silence (never opened)-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
   { name: "live -streamError (retrying)-> connecting", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "streamError", generation: G, closed: false }, phase: "connecting", status: "reconnecting", effects: ["status", "armWatchdog"] },

@@ -139,3 +139,22 @@ test("heartbeats saying the server can't read its bus show the stream as delayed
   assert.equal(stream.status, "connected");
   assert.deepEqual(statuses.slice(-2), ["delayed", "connected"]);
 });
+
+test("a relay that no longer serves this client's protocol stops the stream and says outdated", async () => {
+  const { stream, statuses, requests } = client(respond(200));
+  stream.start();
+  await settle();
+  const source = FakeEventSource.last!;
+  source.onopen?.();
+  source.emit("protocol", JSON.stringify({ version: 1, oldest_client: 1 }));
+  assert.equal(stream.status, "connected"); // served: nothing changes
+  source.emit("protocol", JSON.stringify({ version: 9, oldest_client: 9 }));
+  assert.equal(stream.status, "outdated");
+  assert.equal(stream.phase, "stopped");
+  assert.equal(source.readyState, FakeEventSource.CLOSED);
+  assert.deepEqual(statuses.slice(-1), ["outdated"]);
+  const asked = requests.length;
+  stream.retryNow(); // `online` doesn't bring back a client the relay no longer serves
+  await settle();
+  assert.equal(requests.length, asked);
+});
