@@ -8,7 +8,8 @@
 //   snapshot ─failed─┐   connecting/live ─streamError closed─► probing ─probed─┐
 //                    ▼                                                           ▼
 //   fatal 4xx ─► failed (status error; only `start` or `online` tries again)   backoff
-//   connecting/live ─silence (watchdog: no byte for ~2 heartbeats)─► backoff
+//   live ─silence (no byte for DELAYED_BEATS heartbeats)─► live, status delayed
+//   connecting / quiet live ─silence (no byte for WATCHDOG_BEATS heartbeats in all)─► backoff
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
 //   connecting/live ─protocol (relay's oldest_client above CLIENT_PROTOCOL)─► stopped (status outdated)
 //   any phase with a stream ─reset / resubscribe─► snapshot (a `history_lost` reset: backoff of a random
@@ -18,9 +19,11 @@
 // backoff; a 4xx other than 408/429 won't fix itself, so it is not retried for ever but shown.
 //
 // Liveness: the server sends a heartbeat event every interval (it says which in each one). Every
-// stream that opens arms a watchdog of WATCHDOG_BEATS intervals, re-armed by each byte that arrives;
-// when it fires the stream is dead however open the socket looks (a frozen server, a half-open TCP
-// connection): it is closed and the client resumes from its cursor.
+// stream that opens arms a watchdog, re-armed by each byte that arrives. A live stream silent for
+// DELAYED_BEATS intervals shows *Delayed* (a price must not look live 20 s after the last sign of
+// life: 2 × the 5 s default is 10 s); silent for WATCHDOG_BEATS in all, it is dead however open the
+// socket looks (a frozen server, a half-open TCP connection): it is closed and the client resumes
+// from its cursor. A stream still connecting gets the whole WATCHDOG_BEATS at once.
 //
 // Status says the situation, once: `connecting` until first live, `connected` while live,
 // `delayed` while live but the server says (in its heartbeats) that it can't read its bus, so no
@@ -37,12 +40,15 @@ export type Phase = "idle" | "snapshot" | "connecting" | "live" | "probing" | "b
 export const MAX_NATIVE_RETRIES = 3;
 /** Silence of this many heartbeat intervals means the stream is dead. */
 export const WATCHDOG_BEATS = 2.5;
+/** Silence of this many heartbeat intervals on a live stream: its data is no longer shown as live.
+ * One late beat (up to a whole interval late) doesn't make it flap. */
+export const DELAYED_BEATS = 2;
 /** A `history_lost` reset reaches every client of every relay at once (Redis restarted or failed
  * over): each waits a random part of this before its snapshot, so the database isn't asked by all
  * of them in the same instant. Other resets concern one client and reload at once. */
 export const RESET_SPREAD_MS = 2_000;
-/** The server's default heartbeat, assumed until a stream says its own. */
-export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** The server's default heartbeat (SSE_HEARTBEAT_SECONDS), assumed until a stream says its own. */
+export const DEFAULT_HEARTBEAT_MS = 5_000;
 
 export type ClientError =
   | { kind: "network" }
@@ -64,6 +70,8 @@ export interface ClientState {
   heartbeatMs: number;
   /** When the data was last known current: the last byte of a live stream. */
   liveAt: number | null;
+  /** A live stream silent for DELAYED_BEATS heartbeats (shown delayed; the watchdog runs on). */
+  quiet: boolean;
 }
 
 export type ClientInput =
@@ -117,6 +125,7 @@ export function initialState(): ClientState {
     error: null,
     heartbeatMs: DEFAULT_HEARTBEAT_MS,
     liveAt: null,
+    quiet: false,
   };
 }
 
@@ -150,8 +159,10 @@ function fetchSnapshot(state: ClientState, status: Status): Step {
   return withStatus(next, status, [{ type: "closeStream" }, { type: "fetchSnapshot", generation }]);
 }
 
+/** The silence that ends the current stage: a live stream's first stage ends at DELAYED_BEATS. */
 function watchdog(state: ClientState): ClientEffect {
-  return { type: "armWatchdog", generation: state.generation, ms: Math.round(state.heartbeatMs * WATCHDOG_BEATS) };
+  const beats = state.phase !== "live" ? WATCHDOG_BEATS : state.quiet ? WATCHDOG_BEATS - DELAYED_BEATS : DELAYED_BEATS;
+  return { type: "armWatchdog", generation: state.generation, ms: Math.round(state.heartbeatMs * beats) };
 }
 
 function openStream(state: ClientState, status: Status): Step {
@@ -203,12 +214,12 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       return backOff(state, input.error, options);
     case "opened": {
       if (!current(state, input.generation, "connecting")) return unchanged;
-      const next = { ...state, phase: "live" as const, nativeRetries: 0, openedAt: input.now, error: null, liveAt: options.now };
+      const next = { ...state, phase: "live" as const, nativeRetries: 0, openedAt: input.now, error: null, liveAt: options.now, quiet: false };
       return withStatus(next, "connected", [watchdog(next)]);
     }
     case "change": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      const next = { ...state, cursor: input.eventId, liveAt: state.phase === "live" ? options.now : state.liveAt };
+      const next = { ...state, cursor: input.eventId, liveAt: state.phase === "live" ? options.now : state.liveAt, quiet: false };
       return state.phase === "live" ? withStatus(next, "connected", [watchdog(next)]) : { state: next, effects: [watchdog(next)] };
     }
     case "heartbeat": {
@@ -217,7 +228,7 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       const live = state.phase === "live";
       // A delayed beat keeps the stream (its watchdog) but not the data's freshness.
       const fresh = live && !input.delayed;
-      const next = { ...state, heartbeatMs, liveAt: fresh ? options.now : state.liveAt };
+      const next = { ...state, heartbeatMs, liveAt: fresh ? options.now : state.liveAt, quiet: false };
       if (!live) return { state: next, effects: [watchdog(next)] };
       return withStatus(next, input.delayed ? "delayed" : "connected", [watchdog(next)]);
     }
@@ -225,9 +236,12 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       if (!current(state, input.generation, "live", "connecting") || input.oldestClient <= CLIENT_PROTOCOL) return unchanged;
       // Retrying can't help and a newer relay's events might be misread: stop until reloaded.
       return withStatus({ ...state, phase: "stopped" }, "outdated", [{ type: "closeStream" }, { type: "cancelTimer" }]);
-    case "silence":
+    case "silence": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      return backOff(state, { kind: "network" }, options);
+      if (state.phase !== "live" || state.quiet) return backOff({ ...state, quiet: false }, { kind: "network" }, options);
+      const next = { ...state, quiet: true };
+      return withStatus(next, "delayed", [watchdog(next)]);
+    }
     case "resubscribe":
       if (state.phase === "stopped" || state.phase === "idle") return unchanged;
       if (state.phase === "offline" || state.phase === "failed" || state.phase === "backoff") {

@@ -10,6 +10,8 @@ import {
   isFatal,
   MAX_NATIVE_RETRIES,
   WATCHDOG_BEATS,
+  DEFAULT_HEARTBEAT_MS,
+  DELAYED_BEATS,
   parseRetryAfter,
   RESET_SPREAD_MS,
   transition,
@@ -45,7 +47,8 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
   { name: "connecting -protocol (relay serves this client)-> connecting", from: { phase: "connecting", cursor: "e-1-0" }, input: { type: "protocol", generation: G, oldestClient: CLIENT_PROTOCOL }, phase: "connecting", status: "connecting", effects: [] },
   { name: "connecting -protocol (this client too old)-> stopped", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "protocol", generation: G, oldestClient: CLIENT_PROTOCOL + 1 }, phase: "stopped", status: "outdated", effects: ["closeStream", "cancelTimer", "status"] },
   { name: "stopped (outdated) -online-> stays stopped", from: { phase: "stopped", status: "outdated", cursor: "e-1-0" }, input: { type: "online" }, phase: "stopped", status: "outdated", effects: [] },
-  { name: "live -silence-> backoff", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
+  { name: "live -silence-> live (delayed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "live", status: "delayed", effects: ["armWatchdog", "status"] },
+  { name: "quiet live -silence-> backoff", from: { phase: "live", status: "delayed", quiet: true, cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "connecting -silence (never opened)-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
   { name: "live -streamError (retrying)-> connecting", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "streamError", generation: G, closed: false }, phase: "connecting", status: "reconnecting", effects: ["status", "armWatchdog"] },
   { name: "connecting -one retry too many-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0", nativeRetries: MAX_NATIVE_RETRIES }, input: { type: "streamError", generation: G, closed: false }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
@@ -68,7 +71,7 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
 ];
 
 test("the status settles: failure after failure says reconnecting once, never flapping to offline", () => {
-  let current = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 1 });
+  let current = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 1, quiet: true });
   const statuses: string[] = [];
   const step = (input: ClientInput) => {
     const result = run(current, input);
@@ -87,14 +90,38 @@ test("the status settles: failure after failure says reconnecting once, never fl
   assert.deepEqual(statuses, ["reconnecting", "connected"]);
 });
 
-test("the watchdog lasts about two heartbeats, of the interval the server announced", () => {
+test("the watchdog counts heartbeats of the interval the server announced: 2 on a live stream, 2.5 connecting", () => {
   const live = state({ phase: "live", status: "connected", cursor: "e-1-0" });
   const { state: next, effects } = run(live, { type: "heartbeat", generation: G, intervalMs: 1000 });
-  assert.deepEqual(effects, [{ type: "armWatchdog", generation: G, ms: 2500 }]);
+  assert.deepEqual(effects, [{ type: "armWatchdog", generation: G, ms: 2000 }]);
   assert.equal(next.liveAt, OPTIONS.now);
   const opened = run(state({ phase: "backoff", cursor: "e-1-0", heartbeatMs: 1000 }), { type: "timer" });
   assert.ok(opened.effects.some((e) => e.type === "armWatchdog" && e.ms === 2500 && e.generation === G + 1));
   assert.equal(WATCHDOG_BEATS, 2.5);
+  assert.equal(DELAYED_BEATS, 2);
+});
+
+test("a frozen relay: Delayed within 20 s of the last sign of life, then the stream is given up", () => {
+  // The default heartbeat, as a relay on defaults announces it.
+  const live = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 3 });
+  const beat = run(live, { type: "heartbeat", generation: G, intervalMs: DEFAULT_HEARTBEAT_MS });
+  const armed = beat.effects.find((e) => e.type === "armWatchdog")!;
+  assert.ok(armed.type === "armWatchdog" && armed.ms <= 20_000 - DEFAULT_HEARTBEAT_MS / 2, `Delayed after ${JSON.stringify(armed)}`);
+  const quiet = run(beat.state, { type: "silence", generation: G });
+  assert.equal(quiet.state.phase, "live"); // the stream stays: a late byte still counts
+  assert.equal(quiet.state.status, "delayed");
+  assert.equal(quiet.state.liveAt, beat.state.liveAt); // the age on screen keeps growing
+  assert.deepEqual(quiet.effects, [
+    { type: "armWatchdog", generation: G, ms: (WATCHDOG_BEATS - DELAYED_BEATS) * DEFAULT_HEARTBEAT_MS },
+    { type: "status", status: "delayed" },
+  ]);
+  const late = run(quiet.state, { type: "heartbeat", generation: G, intervalMs: DEFAULT_HEARTBEAT_MS });
+  assert.equal(late.state.status, "connected");
+  assert.deepEqual(late.effects.find((e) => e.type === "armWatchdog"), { type: "armWatchdog", generation: G, ms: DELAYED_BEATS * DEFAULT_HEARTBEAT_MS });
+  const dead = run(quiet.state, { type: "silence", generation: G });
+  assert.equal(dead.state.phase, "backoff");
+  assert.equal(dead.state.status, "reconnecting");
+  assert.equal(dead.state.quiet, false);
 });
 
 test("a delayed heartbeat (the server can't read its bus) keeps the stream but not the data's freshness", () => {
@@ -103,7 +130,7 @@ test("a delayed heartbeat (the server can't read its bus) keeps the stream but n
   assert.equal(delayed.state.status, "delayed");
   assert.equal(delayed.state.liveAt, 3); // the data's age keeps growing on screen
   assert.deepEqual(delayed.effects, [
-    { type: "armWatchdog", generation: G, ms: 2500 },
+    { type: "armWatchdog", generation: G, ms: 2000 },
     { type: "status", status: "delayed" },
   ]);
   const again = run(delayed.state, { type: "heartbeat", generation: G, intervalMs: 1000, delayed: true });
@@ -113,7 +140,8 @@ test("a delayed heartbeat (the server can't read its bus) keeps the stream but n
   assert.equal(back.state.liveAt, OPTIONS.now);
   const changed = run(delayed.state, { type: "change", generation: G, eventId: "e-2-0" });
   assert.equal(changed.state.status, "connected");
-  assert.equal(run(delayed.state, { type: "silence", generation: G }).state.status, "reconnecting");
+  const silent = run(delayed.state, { type: "silence", generation: G });
+  assert.equal(run(silent.state, { type: "silence", generation: G }).state.status, "reconnecting");
 });
 
 test("a reset for everyone (history lost) spreads the snapshots over RESET_SPREAD_MS; another reloads at once", () => {

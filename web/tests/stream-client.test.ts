@@ -76,7 +76,7 @@ test("a stream refused with 503 and Retry-After waits at least that long", async
   FakeEventSource.last!.failForGood();
   await settle();
   assert.ok(requests.includes("HEAD http://relay/events?lastEventId=e-1-0"), requests.join(", "));
-  assert.deepEqual(timers, [37_500, 12_000]); // the stream's watchdog (2.5 heartbeats of 15 s), then the wait
+  assert.deepEqual(timers, [12_500, 12_000]); // the stream's watchdog (2.5 heartbeats of 5 s), then the wait
   assert.equal(stream.phase, "backoff");
 });
 
@@ -88,7 +88,7 @@ test("a stream refused with 400 is shown as an error, not retried for ever", asy
   await settle();
   assert.equal(stream.status, "error");
   assert.equal(statuses.at(-1), "error");
-  assert.deepEqual(timers, [37_500]); // only the stream's watchdog: no retry
+  assert.deepEqual(timers, [12_500]); // only the stream's watchdog: no retry
   assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null });
   stream.retryNow(); // `online`, or the user: try again
   assert.equal(stream.phase, "connecting");
@@ -101,7 +101,10 @@ test("a silent stream is closed by the watchdog and resumed from its cursor", as
   const first = FakeEventSource.last!;
   first.onopen?.();
   assert.equal(stream.status, "connected");
-  callbacks[timers.lastIndexOf(37_500)](); // nothing arrived for 2.5 heartbeats
+  callbacks[timers.lastIndexOf(10_000)](); // nothing arrived for 2 heartbeats: delayed, still open
+  assert.equal(stream.status, "delayed");
+  assert.notEqual(first.readyState, FakeEventSource.CLOSED);
+  callbacks[timers.lastIndexOf(2_500)](); // nor for half a heartbeat more: dead
   assert.equal(first.readyState, FakeEventSource.CLOSED);
   assert.equal(stream.phase, "backoff");
   assert.equal(statuses.at(-1), "reconnecting");
