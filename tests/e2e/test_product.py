@@ -17,7 +17,6 @@ from playwright.sync_api import Page, expect
 from tests.support.browser import (
     ARTIFACTS,
     dashboard_relay_env,
-    expect_not_live,
     expect_price,
     expect_status,
 )
