@@ -102,6 +102,8 @@ function Popup() {
           <p className="note" data-testid="popup-note">
             {status === "outdated" ? (
               "A new version of Scrollr is needed for this server. The extension is updating itself; if this stays, update it in chrome://extensions."
+            ) : status === "error" && state?.meta?.problem ? (
+              state.meta.problem
             ) : hasData ? (
               <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData />
             ) : status === "error" ? (
@@ -109,6 +111,11 @@ function Popup() {
             ) : (
               waiting
             )}
+          </p>
+        )}
+        {(state?.meta?.dropped?.length ?? 0) > 0 && (
+          <p className="note" data-testid="popup-dropped">
+            Removed from your saved choices, as the catalog no longer has them: {state?.meta?.dropped?.join(", ")}
           </p>
         )}
         <nav className="tabs" aria-label="Sections">

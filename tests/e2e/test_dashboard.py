@@ -237,9 +237,54 @@ def test_a_relay_that_no_longer_serves_this_client_asks_for_a_reload(browser, se
         page = context.new_page()
         page.goto(relay.url)
         expect_status(page, "outdated")
-        notice = page.get_by_test_id("notice")
+        notice = page.get_by_test_id("notice-update")
         expect(notice).to_contain_text("A new version is available — reload")
         with page.expect_navigation():
             notice.get_by_role("button", name="reload").click()
+    finally:
+        context.close()
+
+
+def saved_preferences(context, symbols):
+    context.add_init_script(
+        "localStorage.getItem('scrollr:preferences') || localStorage.setItem('scrollr:preferences', "
+        f"JSON.stringify({{symbols: {symbols!r}, leagues: null}}))"
+    )
+
+
+def test_a_saved_symbol_the_catalog_lacks_is_dropped_and_named_and_the_stream_goes_live(
+    browser, seeded, start_relay
+):
+    database_url, ids = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    saved_preferences(context, ["AAPL", "BAD$SYM"])  # a corrupted or older-format entry
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        expect(page.get_by_test_id("notice-dropped")).to_contain_text("BAD$SYM")
+        expect_status(page, "connected")
+        wait_price(page, "AAPL", "100.00")
+        stored = page.evaluate("JSON.parse(localStorage.getItem('scrollr:preferences')).symbols")
+        assert stored == ["AAPL"]
+        post(relay.url, batch(update(ids["AAPL"], "AAPL", "101.00")))
+        wait_price(page, "AAPL", "101.00")
+    finally:
+        context.close()
+
+
+def test_a_refused_stream_names_the_cause(browser, seeded, start_relay):
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    saved_preferences(context, ["BAD$SYM"])
+    # Without the catalog the saved choice can't be checked: the relay refuses it, and says why.
+    context.route("**/catalog", lambda route: route.abort())
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        expect_status(page, "error")
+        expect(page.get_by_test_id("notice-problem")).to_contain_text("HTTP 400")
+        expect(page.get_by_test_id("notice-problem")).to_contain_text("'BAD$SYM'")
     finally:
         context.close()

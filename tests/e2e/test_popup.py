@@ -89,3 +89,22 @@ def test_the_options_page_points_at_another_relay_and_chooses_what_to_follow(pla
         stored = options.evaluate("chrome.storage.sync.get('scrollr:preferences')")
         assert stored["scrollr:preferences"]["symbols"] == ["AAPL"]
         assert axe_violations(options) == []
+
+
+def test_a_saved_symbol_the_catalog_lacks_is_dropped_named_and_the_stream_goes_on(
+    playwright, trades, start_relay
+):
+    relay = start_relay(dashboard_relay_env(trades))
+    with extension_browser(playwright, relay.url) as (context, extension_id):
+        popup = open_popup(context, extension_id)
+        expect_status(popup, "connected")
+        # A corrupted or older-format entry arrives in the synced preferences.
+        popup.evaluate(
+            "chrome.storage.sync.set({'scrollr:preferences': {symbols: ['MSFT', 'BAD$SYM'], leagues: null}})"
+        )
+        expect(popup.get_by_test_id("popup-dropped")).to_contain_text("BAD$SYM")
+        expect_status(popup, "connected")
+        expect(popup.locator("tr[data-symbol]")).to_have_count(1)
+        expect_price(popup, "MSFT", "1234.50")
+        stored = popup.evaluate("chrome.storage.sync.get('scrollr:preferences')")
+        assert stored["scrollr:preferences"]["symbols"] == ["MSFT"]

@@ -52,7 +52,8 @@ export const DEFAULT_HEARTBEAT_MS = 5_000;
 
 export type ClientError =
   | { kind: "network" }
-  | { kind: "http"; status: number; retryAfterMs: number | null }
+  /** `detail`: what the server's body said (its JSON `detail` or `error`), when it said something. */
+  | { kind: "http"; status: number; retryAfterMs: number | null; detail?: string }
   | { kind: "malformed" };
 
 export interface ClientState {
@@ -132,6 +133,28 @@ export function initialState(): ClientState {
 /** A failure that retrying won't fix: a 4xx other than 408 (timeout) and 429 (slow down). */
 export function isFatal(error: ClientError): boolean {
   return error.kind === "http" && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
+const DETAIL_MAX_CHARS = 200;
+
+/** A refusal's body (the relay answers `{"error": ..., "detail": ...}`) as one short line; null when
+ * it says nothing readable. */
+export function refusalDetail(body: string): string | null {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const fields = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
+    const text = typeof fields.detail === "string" ? fields.detail : typeof fields.error === "string" ? fields.error : null;
+    return text === null ? null : text.replace(/\s+/g, " ").trim().slice(0, DETAIL_MAX_CHARS) || null;
+  } catch {
+    return null;
+  }
+}
+
+/** What to tell the user about a refusal retrying won't fix, in their words; null for any other state. */
+export function describeProblem(status: Status, error: ClientError | null): string | null {
+  if (status !== "error" || error?.kind !== "http") return null;
+  const why = error.detail ? `: ${error.detail}` : ".";
+  return `The server refused the stream (HTTP ${error.status})${why}`;
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
@@ -244,9 +267,11 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
     }
     case "resubscribe":
       if (state.phase === "stopped" || state.phase === "idle") return unchanged;
-      if (state.phase === "offline" || state.phase === "failed" || state.phase === "backoff") {
+      if (state.phase === "offline" || state.phase === "backoff") {
         return { state: { ...state, cursor: null }, effects: [] }; // the next attempt starts from a snapshot
       }
+      // A refused filter may be what the user just changed: the new one is asked at once.
+      if (state.phase === "failed") return fetchSnapshot({ ...state, cursor: null }, retrying(state));
       return fetchSnapshot({ ...state, cursor: null }, state.status);
     case "reset": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;

@@ -7,6 +7,7 @@
 // the interest of a tab that closed without a word (a SharedWorker hears no port close). Outside a
 // secure context there are no Web Locks: views re-say their interest instead (views.ts).
 
+import { describeProblem } from "./client-machine";
 import { EVERYTHING, type Interest, sameInterest, unionInterest } from "./interest";
 import { channelName, type OwnerMessage, type ViewMessage, viewLockName } from "./protocol";
 import { rowsToLists } from "./rows";
@@ -36,12 +37,13 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
       onChanges: (changes) => {
         if (changes.length) channel.postMessage({ type: "changes", changes } satisfies ViewMessage);
       },
-      onStatus: (status) => channel.postMessage({ type: "status", status, liveAt: client.liveAt } satisfies ViewMessage),
+      onStatus: (status) => channel.postMessage({ type: "status", status, liveAt: client.liveAt, problem: describeProblem(status, client.error) } satisfies ViewMessage),
     },
   });
 
   function stateMessage(): ViewMessage {
-    return { type: "state", status: client.status, liveAt: client.liveAt, cursor: client.cursor, rows: rowsToLists(client.rows), interest: client.currentInterest };
+    const problem = describeProblem(client.status, client.error);
+    return { type: "state", status: client.status, liveAt: client.liveAt, problem, cursor: client.cursor, rows: rowsToLists(client.rows), interest: client.currentInterest };
   }
 
   function follow(): void {

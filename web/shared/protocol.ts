@@ -50,11 +50,12 @@ export interface RowChange {
 }
 
 /** `liveAt`: when the data was last known current (the stream's last byte while live). `interest`:
- * the rows the owner's stream follows (the union of what its views asked for). */
+ * the rows the owner's stream follows (the union of what its views asked for). `problem`: why the
+ * server refused, in words for the user (client-machine.ts, describeProblem). */
 export type ViewMessage =
-  | { type: "state"; status: Status; liveAt: number | null; cursor: string | null; rows: Record<Table, Row[]>; interest: Interest }
+  | { type: "state"; status: Status; liveAt: number | null; problem: string | null; cursor: string | null; rows: Record<Table, Row[]>; interest: Interest }
   | { type: "changes"; changes: RowChange[] }
-  | { type: "status"; status: Status; liveAt: number | null }
+  | { type: "status"; status: Status; liveAt: number | null; problem: string | null }
   /** The worker is of another release than the tab that started it: the tab streams by itself. */
   | { type: "mismatch"; worker: string }
   /** A new owner (a tab just elected leader) asks every view for its interest, so it streams their

@@ -13,6 +13,7 @@ import {
   type ClientState,
   initialState,
   parseRetryAfter,
+  refusalDetail,
   type Phase,
   transition,
 } from "./client-machine";
@@ -52,8 +53,20 @@ export interface ClientOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
-function httpError(response: Response, now: number): ClientError {
-  return { kind: "http", status: response.status, retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now) };
+function httpError(response: Response, now: number, detail: string | null = null): ClientError {
+  const error: ClientError = { kind: "http", status: response.status, retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now) };
+  return detail === null ? error : { ...error, detail };
+}
+
+const REFUSAL_BODY_MAX_BYTES = 4096;
+
+/** A refusal's own words (its body, bounded), so the status can name the cause. */
+async function refusal(response: Response): Promise<string | null> {
+  try {
+    return refusalDetail((await response.text()).slice(0, REFUSAL_BODY_MAX_BYTES));
+  } catch {
+    return null;
+  }
 }
 
 export class StreamClient {
@@ -202,7 +215,7 @@ export class StreamClient {
     try {
       const response = await this.fetchImpl(this.snapshotUrl(), { cache: "no-store" });
       if (!response.ok) {
-        this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now()) });
+        this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now(), await refusal(response)) });
         return;
       }
       snapshot = (await response.json()) as Snapshot;

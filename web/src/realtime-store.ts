@@ -32,6 +32,8 @@ export interface RealtimeView {
   latestGames: Row[];
   flashes: ReadonlyMap<string, Flash>;
   preferences: Preferences;
+  /** Why the server refused the stream, in words for the user; null unless it did. */
+  problem: string | null;
 }
 
 export function flashKey(table: string, id: unknown, field: string): string {
@@ -59,6 +61,7 @@ export class RealtimeStore {
   private hasState = false;
   private early: RowChange[] = [];
   private ownerInterest: Interest | null = null;
+  private problem: string | null = null;
   private readonly flashes = new Map<string, Flash>();
   private readonly listeners = new Set<() => void>();
   private view: RealtimeView;
@@ -71,7 +74,7 @@ export class RealtimeStore {
   readonly appliedEventIds: string[] = [];
 
   constructor(preferences: Preferences = DEFAULT_PREFERENCES) {
-    this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences };
+    this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences, problem: null };
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -108,6 +111,7 @@ export class RealtimeStore {
       const early = this.early.filter((c) => isAfter(c.eventId, this.cursor));
       this.early = [];
       this.applyChanges(early);
+      this.problem = message.problem;
       this.publish(message.status, message.liveAt);
       // An owner that started (or restarted) without hearing this tab follows too little: say it again.
       if (!covers(message.interest, interestOf(this.view.preferences))) this.sendInterest(interestOf(this.view.preferences));
@@ -119,6 +123,7 @@ export class RealtimeStore {
       this.applyChanges(message.changes.filter((c) => isAfter(c.eventId, this.cursor)));
       this.publish(this.view.status, this.view.liveAt);
     } else if (message.type === "status") {
+      this.problem = message.problem;
       this.publish(message.status, message.liveAt);
     } else if (message.type === "askInterest") {
       this.sendInterest(interestOf(this.view.preferences));
@@ -149,6 +154,7 @@ export class RealtimeStore {
       latestGames: [...this.rows.tables.games.values()].filter((row) => rowWanted(interest, "games", row)),
       flashes: this.flashes,
       preferences: this.view.preferences,
+      problem: this.problem,
     };
     for (const listener of this.listeners) listener();
   }

@@ -13,6 +13,8 @@ import {
   DEFAULT_HEARTBEAT_MS,
   DELAYED_BEATS,
   parseRetryAfter,
+  describeProblem,
+  refusalDetail,
   RESET_SPREAD_MS,
   transition,
 } from "../shared/client-machine";
@@ -63,6 +65,7 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
   { name: "live -reset-> snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
   { name: "live -reset (history_lost)-> backoff, then a snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_lost" }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "live -resubscribe-> snapshot (status kept)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "connected", effects: ["closeStream", "fetchSnapshot"] },
+  { name: "failed -resubscribe-> snapshot (a new filter is asked at once)", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
   { name: "offline -resubscribe-> offline (drops the cursor)", from: { phase: "offline", status: "disconnected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "offline", status: "disconnected", effects: [] },
   { name: "live -offline-> offline", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer", "status"] },
   { name: "backoff -offline-> offline (no timer left)", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer", "status"] },
@@ -251,4 +254,16 @@ test("a worker's release is read back from its name", async () => {
   assert.equal(buildOfName(channelName("abc123")), "abc123");
   assert.notEqual(channelName("a"), channelName("b"));
   assert.equal(buildOfName("scrollr-realtime"), null); // a worker named by a release before versioning
+});
+
+test("a refusal's body names the cause in the status; nothing readable, only the code", () => {
+  const body = JSON.stringify({ error: "bad_filter", detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+  assert.equal(refusalDetail(body), "symbols value 'BAD$SYM' is not a valid symbol");
+  assert.equal(refusalDetail(JSON.stringify({ error: "too many streams\nfrom here" })), "too many streams from here");
+  assert.equal(refusalDetail("<html>oops</html>"), null);
+  assert.equal(refusalDetail(JSON.stringify({ detail: "x".repeat(5000) }))?.length, 200);
+  const refused = { kind: "http" as const, status: 400, retryAfterMs: null, detail: "symbols value 'BAD$SYM' is not a valid symbol" };
+  assert.equal(describeProblem("error", refused), "The server refused the stream (HTTP 400): symbols value 'BAD$SYM' is not a valid symbol");
+  assert.equal(describeProblem("error", { kind: "http", status: 403, retryAfterMs: null }), "The server refused the stream (HTTP 403).");
+  assert.equal(describeProblem("reconnecting", refused), null);
 });

@@ -7,7 +7,7 @@ import { EVERYTHING } from "../shared/interest";
 import { applyChange, rowsFromLists, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
 import { APPLIED_IDS_KEPT, RealtimeStore } from "../src/realtime-store";
 
-const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [] };
+const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [], problem: null, dropped: [] };
 
 function trade(action: ChangeEvent["action"], id: number, price: string, lsn: number): ChangeEvent {
   return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: 0, commit_timestamp: null };
@@ -99,7 +99,7 @@ test("a tab keeps only the latest applied ids and forgets the flashes of deleted
   const store = new RealtimeStore();
   const count = APPLIED_IDS_KEPT + 100;
   const rows = Array.from({ length: count }, (_, n) => ({ id: n, symbol: `S${n}`, price: "1.00" }));
-  store.handle({ type: "state", rows: { trades: rows, games: [] }, cursor: "e-1-0", status: "connected", liveAt: 1, interest: EVERYTHING });
+  store.handle({ type: "state", rows: { trades: rows, games: [] }, cursor: "e-1-0", status: "connected", liveAt: 1, problem: null, interest: EVERYTHING });
   const change = (n: number, deleted: boolean) => ({
     table: "trades" as const,
     key: String(n),

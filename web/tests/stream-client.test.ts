@@ -161,3 +161,30 @@ test("a relay that no longer serves this client's protocol stops the stream and 
   await settle();
   assert.equal(requests.length, asked);
 });
+
+test("a snapshot refused with 400 keeps the relay's reason, and a new filter asks again at once", async () => {
+  const bad = { symbols: ["BAD$SYM"], leagues: null };
+  const requests: string[] = [];
+  const fetchImpl = (async (url: string) => {
+    requests.push(String(url));
+    if (String(url).includes("BAD")) return respond(400, { error: "bad_filter", detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+    return respond(200, { cursor: "e-1-0", rows: { trades: [], games: [] } });
+  }) as typeof fetch;
+  const stream = new StreamClient({
+    apiBase: "http://relay",
+    interest: bad,
+    listener: { onState: () => {}, onChanges: () => {}, onStatus: () => {} },
+    fetchImpl,
+    eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
+    setTimer: () => 0,
+    clearTimer: () => {},
+  });
+  stream.start();
+  await settle();
+  assert.equal(stream.status, "error");
+  assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null, detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+  stream.setInterest({ symbols: ["AAPL"], leagues: null });
+  await settle();
+  assert.equal(requests.at(-1), "http://relay/snapshot?symbols=AAPL");
+  assert.equal(stream.phase, "connecting");
+});
