@@ -288,3 +288,22 @@ def test_a_refused_stream_names_the_cause(browser, seeded, start_relay):
         expect(page.get_by_test_id("notice-problem")).to_contain_text("'BAD$SYM'")
     finally:
         context.close()
+
+
+def test_favourite_teams_come_from_the_catalog_not_from_todays_games(browser, seeded, start_relay):
+    database_url, _ = seeded  # no game at all in the feed
+    relay = start_relay(dashboard_relay_env(database_url))
+    page = browser.new_page()
+    try:
+        page.goto(relay.url)
+        settings = page.get_by_test_id("sports-settings")
+        settings.locator("summary").click()
+        for league, team in (("MLB", "New York Yankees"), ("College Football", "Ohio State Buckeyes")):
+            choice = settings.locator("li", has=page.locator(".symbol", has_text=league)).get_by_label(
+                "Favourite team"
+            )
+            choice.select_option(label=team)
+        stored = page.evaluate("JSON.parse(localStorage.getItem('scrollr:preferences')).favouriteTeams")
+        assert stored == {"MLB": "NYY", "College Football": "OSU"}
+    finally:
+        page.close()

@@ -108,3 +108,25 @@ def test_a_saved_symbol_the_catalog_lacks_is_dropped_named_and_the_stream_goes_o
         expect_price(popup, "MSFT", "1234.50")
         stored = popup.evaluate("chrome.storage.sync.get('scrollr:preferences')")
         assert stored["scrollr:preferences"]["symbols"] == ["MSFT"]
+
+
+def test_the_options_page_offers_every_team_of_a_league_as_favourite(playwright, trades, start_relay):
+    relay = start_relay(dashboard_relay_env(trades))  # no game in the feed
+    with extension_browser(playwright, relay.url) as (context, extension_id):
+        options = context.new_page()
+        options.goto(f"chrome-extension://{extension_id}/options.html")
+        leagues = options.get_by_test_id("sports-settings")
+        nfl = leagues.locator("li", has=options.locator(".symbol", has_text="NFL")).get_by_label(
+            "Favourite team"
+        )
+        expect(nfl.locator("option")).to_have_count(33)  # "None" and the 32 teams
+        nfl.select_option(label="Kansas City Chiefs")
+        wait_until(
+            lambda: (
+                options.evaluate("chrome.storage.sync.get('scrollr:preferences')")["scrollr:preferences"][
+                    "favouriteTeams"
+                ]
+                == {"NFL": "KC"}
+            ),
+            what="the favourite saved",
+        )
