@@ -20,7 +20,7 @@ let starting: Promise<void> | null = null;
 // In order, so a later state never lands before an earlier one; a failed write (quota, a storage
 // error) is logged and the next one still runs, so the stored cursor never stops moving.
 const writes = new WriteQueue((error) => console.error("scrollr: storage write failed", error));
-const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [], problem: null, dropped: [] };
+const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [], problem: null, dropped: [], unreachableSince: null };
 
 async function loadMeta(): Promise<StoredState> {
   const stored = await chrome.storage.session.get(STATE_KEY);
@@ -71,6 +71,7 @@ async function startStream(): Promise<void> {
         saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt, problem: describeProblem(status, stream.error) }));
         if (status === "outdated") void updateItself();
       },
+      onUnreachable: (since) => saveMeta((meta) => ({ ...meta, unreachableSince: since })),
     },
   });
   client = stream;

@@ -24,6 +24,8 @@ export interface StoredState {
   problem: string | null;
   /** Saved choices dropped because the catalog doesn't have them (said once in the popup). */
   dropped: string[];
+  /** Since when every attempt failed without an answer from the API origin (null: it answers). */
+  unreachableSince: number | null;
 }
 
 export const STATE_KEY = "scrollr";

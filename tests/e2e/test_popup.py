@@ -130,3 +130,23 @@ def test_the_options_page_offers_every_team_of_a_league_as_favourite(playwright,
             ),
             what="the favourite saved",
         )
+
+
+def test_an_unreachable_api_origin_is_reported_in_an_open_popup(playwright, trades, start_relay):
+    relay = start_relay(dashboard_relay_env(trades))
+    with extension_browser(playwright, relay.url) as (context, extension_id):
+        popup = open_popup(context, extension_id)
+        expect_status(popup, "connected")
+        nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        options = context.new_page()
+        options.goto(f"chrome-extension://{extension_id}/options.html")
+        options.get_by_label("API origin").fill(nowhere)
+        options.get_by_role("button", name="Save").click()
+        note = popup.get_by_test_id("popup-note")
+        # The open popup follows the change at once: no data from the old origin, its new address.
+        expect(note).to_have_text(f"Connecting to {nowhere}…", timeout=5_000)
+        expect(popup.locator("tr[data-symbol]")).to_have_count(0)
+        # After a bounded time it says so, and what to do, in plain words.
+        expect(note).to_contain_text(f"Can't reach {nowhere}. Check in Settings", timeout=30_000)
+        assert "ALLOWED_ORIGINS" not in note.inner_text()
+        assert axe_violations(popup) == []

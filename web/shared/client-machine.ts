@@ -47,6 +47,8 @@ export const DELAYED_BEATS = 2;
  * over): each waits a random part of this before its snapshot, so the database isn't asked by all
  * of them in the same instant. Other resets concern one client and reload at once. */
 export const RESET_SPREAD_MS = 2_000;
+/** How long attempts may fail without any answer before the server is reported unreachable. */
+export const UNREACHABLE_AFTER_MS = 10_000;
 /** The server's default heartbeat (SSE_HEARTBEAT_SECONDS), assumed until a stream says its own. */
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 
@@ -73,6 +75,9 @@ export interface ClientState {
   liveAt: number | null;
   /** A live stream silent for DELAYED_BEATS heartbeats (shown delayed; the watchdog runs on). */
   quiet: boolean;
+  /** Since when every attempt failed without an answer from the server (network errors, timeouts);
+   * null once the server answered anything. Past UNREACHABLE_AFTER_MS a client says it can't reach it. */
+  unreachableSince: number | null;
 }
 
 export type ClientInput =
@@ -127,6 +132,7 @@ export function initialState(): ClientState {
     heartbeatMs: DEFAULT_HEARTBEAT_MS,
     liveAt: null,
     quiet: false,
+    unreachableSince: null,
   };
 }
 
@@ -205,17 +211,21 @@ function resume(state: ClientState, status: Status): Step {
   return state.cursor === null ? fetchSnapshot(state, status) : openStream(state, status);
 }
 
-function backOff(state: ClientState, error: ClientError, options: MachineOptions): Step {
+/** `answered`: the server did answer (a probe that got a 2xx), whatever went wrong. */
+function backOff(state: ClientState, error: ClientError, options: MachineOptions, answered = false): Step {
   const closeAndCancel: ClientEffect[] = [{ type: "closeStream" }, { type: "cancelTimer" }];
   if (isFatal(error)) {
-    return withStatus({ ...state, phase: "failed", error, nativeRetries: 0 }, "error", closeAndCancel);
+    return withStatus({ ...state, phase: "failed", error, nativeRetries: 0, unreachableSince: null }, "error", closeAndCancel);
   }
   const stable = state.openedAt !== null && options.now - state.openedAt >= options.backoff.stableMs;
   const attempt = stable ? 0 : state.attempt;
   const jittered = jitteredDelayMs(attempt, () => options.random, options.backoff);
   const floor = error.kind === "http" && error.retryAfterMs !== null ? error.retryAfterMs : 0;
   const ms = Math.max(jittered, floor);
-  const next = { ...state, phase: "backoff" as const, error, attempt: attempt + 1, openedAt: null, nativeRetries: 0 };
+  // Silence (a watchdog) on a stream that had opened isn't "unreachable": the server answered.
+  const unanswered = error.kind === "network" && state.phase !== "live" && !answered;
+  const unreachableSince = unanswered ? (state.unreachableSince ?? options.now) : null;
+  const next = { ...state, phase: "backoff" as const, error, attempt: attempt + 1, openedAt: null, nativeRetries: 0, unreachableSince };
   return withStatus(next, retrying(state), [...closeAndCancel, { type: "startTimer", ms }]);
 }
 
@@ -231,13 +241,13 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       return input.cursor === null ? fetchSnapshot(state, state.status) : openStream({ ...state, cursor: input.cursor }, state.status);
     case "snapshotLoaded":
       if (!current(state, input.generation, "snapshot")) return unchanged;
-      return openStream({ ...state, cursor: input.cursor }, state.status);
+      return openStream({ ...state, cursor: input.cursor, unreachableSince: null }, state.status);
     case "snapshotFailed":
       if (!current(state, input.generation, "snapshot")) return unchanged;
       return backOff(state, input.error, options);
     case "opened": {
       if (!current(state, input.generation, "connecting")) return unchanged;
-      const next = { ...state, phase: "live" as const, nativeRetries: 0, openedAt: input.now, error: null, liveAt: options.now, quiet: false };
+      const next = { ...state, phase: "live" as const, nativeRetries: 0, openedAt: input.now, error: null, liveAt: options.now, quiet: false, unreachableSince: null };
       return withStatus(next, "connected", [watchdog(next)]);
     }
     case "change": {
@@ -295,7 +305,7 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
     }
     case "probed":
       if (!current(state, input.generation, "probing")) return unchanged;
-      return backOff(state, input.error ?? { kind: "network" }, options);
+      return backOff(state, input.error ?? { kind: "network" }, options, input.error === null);
     case "timer":
       if (state.phase !== "backoff") return unchanged;
       return resume(state, state.status);

@@ -37,6 +37,8 @@ export interface ClientListener {
   /** Rows changed by stream events. */
   onChanges(changes: RowChange[], cursor: string): void;
   onStatus(status: Status): void;
+  /** Attempts have failed without any answer since this moment (null again once one is answered). */
+  onUnreachable?(since: number | null): void;
 }
 
 export interface ClientOptions {
@@ -152,7 +154,9 @@ export class StreamClient {
 
   private dispatch(input: ClientInput): void {
     const { state, effects } = transition(this.state, input, { backoff: this.backoff, random: this.random(), now: this.now() });
+    const unreachableBefore = this.state.unreachableSince;
     this.state = state;
+    if (state.unreachableSince !== unreachableBefore) this.options.listener.onUnreachable?.(state.unreachableSince);
     for (const effect of effects) this.perform(effect);
   }
 

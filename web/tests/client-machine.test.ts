@@ -17,6 +17,7 @@ import {
   refusalDetail,
   RESET_SPREAD_MS,
   transition,
+  UNREACHABLE_AFTER_MS,
 } from "../shared/client-machine";
 import { CLIENT_PROTOCOL } from "../shared/protocol";
 
@@ -266,4 +267,25 @@ test("a refusal's body names the cause in the status; nothing readable, only the
   assert.equal(describeProblem("error", refused), "The server refused the stream (HTTP 400): symbols value 'BAD$SYM' is not a valid symbol");
   assert.equal(describeProblem("error", { kind: "http", status: 403, retryAfterMs: null }), "The server refused the stream (HTTP 403).");
   assert.equal(describeProblem("reconnecting", refused), null);
+});
+
+test("attempts failing without an answer mark the server unreachable from the first; any answer clears it", () => {
+  let current = state({ phase: "snapshot", status: "connecting" });
+  const step = (input: ClientInput, now: number) => (current = run(current, input, { ...OPTIONS, now }).state);
+  step({ type: "snapshotFailed", generation: G, error: { kind: "network" } }, 1_000);
+  assert.equal(current.unreachableSince, 1_000);
+  step({ type: "timer" }, 3_000);
+  step({ type: "snapshotFailed", generation: current.generation, error: { kind: "network" } }, 3_500);
+  assert.equal(current.unreachableSince, 1_000); // still since the first
+  step({ type: "timer" }, 9_000);
+  step({ type: "snapshotFailed", generation: current.generation, error: { kind: "http", status: 503, retryAfterMs: null } }, 9_500);
+  assert.equal(current.unreachableSince, null); // it answered, if only to say "not now"
+  step({ type: "timer" }, 11_000);
+  step({ type: "snapshotLoaded", generation: current.generation, cursor: "e-1-0" }, 11_100);
+  step({ type: "streamError", generation: current.generation, closed: true }, 11_200);
+  step({ type: "probed", generation: current.generation, error: null }, 11_300); // the HEAD got a 2xx
+  assert.equal(current.unreachableSince, null);
+  const live = state({ phase: "live", status: "connected", cursor: "e-1-0", quiet: true });
+  assert.equal(run(live, { type: "silence", generation: G }).state.unreachableSince, null); // it had answered
+  assert.equal(UNREACHABLE_AFTER_MS, 10_000);
 });
