@@ -12,11 +12,12 @@
 //   connecting / quiet live ─silence (no byte for WATCHDOG_BEATS heartbeats in all)─► backoff
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
 //   connecting/live ─protocol (relay's oldest_client above CLIENT_PROTOCOL)─► stopped (status outdated)
-//   any phase with a stream ─reset / resubscribe─► snapshot (a `history_lost` reset: backoff of a random
-//   part of RESET_SPREAD_MS first, then snapshot);   any ─offline─► offline ─online─► resume;   stop
+//   any phase with a stream ─resubscribe─► snapshot;  ─reset─► backoff of a random part of
+//   RESET_SPREAD_MS, then snapshot;   any ─offline─► offline ─online─► resume;   stop
 //
 // Failures are typed (ClientError). A 503/429 with Retry-After makes that wait the floor of the
-// backoff; a 4xx other than 408/429 won't fix itself, so it is not retried for ever but shown.
+// backoff, and the jittered delay comes on top of it (a herd told "2 s" must not all come back at
+// 2 s); a 4xx other than 408/429 won't fix itself, so it is not retried for ever but shown.
 //
 // Liveness: the server sends a heartbeat event every interval (it says which in each one). Every
 // stream that opens arms a watchdog, re-armed by each byte that arrives. A live stream silent for
@@ -43,9 +44,11 @@ export const WATCHDOG_BEATS = 2.5;
 /** Silence of this many heartbeat intervals on a live stream: its data is no longer shown as live.
  * One late beat (up to a whole interval late) doesn't make it flap. */
 export const DELAYED_BEATS = 2;
-/** A `history_lost` reset reaches every client of every relay at once (Redis restarted or failed
- * over): each waits a random part of this before its snapshot, so the database isn't asked by all
- * of them in the same instant. Other resets concern one client and reload at once. */
+/** A reset may reach many clients at once: `history_lost` every client of every relay (Redis
+ * restarted or failed over), `history_trimmed` and `unknown_position` every stream of a relay
+ * process whose bus reader fell behind or lost its place. The client can't tell such a reset from
+ * one meant for it alone, so every reset waits a random part of this before its snapshot: the
+ * database (4 snapshot connections per relay) isn't asked by all of them in the same instant. */
 export const RESET_SPREAD_MS = 2_000;
 /** How long attempts may fail without any answer before the server is reported unreachable. */
 export const UNREACHABLE_AFTER_MS = 10_000;
@@ -221,7 +224,7 @@ function backOff(state: ClientState, error: ClientError, options: MachineOptions
   const attempt = stable ? 0 : state.attempt;
   const jittered = jitteredDelayMs(attempt, () => options.random, options.backoff);
   const floor = error.kind === "http" && error.retryAfterMs !== null ? error.retryAfterMs : 0;
-  const ms = Math.max(jittered, floor);
+  const ms = floor + jittered;
   // Silence (a watchdog) on a stream that had opened isn't "unreachable": the server answered.
   const unanswered = error.kind === "network" && state.phase !== "live" && !answered;
   const unreachableSince = unanswered ? (state.unreachableSince ?? options.now) : null;
@@ -285,7 +288,6 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       return fetchSnapshot({ ...state, cursor: null }, state.status);
     case "reset": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      if (input.reason !== "history_lost") return fetchSnapshot({ ...state, cursor: null }, retrying(state));
       const next = { ...state, phase: "backoff" as const, cursor: null, openedAt: null, nativeRetries: 0 };
       const ms = Math.round(options.random * RESET_SPREAD_MS);
       return withStatus(next, retrying(state), [{ type: "closeStream" }, { type: "cancelTimer" }, { type: "startTimer", ms }]);

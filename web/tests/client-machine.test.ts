@@ -63,7 +63,7 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
   { name: "backoff -timer-> snapshot (without one)", from: { phase: "backoff", status: "reconnecting", cursor: null }, input: { type: "timer" }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot"] },
   { name: "backoff -online-> connecting", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog"] },
   { name: "failed -online-> tries again", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog", "status"] },
-  { name: "live -reset-> snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
+  { name: "live -reset-> backoff, then a snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "live -reset (history_lost)-> backoff, then a snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_lost" }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "live -resubscribe-> snapshot (status kept)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "connected", effects: ["closeStream", "fetchSnapshot"] },
   { name: "failed -resubscribe-> snapshot (a new filter is asked at once)", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
@@ -148,16 +148,14 @@ test("a delayed heartbeat (the server can't read its bus) keeps the stream but n
   assert.equal(run(silent.state, { type: "silence", generation: G }).state.status, "reconnecting");
 });
 
-test("a reset for everyone (history lost) spreads the snapshots over RESET_SPREAD_MS; another reloads at once", () => {
+test("every reset spreads its snapshot over RESET_SPREAD_MS, then loads it", () => {
   const live = state({ phase: "live", status: "connected", cursor: "e-1-0" });
   for (const random of [0, 0.5, 0.999]) {
-    const { state: waiting, effects } = run(live, { type: "reset", generation: G, reason: "history_lost" }, { ...OPTIONS, random });
+    const { state: waiting, effects } = run(live, { type: "reset", generation: G, reason: "history_trimmed" }, { ...OPTIONS, random });
     assert.deepEqual(effects.find((e) => e.type === "startTimer"), { type: "startTimer", ms: Math.round(random * RESET_SPREAD_MS) });
     assert.equal(waiting.cursor, null);
     assert.deepEqual(types(run(waiting, { type: "timer" }).effects), ["closeStream", "fetchSnapshot"]); // then the snapshot
   }
-  const trimmed = run(live, { type: "reset", generation: G, reason: "history_trimmed" });
-  assert.deepEqual(types(trimmed.effects).sort(), ["closeStream", "fetchSnapshot", "status"]);
 });
 
 test("data is current only while live: a change before the stream opens doesn't freshen it", () => {
@@ -209,13 +207,42 @@ function delayOf(effects: ClientEffect[]): number {
   return timer.ms;
 }
 
-test("Retry-After is a floor for the backoff, never a ceiling", () => {
+test("Retry-After is a floor for the backoff, never a ceiling, and the jitter comes on top", () => {
   const probing = state({ phase: "probing", cursor: "e-1-0" });
   const error = (retryAfterMs: number | null) => ({ kind: "http" as const, status: 503, retryAfterMs });
-  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(20_000) }).effects), 20_000);
+  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(20_000) }).effects), 20_500);
   assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(null) }).effects), 500); // 0.5 × 1 s
-  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(100) }, { ...OPTIONS, random: 0.9 }).effects), 900);
+  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(100) }, { ...OPTIONS, random: 0.9 }).effects), 1000);
 });
+
+// Herds: many clients hit by one event at once, each with its own random draw. What they do next
+// must be spread out, never all at one instant.
+const HERD = Array.from({ length: 100 }, (_, n) => (n + 0.5) / 100);
+
+function spread(delays: number[]): { min: number; max: number; distinct: number } {
+  return { min: Math.min(...delays), max: Math.max(...delays), distinct: new Set(delays).size };
+}
+
+const herds: Array<{ name: string; from: Partial<ClientState>; input: ClientInput; min: number; max: number }> = [
+  { name: "a history_lost reset", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_lost" }, min: 0, max: RESET_SPREAD_MS },
+  { name: "a history_trimmed reset", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_trimmed" }, min: 0, max: RESET_SPREAD_MS },
+  { name: "an unknown_position reset", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "unknown_position" }, min: 0, max: RESET_SPREAD_MS },
+  { name: "a reset without a readable reason", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "reset", generation: G }, min: 0, max: RESET_SPREAD_MS },
+  { name: "a 503 snapshot with Retry-After: 2", from: { phase: "snapshot", status: "reconnecting" }, input: { type: "snapshotFailed", generation: G, error: { kind: "http", status: 503, retryAfterMs: 2_000 } }, min: 2_000, max: 3_000 },
+  { name: "a 429 stream with Retry-After: 5", from: { phase: "probing", status: "reconnecting", cursor: "e-1-0" }, input: { type: "probed", generation: G, error: { kind: "http", status: 429, retryAfterMs: 5_000 } }, min: 5_000, max: 6_000 },
+];
+
+for (const herd of herds) {
+  test(`herd: ${herd.name} is spread over [${herd.min}, ${herd.max}) ms, then a snapshot or a retry`, () => {
+    const delays = HERD.map((random) => delayOf(run(state(herd.from), herd.input, { ...OPTIONS, random }).effects));
+    const { min, max, distinct } = spread(delays);
+    assert.ok(min >= herd.min && max < herd.max, `${min}..${max}`);
+    assert.ok(max - min >= 0.9 * (herd.max - herd.min), `spread only ${min}..${max}`);
+    assert.equal(distinct, HERD.length);
+    const waiting = run(state(herd.from), herd.input).state;
+    assert.equal(waiting.phase, "backoff");
+  });
+}
 
 test("failures back off exponentially; a connection that stayed up resets the count, a short one does not", () => {
   let s = state({ phase: "snapshot" });

@@ -76,7 +76,7 @@ test("a stream refused with 503 and Retry-After waits at least that long", async
   FakeEventSource.last!.failForGood();
   await settle();
   assert.ok(requests.includes("HEAD http://relay/events?lastEventId=e-1-0"), requests.join(", "));
-  assert.deepEqual(timers, [12_500, 12_000]); // the stream's watchdog (2.5 heartbeats of 5 s), then the wait
+  assert.deepEqual(timers, [12_500, 12_500]); // the stream's watchdog (2.5 heartbeats of 5 s), then the wait (12 s and the jitter)
   assert.equal(stream.phase, "backoff");
 });
 
