@@ -7,15 +7,17 @@
 import { useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
+import { UNREACHABLE_AFTER_MS } from "../../web/shared/client-machine";
 import { rowWanted } from "../../web/shared/interest";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
 import type { Status } from "../../web/shared/protocol";
 import { SportsConfig } from "../../web/src/components/Games";
 import { FinanceConfig } from "../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../web/src/components/Status";
+import { useNow } from "../../web/src/hooks/useNow";
 import { type Flash, noteFlashes } from "../../web/src/realtime-store";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
-import { PORT_RETRY_MS, POPUP_PORT } from "./state";
+import { PORT_RETRY_MS, POPUP_PORT, SETTINGS_API_KEY } from "./state";
 import { readStored, type StoredView } from "./storage";
 
 /** Flashes for the fields that changed between two stored views (the popup sees rows, not events). */
@@ -44,7 +46,12 @@ function Popup() {
     const items: Record<string, unknown> = {};
     const show = () => {
       const next = readStored(items);
-      if (!next.meta) return;
+      if (!next.meta) {
+        // Cleared: the background starts over (another API origin). Nothing from before is shown.
+        if (shown !== null) setState(null);
+        shown = null;
+        return;
+      }
       const previous = shown;
       shown = next;
       setFlashes((f) => flashesOf(previous, next, f));
@@ -56,6 +63,7 @@ function Popup() {
     });
     const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
       if (area === "sync" && PREFERENCES_KEY in changes) setPreferences(readPreferences(changes[PREFERENCES_KEY].newValue));
+      if (area === "local" && SETTINGS_API_KEY in changes) void apiOrigin().then(setOrigin); // saved in the options page
       if (area !== "session") return;
       for (const [key, change] of Object.entries(changes)) {
         if (change.newValue === undefined) delete items[key];
@@ -91,6 +99,9 @@ function Popup() {
   const games = (state?.rows.games ?? []).filter((row) => rowWanted(interest, "games", row));
   const hasData = trades.length + games.length > 0;
   const waiting = `Connecting to ${origin || "the relay"}…`;
+  const unreachableSince = status === "connected" ? null : (state?.meta?.unreachableSince ?? null);
+  const now = useNow(1000, unreachableSince !== null);
+  const unreachable = unreachableSince !== null && now - unreachableSince >= UNREACHABLE_AFTER_MS;
   return (
     <div className="popup">
       <header className="top">
@@ -100,7 +111,24 @@ function Popup() {
       <main>
         {status !== "connected" && (
           <p className="note" data-testid="popup-note">
-            {hasData ? <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData /> : status === "error" ? `${origin} refused the stream.` : waiting}
+            {status === "outdated" ? (
+              "A new version of Scrollr is needed for this server. The extension is updating itself; if this stays, update it in chrome://extensions."
+            ) : status === "error" && state?.meta?.problem ? (
+              state.meta.problem
+            ) : unreachable ? (
+              `Can't reach ${origin}. Check in Settings that the address is right, that the server there is running, and that you allowed Scrollr to use it when Chrome asked.`
+            ) : hasData ? (
+              <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData />
+            ) : status === "error" ? (
+              `${origin} refused the stream.`
+            ) : (
+              waiting
+            )}
+          </p>
+        )}
+        {(state?.meta?.dropped?.length ?? 0) > 0 && (
+          <p className="note" data-testid="popup-dropped">
+            Removed from your saved choices, as the catalog no longer has them: {state?.meta?.dropped?.join(", ")}
           </p>
         )}
         <nav className="tabs" aria-label="Sections">

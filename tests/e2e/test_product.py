@@ -17,7 +17,6 @@ from playwright.sync_api import Page, expect
 from tests.support.browser import (
     ARTIFACTS,
     dashboard_relay_env,
-    expect_not_live,
     expect_price,
     expect_status,
 )
@@ -90,9 +89,10 @@ def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(br
         expect_price(page, "AAPL", "101.00")
         os.kill(relay.proc.pid, signal.SIGSTOP)  # the socket stays open; nothing more comes through it
         try:
-            # The heartbeat is 1 s: the watchdog (2.5 heartbeats) must notice well within 6 s.
-            expect_not_live(page, timeout_ms=6_000)
+            # The heartbeat is 1 s: Delayed after 2 silent heartbeats, given up after 2.5.
+            expect_status(page, "delayed", timeout_ms=6_000)
             expect(page.get_by_test_id("freshness")).to_contain_text("Showing data from")
+            expect_status(page, "reconnecting", timeout_ms=6_000)
             expect_price(page, "AAPL", "101.00")  # the last data stays on screen
             set_price(database_url, "MSFT", "102.00")  # committed while the relay is frozen
             seen = []
@@ -110,6 +110,28 @@ def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(br
         expect(page.get_by_test_id("freshness")).to_have_count(0)
         applied = page.evaluate("window.__scrollr.appliedEventIds")
         assert len(applied) == len(set(applied)), "an event was applied twice"
+    finally:
+        context.close()
+
+
+def test_a_frozen_relay_on_the_default_heartbeat_is_shown_delayed_within_20_s(
+    browser, database_url, start_relay
+):
+    insert_trade(database_url, "NVDA", "100.00")
+    env = dashboard_relay_env(database_url)
+    del env["SSE_HEARTBEAT_SECONDS"]  # the default, as deployed
+    relay = start_relay(env)
+    context, (page,) = open_tabs(browser, relay, 1)
+    try:
+        os.kill(relay.proc.pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        try:
+            # The last sign of life came at most one heartbeat (5 s) before the freeze.
+            expect_status(page, "delayed", timeout_ms=15_000)
+            print(f"Delayed {time.monotonic() - frozen_at:.1f} s after SIGSTOP")
+        finally:
+            os.kill(relay.proc.pid, signal.SIGCONT)
+        expect_status(page, "connected", timeout_ms=30_000)
     finally:
         context.close()
 

@@ -14,11 +14,20 @@ import {
   type ClientState,
   initialState,
   parseRetryAfter,
+  refusalDetail,
   type Phase,
   transition,
 } from "./client-machine";
 import { filterQuery, type Interest, sameInterest } from "./interest";
-import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status, TRUNCATE_EVENT } from "./protocol";
+import {
+  CHANGE_EVENT,
+  HEARTBEAT_EVENT,
+  PROTOCOL_EVENT,
+  RESET_EVENT,
+  type RowChange,
+  type Status,
+  TRUNCATE_EVENT,
+} from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot, truncateTable } from "./rows";
 
 /** A control event's JSON fields; none when its data isn't a JSON object. */
@@ -37,6 +46,8 @@ export interface ClientListener {
   /** Rows changed by stream events. */
   onChanges(changes: RowChange[], cursor: string): void;
   onStatus(status: Status): void;
+  /** Attempts have failed without any answer since this moment (null again once one is answered). */
+  onUnreachable?(since: number | null): void;
 }
 
 export interface ClientOptions {
@@ -53,8 +64,20 @@ export interface ClientOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
-function httpError(response: Response, now: number): ClientError {
-  return { kind: "http", status: response.status, retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now) };
+function httpError(response: Response, now: number, detail: string | null = null): ClientError {
+  const error: ClientError = { kind: "http", status: response.status, retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now) };
+  return detail === null ? error : { ...error, detail };
+}
+
+const REFUSAL_BODY_MAX_BYTES = 4096;
+
+/** A refusal's own words (its body, bounded), so the status can name the cause. */
+async function refusal(response: Response): Promise<string | null> {
+  try {
+    return refusalDetail((await response.text()).slice(0, REFUSAL_BODY_MAX_BYTES));
+  } catch {
+    return null;
+  }
 }
 
 export class StreamClient {
@@ -140,7 +163,9 @@ export class StreamClient {
 
   private dispatch(input: ClientInput): void {
     const { state, effects } = transition(this.state, input, { backoff: this.backoff, random: this.random(), now: this.now() });
+    const unreachableBefore = this.state.unreachableSince;
     this.state = state;
+    if (state.unreachableSince !== unreachableBefore) this.options.listener.onUnreachable?.(state.unreachableSince);
     for (const effect of effects) this.perform(effect);
   }
 
@@ -203,7 +228,7 @@ export class StreamClient {
     try {
       const response = await this.fetchImpl(this.snapshotUrl(), { cache: "no-store" });
       if (!response.ok) {
-        this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now()) });
+        this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now(), await refusal(response)) });
         return;
       }
       snapshot = (await response.json()) as Snapshot;
@@ -264,6 +289,11 @@ export class StreamClient {
       // Still a sign of life when unreadable; the interval known so far is kept (0: unknown).
       const beat = eventFields(message);
       this.dispatch({ type: "heartbeat", generation, intervalMs: Number(beat.interval_ms) || 0, delayed: beat.delayed === true });
+    });
+    source.addEventListener(PROTOCOL_EVENT, (message) => {
+      if (source !== this.source) return;
+      const { oldest_client: oldest } = eventFields(message);
+      if (typeof oldest === "number") this.dispatch({ type: "protocol", generation, oldestClient: oldest });
     });
     source.onerror = () => {
       if (source !== this.source) return;

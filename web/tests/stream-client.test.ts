@@ -76,7 +76,7 @@ test("a stream refused with 503 and Retry-After waits at least that long", async
   FakeEventSource.last!.failForGood();
   await settle();
   assert.ok(requests.includes("HEAD http://relay/events?lastEventId=e-1-0"), requests.join(", "));
-  assert.deepEqual(timers, [37_500, 12_000]); // the stream's watchdog (2.5 heartbeats of 15 s), then the wait
+  assert.deepEqual(timers, [12_500, 12_500]); // the stream's watchdog (2.5 heartbeats of 5 s), then the wait (12 s and the jitter)
   assert.equal(stream.phase, "backoff");
 });
 
@@ -88,7 +88,7 @@ test("a stream refused with 400 is shown as an error, not retried for ever", asy
   await settle();
   assert.equal(stream.status, "error");
   assert.equal(statuses.at(-1), "error");
-  assert.deepEqual(timers, [37_500]); // only the stream's watchdog: no retry
+  assert.deepEqual(timers, [12_500]); // only the stream's watchdog: no retry
   assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null });
   stream.retryNow(); // `online`, or the user: try again
   assert.equal(stream.phase, "connecting");
@@ -101,7 +101,10 @@ test("a silent stream is closed by the watchdog and resumed from its cursor", as
   const first = FakeEventSource.last!;
   first.onopen?.();
   assert.equal(stream.status, "connected");
-  callbacks[timers.lastIndexOf(37_500)](); // nothing arrived for 2.5 heartbeats
+  callbacks[timers.lastIndexOf(10_000)](); // nothing arrived for 2 heartbeats: delayed, still open
+  assert.equal(stream.status, "delayed");
+  assert.notEqual(first.readyState, FakeEventSource.CLOSED);
+  callbacks[timers.lastIndexOf(2_500)](); // nor for half a heartbeat more: dead
   assert.equal(first.readyState, FakeEventSource.CLOSED);
   assert.equal(stream.phase, "backoff");
   assert.equal(statuses.at(-1), "reconnecting");
@@ -168,4 +171,50 @@ test("heartbeats saying the server can't read its bus show the stream as delayed
   source.emit("heartbeat", '{"interval_ms":1000}');
   assert.equal(stream.status, "connected");
   assert.deepEqual(statuses.slice(-2), ["delayed", "connected"]);
+});
+
+test("a relay that no longer serves this client's protocol stops the stream and says outdated", async () => {
+  const { stream, statuses, requests } = client(respond(200));
+  stream.start();
+  await settle();
+  const source = FakeEventSource.last!;
+  source.onopen?.();
+  source.emit("protocol", JSON.stringify({ version: 1, oldest_client: 1 }));
+  assert.equal(stream.status, "connected"); // served: nothing changes
+  source.emit("protocol", JSON.stringify({ version: 9, oldest_client: 9 }));
+  assert.equal(stream.status, "outdated");
+  assert.equal(stream.phase, "stopped");
+  assert.equal(source.readyState, FakeEventSource.CLOSED);
+  assert.deepEqual(statuses.slice(-1), ["outdated"]);
+  const asked = requests.length;
+  stream.retryNow(); // `online` doesn't bring back a client the relay no longer serves
+  await settle();
+  assert.equal(requests.length, asked);
+});
+
+test("a snapshot refused with 400 keeps the relay's reason, and a new filter asks again at once", async () => {
+  const bad = { symbols: ["BAD$SYM"], leagues: null };
+  const requests: string[] = [];
+  const fetchImpl = (async (url: string) => {
+    requests.push(String(url));
+    if (String(url).includes("BAD")) return respond(400, { error: "bad_filter", detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+    return respond(200, { cursor: "e-1-0", rows: { trades: [], games: [] } });
+  }) as typeof fetch;
+  const stream = new StreamClient({
+    apiBase: "http://relay",
+    interest: bad,
+    listener: { onState: () => {}, onChanges: () => {}, onStatus: () => {} },
+    fetchImpl,
+    eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
+    setTimer: () => 0,
+    clearTimer: () => {},
+  });
+  stream.start();
+  await settle();
+  assert.equal(stream.status, "error");
+  assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null, detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+  stream.setInterest({ symbols: ["AAPL"], leagues: null });
+  await settle();
+  assert.equal(requests.at(-1), "http://relay/snapshot?symbols=AAPL");
+  assert.equal(stream.phase, "connecting");
 });

@@ -1,4 +1,5 @@
-"""`GET /catalog`: the symbols and leagues a user can follow (`tracked_symbols`, `tracked_leagues`).
+"""`GET /catalog`: the symbols and leagues a user can follow (`tracked_symbols`, `tracked_leagues`),
+each league with its teams (`tracked_teams`) for the favourite-team choice.
 
 Clients build their settings from it and send the chosen values back as `/events` and `/snapshot`
 filters (filters.py). Only enabled entries are served: the feeds update nothing else.
@@ -28,6 +29,11 @@ class TrackedSymbol(msgspec.Struct, frozen=True):
     link: str | None
 
 
+class TrackedTeam(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
 class TrackedLeague(msgspec.Struct, frozen=True):
     league: str
     name: str
@@ -36,6 +42,7 @@ class TrackedLeague(msgspec.Struct, frozen=True):
     country: str
     logo: str | None
     season_months: list[int]
+    teams: list[TrackedTeam] = []
 
 
 class Catalog(msgspec.Struct, frozen=True):
@@ -48,6 +55,15 @@ LEAGUES_QUERY = (
     "SELECT league, name, sport, category, country, logo, season_months::int[] FROM tracked_leagues "
     "WHERE enabled ORDER BY league"
 )
+TEAMS_QUERY = "SELECT league, code, name FROM tracked_teams ORDER BY league, name"
+
+
+def with_teams(leagues: list[TrackedLeague], teams: list[tuple[str, str, str]]) -> list[TrackedLeague]:
+    """Each league with its teams (in the order given)."""
+    by_league: dict[str, list[TrackedTeam]] = {}
+    for league, code, name in teams:
+        by_league.setdefault(league, []).append(TrackedTeam(code, name))
+    return [msgspec.structs.replace(league, teams=by_league.get(league.league, [])) for league in leagues]
 
 
 async def _read_catalog(
@@ -59,6 +75,8 @@ async def _read_catalog(
         symbols = [TrackedSymbol(*row) for row in await cur.fetchall()]
         await cur.execute(LEAGUES_QUERY)
         leagues = [TrackedLeague(*row) for row in await cur.fetchall()]
+        await cur.execute(TEAMS_QUERY)
+        leagues = with_teams(leagues, await cur.fetchall())
     return symbols, leagues
 
 

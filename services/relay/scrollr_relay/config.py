@@ -23,7 +23,7 @@ from scrollr_core.settings import (
 from scrollr_relay.redis_topology import RedisSettings, redis_settings
 
 DEFAULT_HOST = "0.0.0.0"
-DEFAULT_HEARTBEAT_SECONDS = 15.0
+DEFAULT_HEARTBEAT_SECONDS = 5.0  # clients show Delayed after 2 silent intervals: 10 s, within 20 s
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_STREAM_MAXLEN = 10_000
 DEFAULT_STREAM_MAX_AGE_SECONDS = 0  # 0: trim by length only

@@ -10,7 +10,7 @@ OK = {"SEQUIN_WEBHOOK_SECRET": "x" * 20}
 
 def test_defaults():
     settings = load_settings(OK)
-    assert settings.heartbeat_seconds == 15
+    assert settings.heartbeat_seconds == 5
     assert settings.port == 8080
     assert settings.redis is None
     assert settings.max_body_bytes == 1024 * 1024

@@ -38,8 +38,12 @@ def test_heartbeat_is_a_comment_for_proxies_and_an_event_for_browsers():
     )  # no id: the cursor stays
 
 
-def test_preamble_says_the_heartbeat_interval_at_once():
-    assert preamble(2000, 0.5) == b"retry: 2000\n: connected\n\n" + heartbeat_frame(0.5)
+def test_preamble_says_the_protocol_and_the_heartbeat_interval_at_once():
+    assert preamble(2000, 0.5) == (
+        b"retry: 2000\n: connected\n\n"
+        + b'event: protocol\ndata: {"version":1,"oldest_client":1}\n\n'
+        + heartbeat_frame(0.5)
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,11 @@ export interface CatalogSymbol {
   link: string | null;
 }
 
+export interface CatalogTeam {
+  code: string;
+  name: string;
+}
+
 export interface CatalogLeague {
   league: string;
   name: string;
@@ -18,6 +23,8 @@ export interface CatalogLeague {
   country: string;
   logo: string | null;
   season_months: number[];
+  /** Its teams (tracked_teams), for the favourite-team choice; absent from an older relay. */
+  teams?: CatalogTeam[];
 }
 
 export interface Catalog {
