@@ -20,7 +20,7 @@ let starting: Promise<void> | null = null;
 // In order, so a later state never lands before an earlier one; a failed write (quota, a storage
 // error) is logged and the next one still runs, so the stored cursor never stops moving.
 const writes = new WriteQueue((error) => console.error("scrollr: storage write failed", error));
-const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [], problem: null, dropped: [], unreachableSince: null };
+const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [], problem: null, dropped: [], unreachableSince: null, updateCheck: null };
 
 async function loadMeta(): Promise<StoredState> {
   const stored = await chrome.storage.session.get(STATE_KEY);
@@ -108,13 +108,15 @@ async function checkSavedChoices(): Promise<void> {
  * into it. Without one yet (not published, or a check throttled) the popup says an update is needed,
  * and the next start of this worker (alarm, popup) asks again. */
 async function updateItself(): Promise<void> {
+  let status: string;
   try {
-    const { status } = await chrome.runtime.requestUpdateCheck();
-    console.warn(`scrollr: the relay needs a newer client; update check: ${status}`);
-    if (status === "update_available") chrome.runtime.reload();
+    status = (await chrome.runtime.requestUpdateCheck()).status;
   } catch (error) {
-    console.warn("scrollr: the relay needs a newer client; update check failed", error); // e.g. unpacked
+    status = "failed"; // e.g. an unpacked extension, which has no update URL
+    console.warn("scrollr: the relay needs a newer client; the update check failed", error);
   }
+  saveMeta((meta) => ({ ...meta, updateCheck: status }));
+  if (status === "update_available") chrome.runtime.reload();
 }
 
 /** The API origin changed: everything stored came from elsewhere; start over from its snapshot. */

@@ -31,6 +31,13 @@ function flashesOf(previous: StoredView | null, next: StoredView, flashes: Map<s
   return out;
 }
 
+/** The relay needs a newer client: what the background's update check came to, in plain words. */
+function outdatedNote(updateCheck: string | null): string {
+  const needed = "A new version of Scrollr is needed for this server.";
+  if (updateCheck === null || updateCheck === "update_available") return `${needed} The extension is updating itself…`;
+  return `${needed} Chrome has no update for it yet: update the extension where you installed it, or try again later.`;
+}
+
 function Popup() {
   const [state, setState] = useState<StoredView | null>(null);
   const [flashes, setFlashes] = useState<Map<string, Flash>>(new Map());
@@ -112,7 +119,7 @@ function Popup() {
         {status !== "connected" && (
           <p className="note" data-testid="popup-note">
             {status === "outdated" ? (
-              "A new version of Scrollr is needed for this server. The extension is updating itself; if this stays, update it in chrome://extensions."
+              outdatedNote(state?.meta?.updateCheck ?? null)
             ) : status === "error" && state?.meta?.problem ? (
               state.meta.problem
             ) : unreachable ? (

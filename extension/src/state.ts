@@ -26,6 +26,9 @@ export interface StoredState {
   dropped: string[];
   /** Since when every attempt failed without an answer from the API origin (null: it answers). */
   unreachableSince: number | null;
+  /** The answer of the last update check asked for because the relay needs a newer client
+   * (chrome.runtime.requestUpdateCheck's status, or "failed"); null when none was needed. */
+  updateCheck: string | null;
 }
 
 export const STATE_KEY = "scrollr";

@@ -192,6 +192,13 @@ def test_a_tab_and_a_worker_of_different_releases_notice_and_the_tab_streams_by_
         context.close()
 
 
+def saved_preferences(context, symbols):
+    context.add_init_script(
+        "localStorage.getItem('scrollr:preferences') || localStorage.setItem('scrollr:preferences', "
+        f"JSON.stringify({{symbols: {symbols!r}, leagues: null}}))"
+    )
+
+
 def test_a_new_web_locks_leader_streams_the_tabs_filters_not_everything(browser, seeded, start_relay):
     """Without SharedWorker the first tab holds the stream; when it closes, another tab is elected
     and must ask the tabs for their filters instead of following every row."""
@@ -199,10 +206,7 @@ def test_a_new_web_locks_leader_streams_the_tabs_filters_not_everything(browser,
     relay = start_relay(dashboard_relay_env(database_url))
     context = browser.new_context()
     context.add_init_script("delete window.SharedWorker")
-    context.add_init_script(
-        "localStorage.getItem('scrollr:preferences') || "
-        "localStorage.setItem('scrollr:preferences', JSON.stringify({symbols: ['NVDA'], leagues: []}))"
-    )
+    saved_preferences(context, ["NVDA"])
     try:
         leader, follower = context.new_page(), context.new_page()
         leader.goto(relay.url)
@@ -243,13 +247,6 @@ def test_a_relay_that_no_longer_serves_this_client_asks_for_a_reload(browser, se
             notice.get_by_role("button", name="reload").click()
     finally:
         context.close()
-
-
-def saved_preferences(context, symbols):
-    context.add_init_script(
-        "localStorage.getItem('scrollr:preferences') || localStorage.setItem('scrollr:preferences', "
-        f"JSON.stringify({{symbols: {symbols!r}, leagues: null}}))"
-    )
 
 
 def test_a_saved_symbol_the_catalog_lacks_is_dropped_and_named_and_the_stream_goes_live(

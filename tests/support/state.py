@@ -162,8 +162,8 @@ class Follower:
             self.live.set()
             while not self._stop.is_set():
                 message = client.next(timeout=self.silence_seconds)  # a heartbeat counts as a message
-                if message.event == "heartbeat":
-                    continue
+                if message.event not in {"change", "reset"}:
+                    continue  # heartbeats, and any event this client doesn't know
                 if message.event == "reset":
                     self.resets.append(message.json()["reason"])
                     self.rows.cursor = None  # start over: snapshot, then stream from its cursor

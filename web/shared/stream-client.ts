@@ -71,13 +71,26 @@ function httpError(response: Response, now: number, detail: string | null = null
 
 const REFUSAL_BODY_MAX_BYTES = 4096;
 
-/** A refusal's own words (its body, bounded), so the status can name the cause. */
+/** A refusal's own words (at most REFUSAL_BODY_MAX_BYTES of its body), so the status can name the cause. */
 async function refusal(response: Response): Promise<string | null> {
+  const reader = response.body?.getReader();
+  if (!reader) return null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    return refusalDetail((await response.text()).slice(0, REFUSAL_BODY_MAX_BYTES));
+    while (size < REFUSAL_BODY_MAX_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+    void reader.cancel(); // the rest, if any, is not read
   } catch {
     return null;
   }
+  const bytes = new Uint8Array(size);
+  chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
+  return refusalDetail(new TextDecoder().decode(bytes.subarray(0, REFUSAL_BODY_MAX_BYTES)));
 }
 
 export class StreamClient {

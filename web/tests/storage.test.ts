@@ -7,7 +7,7 @@ import { EVERYTHING } from "../shared/interest";
 import { applyChange, rowsFromLists, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
 import { APPLIED_IDS_KEPT, RealtimeStore } from "../src/realtime-store";
 
-const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [], problem: null, dropped: [], unreachableSince: null };
+const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [], problem: null, dropped: [], unreachableSince: null, updateCheck: null };
 
 function trade(action: ChangeEvent["action"], id: number, price: string, lsn: number): ChangeEvent {
   return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: 0, commit_timestamp: null };

@@ -218,3 +218,26 @@ test("a snapshot refused with 400 keeps the relay's reason, and a new filter ask
   assert.equal(requests.at(-1), "http://relay/snapshot?symbols=AAPL");
   assert.equal(stream.phase, "connecting");
 });
+
+test("a refusal's body is read only up to its bound: an endless one doesn't hold the client", async () => {
+  let pulled = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += 1;
+      controller.enqueue(new TextEncoder().encode(`{"detail":"${"x".repeat(1000)}`));
+    },
+  });
+  const stream = new StreamClient({
+    apiBase: "http://relay",
+    listener: { onState: () => {}, onChanges: () => {}, onStatus: () => {} },
+    fetchImpl: (async () => new Response(endless, { status: 400 })) as typeof fetch,
+    eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
+    setTimer: () => 0,
+    clearTimer: () => {},
+  });
+  stream.start();
+  for (let i = 0; i < 50 && stream.status !== "error"; i++) await settle();
+  assert.equal(stream.status, "error");
+  assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null }); // unreadable: no detail
+  assert.ok(pulled < 10, `read ${pulled} chunks`);
+});

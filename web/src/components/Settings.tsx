@@ -56,17 +56,26 @@ export function FinanceSettings({ catalog, preferences, onChange, open = false }
               Clear all
             </button>
           </div>
-          <ul className="choices">
-            {shown.map((s) => (
-              <li key={s.symbol}>
-                <label>
-                  <input type="checkbox" checked={chosen.has(s.symbol)} onChange={(e) => choose([s.symbol], e.target.checked)} />
-                  <span className="symbol">{s.symbol}</span> <span className="muted">{s.name}</span>
-                </label>
-              </li>
+          {shown.length === 0 && <p className="muted">No symbol matches.</p>}
+          {categories
+            .filter((c) => shown.some((s) => s.category === c))
+            .map((c, n) => (
+              <section key={c} className="category" aria-labelledby={`${id}-category-${n}`}>
+                <h3 id={`${id}-category-${n}`}>{c}</h3>
+                <ul className="choices">
+                  {shown
+                    .filter((s) => s.category === c)
+                    .map((s) => (
+                      <li key={s.symbol}>
+                        <label>
+                          <input type="checkbox" checked={chosen.has(s.symbol)} onChange={(e) => choose([s.symbol], e.target.checked)} />
+                          <span className="symbol">{s.symbol}</span> <span className="muted">{s.name}</span>
+                        </label>
+                      </li>
+                    ))}
+                </ul>
+              </section>
             ))}
-            {shown.length === 0 && <li className="muted">No symbol matches.</li>}
-          </ul>
         </>
       )}
     </details>
