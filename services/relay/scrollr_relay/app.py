@@ -15,6 +15,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -27,6 +28,7 @@ from scrollr_relay.health import healthz, readyz
 from scrollr_relay.hub import Hub
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.redis_bus import RedisBus
+from scrollr_relay.response_headers import SCHEMA_PATH, response_headers
 from scrollr_relay.snapshot import make_pool, snapshot_handler
 from scrollr_relay.static import static_site
 from scrollr_relay.stream import EventStream
@@ -144,10 +146,16 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
     app = Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, response_headers],
         exception_handlers={WebhookRejected: _rejected, HTTP_500_INTERNAL_SERVER_ERROR: _unexpected},
         cors_config=cors,
-        openapi_config=OpenAPIConfig(title="Scrollr relay", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Scrollr relay",
+            version="0.1.0",
+            path=SCHEMA_PATH,
+            # JSON only: no HTML viewer pulling scripts from a CDN (response_headers.py).
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),
         request_max_body_size=None,
         # Litestar's default would take over the root logger (and LOG_LEVEL) with its own handlers.
         logging_config=LoggingConfig(configure_root_logger=False),
