@@ -273,15 +273,17 @@ class RedisBus:
     async def ping(self) -> None:
         # The read script, not PING: ready means the bus works, and Redis can answer PING while
         # refusing the scripts (a replica's READONLY, a user without the `info` or `eval` command).
-        await self._within_deadline(self.head())
-        policy = _text(
-            await self._within_deadline(self._eval(_EVICTION_POLICY, keys=self._keys[:1], args=[]))
-        )
+        policy = await self._within_deadline(self._readiness())
         if policy.startswith(EVICTING_POLICY_PREFIX):
             raise EvictionRisk(
                 f"redis maxmemory-policy is {policy}, which can evict the bus's keys (a trimmed cursor "
                 "would then resume with a silent gap): set maxmemory-policy to noeviction"
             )
+
+    async def _readiness(self) -> str:
+        """The read script runs; and the eviction policy of the server holding the stream."""
+        await self.head()
+        return _text(await self._eval(_EVICTION_POLICY, keys=self._keys[:1], args=[]))
 
     async def close(self) -> None:
         if self._client is not None:
