@@ -19,6 +19,10 @@ class BusUnavailable(Exception):
     """The bus can't be reached; nothing was written."""
 
 
+class EvictionRisk(BusUnavailable):
+    """The bus answers, but is configured so that it may silently lose what it must keep."""
+
+
 class HistoryGap(Exception):
     """The cursor can't be resumed without a gap: the client must refetch its snapshot."""
 
@@ -72,7 +76,8 @@ class Bus(Protocol):
         ...
 
     async def ping(self) -> None:
-        """Raise BusUnavailable unless the bus answers and takes the relay's commands."""
+        """Raise BusUnavailable unless the bus answers and takes the relay's commands (EvictionRisk
+        if it may evict what it must keep)."""
         ...
 
     async def close(self) -> None: ...

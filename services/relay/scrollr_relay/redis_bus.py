@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from scrollr_relay.bus import BusUnavailable, HistoryGap, PublishResult, gap_reason
+from scrollr_relay.bus import BusUnavailable, EvictionRisk, HistoryGap, PublishResult, gap_reason
 from scrollr_relay.config import DEFAULT_BUS_TIMEOUT_SECONDS
 from scrollr_relay.cursor import LAST_POSSIBLE, Cursor, StreamId, new_epoch
 from scrollr_relay.event import Envelope, StoredEvent
@@ -36,11 +36,21 @@ from scrollr_relay.redis_topology import SOCKET_TIMEOUT_SECONDS, Client, RedisSe
 
 T = TypeVar("T")
 
+# The replication id in INFO's text; a server that reports none (a Redis-compatible one without
+# replication ids) has one lineage for its whole life, so a constant stands in for it.
+LINEAGE_SCRIPT = """
+local function lineage_of(info)
+  return string.match(info, 'master_replid:(%w+)') or 'no-replid'
+end
+"""
+
 # KEYS[5] holds the replication id the epoch was issued under: see the module's docstring.
-_ENSURE_EPOCH = """
+_ENSURE_EPOCH = (
+    LINEAGE_SCRIPT
+    + """
 local function ensure_epoch()
   local epoch = redis.call('GET', KEYS[2])
-  local lineage = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  local lineage = lineage_of(redis.call('INFO', 'replication'))
   if not epoch or redis.call('GET', KEYS[5]) ~= lineage then
     redis.call('SET', KEYS[2], ARGV[1])
     redis.call('SET', KEYS[5], lineage)
@@ -57,6 +67,14 @@ local function last_id()
   return '0-0'
 end
 """
+)
+
+# The eviction policy of the server holding the stream (KEYS[1] routes the script to it in a Cluster).
+_EVICTION_POLICY = "return string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:([%w-]+)') or ''"
+# Policies that may evict keys without a TTL: the bus's keys (the stream, its epoch, its trimmed
+# marker, its dedupe set) have none. Evicting the trimmed marker would let a trimmed cursor resume
+# with a silent gap; evicting the dedupe set would publish a retried delivery twice.
+EVICTING_POLICY_PREFIX = "allkeys-"
 
 # KEYS: stream, epoch, dedupe zset, trimmed, lineage
 # ARGV: candidate epoch, maxlen, min id ('' = no age limit), now ms, dedupe window ms,
@@ -255,7 +273,17 @@ class RedisBus:
     async def ping(self) -> None:
         # The read script, not PING: ready means the bus works, and Redis can answer PING while
         # refusing the scripts (a replica's READONLY, a user without the `info` or `eval` command).
-        await self._within_deadline(self.head())
+        policy = await self._within_deadline(self._readiness())
+        if policy.startswith(EVICTING_POLICY_PREFIX):
+            raise EvictionRisk(
+                f"redis maxmemory-policy is {policy}, which can evict the bus's keys (a trimmed cursor "
+                "would then resume with a silent gap): set maxmemory-policy to noeviction"
+            )
+
+    async def _readiness(self) -> str:
+        """The read script runs; and the eviction policy of the server holding the stream."""
+        await self.head()
+        return _text(await self._eval(_EVICTION_POLICY, keys=self._keys[:1], args=[]))
 
     async def close(self) -> None:
         if self._client is not None:

@@ -185,7 +185,12 @@ class StreamingHttpProtocol(HttpToolsProtocol):
 
     @classmethod
     def configured(
-        cls, *, header_seconds: float, body_seconds: float, max_header_bytes: int, offers_socket: bool
+        cls,
+        *,
+        header_seconds: float,
+        body_seconds: float,
+        offers_socket: bool,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     ) -> type[StreamingHttpProtocol]:
         """This protocol with its own settings (uvicorn instantiates the class it is given)."""
         attrs = {

@@ -20,16 +20,15 @@ from typing import Any
 
 import msgspec
 
-from scrollr_relay import metrics
+from scrollr_relay import filter_budget, metrics, replays
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
 from scrollr_relay.clients import client_key
 from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
-from scrollr_relay.filter_budget import LIMIT_PROCESS as FILTERS_FULL
 from scrollr_relay.filter_budget import FilterBudget
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
-from scrollr_relay.replays import LIMIT_PROCESS, ReplaySlot, ReplaySlots
+from scrollr_relay.replays import ReplaySlot, ReplaySlots
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
@@ -87,6 +86,22 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
 def _retry_after() -> tuple[bytes, bytes]:
     # Spread out the clients' retries, so that a full relay isn't hit by all of them at once.
     return (b"retry-after", str(random.randint(1, 10)).encode())
+
+
+# The bounds a stream may reach before its 200 (filter_budget.py, replays.py): a full process is a
+# 503 (a balancer tries another relay), one client past its share a 429.
+REFUSALS = {
+    filter_budget.LIMIT_PROCESS: (503, "filter capacity reached"),
+    filter_budget.LIMIT_CLIENT: (429, "filters from this address name too many values"),
+    replays.LIMIT_PROCESS: (503, "replay limit reached"),
+    replays.LIMIT_CLIENT: (429, "too many resumes from this address"),
+}
+
+
+async def _refuse(send: Send, limit: str) -> None:
+    metrics.LIMITS_REACHED.labels(limit).inc()
+    status, message = REFUSALS[limit]
+    await _plain(send, status, message, [_retry_after()])
 
 
 def _client_address(scope: dict[str, Any]) -> str:
@@ -193,22 +208,14 @@ class EventStream:
             return
         too_costly = self._filter_budget.refusal(address, request.filter)
         if too_costly is not None:
-            metrics.LIMITS_REACHED.labels(too_costly).inc()
-            if too_costly == FILTERS_FULL:
-                await _plain(send, 503, "filter capacity reached", [_retry_after()])
-            else:
-                await _plain(send, 429, "filters from this address name too many values", [_retry_after()])
+            await _refuse(send, too_costly)
             return
         slot = None
         if request.cursor is not None and not self._hub.recent.covers(request.cursor):
             # This resume will read the bus (replays.py): refused before the 200 past a cap.
             taken = self._replays.take(address)
             if isinstance(taken, str):
-                metrics.LIMITS_REACHED.labels(taken).inc()
-                if taken == LIMIT_PROCESS:
-                    await _plain(send, 503, "replay limit reached", [_retry_after()])
-                else:
-                    await _plain(send, 429, "too many resumes from this address", [_retry_after()])
+                await _refuse(send, taken)
                 return
             slot = taken
         # A fresh list each time: ASGI middleware (CORS) may append to it in place.

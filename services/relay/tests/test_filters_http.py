@@ -118,6 +118,8 @@ def test_catalog_serves_the_enabled_symbols_and_leagues(database_url, start_rela
     relay = start_relay({"DATABASE_URL": database_url})
     response = httpx.get(f"{relay.url}/catalog")
     assert response.status_code == 200 and "max-age" in response.headers["cache-control"]
+    # Cached publicly: every copy, with an Origin or without, must say it depends on it.
+    assert response.headers["vary"] == "Origin"
     catalog = response.json()
     symbols = {s["symbol"]: s for s in catalog["symbols"]}
     assert len(symbols) == 32 and "SOL-USD" not in symbols  # disabled in the seed

@@ -159,14 +159,13 @@ def refused_start(start_env: dict[str, str], port: int, tmp_path) -> str:
     return second.log()
 
 
-@pytest.mark.parametrize("first_workers", ["1", "2"])
+@pytest.mark.parametrize(("first_workers", "second_workers"), [("1", "2"), ("2", "2"), ("2", "1")])
 def test_a_relay_refuses_a_port_another_already_serves_in_one_line(
-    start_relay, redis_server, tmp_path, first_workers
+    start_relay, redis_server, tmp_path, first_workers, second_workers
 ):
     env = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:port-taken"}
     first = start_relay({**env, "WORKERS": first_workers})
-    other_workers = "2" if first_workers == "1" else "1"
-    log = refused_start({**env, "WORKERS": other_workers}, first.port, tmp_path)
+    log = refused_start({**env, "WORKERS": second_workers}, first.port, tmp_path)
     assert "cannot listen on 127.0.0.1:" in log and "Address already in use" in log, log
     assert "Traceback" not in log, log
     # The first relay still answers every request itself (a joined group would take some of them).
