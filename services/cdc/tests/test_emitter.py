@@ -356,3 +356,48 @@ def test_truncate_reaches_every_stream_that_takes_the_table(database_url, start_
     for client in (everything, games_only):  # in commit order after it; a games-only stream skips it
         inserted = client.next(timeout=20)
         assert (inserted.event, inserted.json()["table"]) == ("change", "games")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM)."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+# Measured here (`pytest services/cdc/tests/test_emitter.py -s -k 100000`): an emitter peaks at about
+# 55 MB sending these in batches; holding them, it peaked at 238 MB (backfill) and 220 MB (transaction).
+PEAK_RSS_BOUND_MB = 120
+MANY_ROWS = "INSERT INTO trades (symbol, price) SELECT %s || g, 1 FROM generate_series(1, 100000) g"
+
+
+def test_a_100000_row_backfill_streams_in_bounded_memory(database_url, start_relay, start_cdc):
+    execute(database_url, MANY_ROWS, ("B",))
+    relay = start_relay({})
+    emitter = start_cdc(cdc_env(database_url, relay.url, CDC_BATCH_SIZE="500"))
+    emitter.wait_streaming(timeout=300)  # the backfill is delivered before streaming starts
+    assert "finished: 100000 rows" in emitter.log()
+    peak = peak_rss_mb(emitter.proc.pid)
+    print(f"\nemitter peak RSS after a 100,000-row backfill: {peak:.1f} MB")
+    assert peak < PEAK_RSS_BOUND_MB
+
+
+def test_a_100000_row_transaction_streams_in_bounded_memory(database_url, start_relay, start_cdc):
+    relay = start_relay({})
+    emitter = start_cdc(cdc_env(database_url, relay.url, CDC_BATCH_SIZE="500"))
+    emitter.wait_streaming()
+    execute(database_url, MANY_ROWS, ("T",))  # one transaction
+    (lsn,) = execute(database_url, "SELECT pg_current_wal_lsn()")[0]
+    wait_until(
+        lambda: execute(
+            database_url,
+            "SELECT confirmed_flush_lsn >= %s FROM pg_replication_slots WHERE slot_name = %s",
+            (lsn, slot_for(database_url)),
+        )[0][0],
+        timeout=300,
+        interval=0.5,
+        what="the transaction delivered and confirmed",
+    )
+    peak = peak_rss_mb(emitter.proc.pid)
+    print(f"\nemitter peak RSS after a 100,000-row transaction: {peak:.1f} MB")
+    assert peak < PEAK_RSS_BOUND_MB
