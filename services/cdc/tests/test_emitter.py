@@ -401,3 +401,52 @@ def test_a_100000_row_transaction_streams_in_bounded_memory(database_url, start_
     peak = peak_rss_mb(emitter.proc.pid)
     print(f"\nemitter peak RSS after a 100,000-row transaction: {peak:.1f} MB")
     assert peak < PEAK_RSS_BOUND_MB
+
+
+def park_a_big_game(database_url, client):
+    """Insert a game over the relay's 64 kB body limit, shrink it (the update carries the old venue in
+    `changes`, so it is as big), then change its score: all three end up parked."""
+    (game,) = execute(
+        database_url,
+        "INSERT INTO games (league, external_game_id, venue) VALUES ('NFL', 'big', repeat('v', 200000)) "
+        "RETURNING id",
+    )[0]
+    execute(database_url, "UPDATE games SET venue = 'small' WHERE id = %s", (game,))
+    execute(database_url, "UPDATE games SET home_team_score = 3 WHERE id = %s", (game,))
+    insert_trade(database_url, "AFTER")
+    assert [e.json()["record"].get("symbol") for e in client.events(1, timeout=30)] == ["AFTER"]
+    wait_until(lambda: parked_count(database_url) == 3, what="all three parked")
+    return game
+
+
+def parked_count(database_url):
+    return execute(database_url, "SELECT count(*) FROM scrollr_cdc_parked")[0][0]
+
+
+def test_an_operator_deleting_parked_changes_lets_the_rows_next_one_through(
+    database_url, start_relay, start_cdc
+):
+    relay = start_relay({"WEBHOOK_MAX_BODY_BYTES": "65536"})
+    client = open_stream(relay)
+    start_cdc(cdc_env(database_url, relay.url, CDC_PARKED_RETRY_MAX_SECONDS="1")).wait_streaming()
+    game = park_a_big_game(database_url, client)
+    execute(
+        database_url, "DELETE FROM scrollr_cdc_parked WHERE length(message) > 65536"
+    )  # as the README says
+    (updated,) = (e.json() for e in client.events(1, timeout=30))
+    assert (updated["action"], updated["record"]["id"]) == ("update", game)
+    assert (updated["record"]["venue"], updated["record"]["home_team_score"]) == ("small", 3)
+    wait_until(lambda: parked_count(database_url) == 0, what="nothing parked")
+
+
+def test_a_truncate_discards_the_tables_parked_changes(database_url, start_relay, start_cdc):
+    relay = start_relay({"WEBHOOK_MAX_BODY_BYTES": "65536"})
+    client = open_stream(relay)
+    emitter = start_cdc(cdc_env(database_url, relay.url, CDC_PARKED_RETRY_MAX_SECONDS="1"))
+    emitter.wait_streaming()
+    park_a_big_game(database_url, client)
+    execute(database_url, "TRUNCATE games")
+    truncate = client.next(timeout=30)
+    assert (truncate.event, truncate.json()["table"]) == ("truncate", "games")
+    assert parked_count(database_url) == 0
+    assert "TRUNCATE of public.games discarded 3 parked changes" in emitter.log()
