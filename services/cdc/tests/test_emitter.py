@@ -308,35 +308,22 @@ def test_a_row_the_relay_refuses_is_parked_and_later_changes_of_other_rows_flow(
     )
     emitter = start_cdc(env)
     emitter.wait_streaming()
-    (game,) = execute(
-        database_url,
-        "INSERT INTO games (league, external_game_id, venue) VALUES ('NFL', 'big', repeat('v', 200000)) "
-        "RETURNING id",
-    )[0]
-    execute(database_url, "UPDATE games SET home_team_score = 3 WHERE id = %s", (game,))
-    insert_trade(database_url, "AFTER")
-    assert [e.json()["record"].get("symbol") for e in client.events(1, timeout=30)] == ["AFTER"]
-
-    def parked():
-        return execute(
-            database_url,
-            "SELECT table_name, record_pks, reason FROM scrollr_cdc_parked ORDER BY commit_lsn",
-        )
-
-    rows = wait_until(lambda: len(parked()) == 2 and parked(), what="both changes of the game parked")
-    assert [(r[0], r[1]) for r in rows] == [("games", [str(game)])] * 2
-    assert rows[0][2].startswith("HTTP 413") and rows[1][2].startswith("waiting behind")
+    game = park_a_big_game(database_url, client)  # and a trade after it arrived
+    rows = execute(database_url, "SELECT table_name, record_pks, reason FROM scrollr_cdc_parked ORDER BY id")
+    assert [(r[0], r[1]) for r in rows] == [("games", [str(game)])] * 3
+    assert rows[0][2].startswith("HTTP 413") and all(r[2].startswith("waiting behind") for r in rows[1:])
     assert f"parked a change of public.games key {game} at LSN " in emitter.log()
     metrics = f"http://127.0.0.1:{metrics_port}"
-    wait_until(lambda: read_metric(metrics, "scrollr_cdc_parked_changes") == 2, what="the gauge")
-    assert read_metric(metrics, "scrollr_cdc_parked_total") == 2
+    wait_until(lambda: read_metric(metrics, "scrollr_cdc_parked_changes") == 3, what="the gauge")
+    assert read_metric(metrics, "scrollr_cdc_parked_total") == 3
     # The relay's limit is raised: the parked changes go out by themselves, in commit order.
     relay.kill()
     start_relay({**bus}, port=relay.port)
-    inserted, updated = (e.json() for e in client.events(2, timeout=30))
+    inserted, shrunk, scored = (e.json() for e in client.events(3, timeout=30))
     assert (inserted["action"], len(inserted["record"]["venue"])) == ("insert", 200_000)
-    assert (updated["action"], updated["record"]["home_team_score"]) == ("update", 3)
-    wait_until(lambda: parked() == [], what="the parking table emptied")
+    assert (shrunk["action"], shrunk["record"]["venue"]) == ("update", "small")
+    assert (scored["action"], scored["record"]["home_team_score"]) == ("update", 3)
+    wait_until(lambda: parked_count(database_url) == 0, what="the parking table emptied")
 
 
 def test_truncate_reaches_every_stream_that_takes_the_table(database_url, start_relay, start_cdc):
