@@ -105,6 +105,11 @@ class Emitter:
                     f"publication {self.settings.publication!r} does not exist: run the migrations "
                     f"(CREATE PUBLICATION {self.settings.publication} FOR TABLE trades, games)"
                 )
+            for own in ("scrollr_cdc_backfills", "scrollr_cdc_parked"):
+                if conn.execute("SELECT to_regclass(%s)", (own,)).fetchone() == (None,):
+                    raise CdcError(
+                        f"table {own} does not exist: apply the migrations in services/cdc/scrollr_cdc/migrations"
+                    )
             tables = [
                 (r[0], r[1])
                 for r in conn.execute(

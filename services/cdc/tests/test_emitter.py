@@ -219,6 +219,13 @@ def test_missing_publication_is_a_clear_error(pg_cluster):
     assert "publication 'scrollr' does not exist" in result.stderr
 
 
+def test_a_database_without_the_emitters_own_tables_is_a_clear_error(database_url):
+    execute(database_url, "DROP TABLE scrollr_cdc_parked")  # as if migrated by an older release
+    result = run_cdc({"DATABASE_URL": database_url, "CDC_SLOT": slot_for(database_url)})
+    assert result.returncode == 3
+    assert "table scrollr_cdc_parked does not exist: apply the migrations" in result.stderr
+
+
 def test_unreachable_relay_is_retried_with_each_failure_logged(database_url, start_cdc, start_relay):
     port = free_port()
     emitter = start_cdc(cdc_env(database_url, f"http://127.0.0.1:{port}"))
