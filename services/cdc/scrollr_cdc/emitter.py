@@ -88,10 +88,13 @@ class Emitter:
 
     def preflight(self) -> list[tuple[str, str]]:
         """Fail with a clear message if the database can't feed the emitter; return published tables."""
-        problem = pgconnect.check(self.settings.database_url)
-        if problem is not None:
-            raise CdcError(problem.message)
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+        try:
+            connection = psycopg.connect(
+                self.settings.database_url, autocommit=True, connect_timeout=pgconnect.CONNECT_TIMEOUT_SECONDS
+            )
+        except psycopg.OperationalError as exc:
+            raise CdcError(pgconnect.problem_of(self.settings.database_url, exc).message) from None
+        with connection as conn:
             wal_level = conn.execute("SHOW wal_level").fetchone()
             if wal_level is None or wal_level[0] != "logical":
                 raise CdcError(
