@@ -88,10 +88,13 @@ class Emitter:
 
     def preflight(self) -> list[tuple[str, str]]:
         """Fail with a clear message if the database can't feed the emitter; return published tables."""
-        problem = pgconnect.check(self.settings.database_url)
-        if problem is not None:
-            raise CdcError(problem.message)
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+        try:
+            connection = psycopg.connect(
+                self.settings.database_url, autocommit=True, connect_timeout=pgconnect.CONNECT_TIMEOUT_SECONDS
+            )
+        except psycopg.OperationalError as exc:
+            raise CdcError(pgconnect.problem_of(self.settings.database_url, exc).message) from None
+        with connection as conn:
             wal_level = conn.execute("SHOW wal_level").fetchone()
             if wal_level is None or wal_level[0] != "logical":
                 raise CdcError(
@@ -105,6 +108,11 @@ class Emitter:
                     f"publication {self.settings.publication!r} does not exist: run the migrations "
                     f"(CREATE PUBLICATION {self.settings.publication} FOR TABLE trades, games)"
                 )
+            for own in ("scrollr_cdc_backfills", "scrollr_cdc_parked"):
+                if conn.execute("SELECT to_regclass(%s)", (own,)).fetchone() == (None,):
+                    raise CdcError(
+                        f"table {own} does not exist: apply the migrations in services/cdc/scrollr_cdc/migrations"
+                    )
             tables = [
                 (r[0], r[1])
                 for r in conn.execute(
@@ -193,42 +201,41 @@ class Emitter:
         snapshot_lsn = _lsn_int(consistent_point)
         backfill_id = uuid.uuid4().hex[:12]
         now = datetime.now(UTC)
-        messages: list[dict[str, Any]] = []
+        rows = 0
+        log.info("backfilling %d tables (snapshot at %s)", len(tables), consistent_point)
         with psycopg.connect(self.settings.database_url, options=SESSION_OPTIONS) as conn:
             use_text_values(conn)
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_name}'")
             for schema, table in tables:
-                cur = conn.execute(select_all(schema, table))
                 relation = pgoutput.Relation(0, schema, table, [])
-                for record in rows_from(cur.description or [], cur.fetchall()):
-                    messages.append(
-                        backfill_message(
-                            self._source,
-                            relation,
-                            record,
-                            primary_key=self._primary_keys[(schema, table)],
-                            backfill_id=backfill_id,
-                            snapshot_lsn=snapshot_lsn,
-                            commit_time=now,
-                        )
-                    )
+                # A server-side cursor: rows arrive and go out a batch at a time, so a table of any
+                # size holds one batch in memory.
+                with conn.cursor(name="scrollr_backfill") as cur:
+                    cur.execute(select_all(schema, table))
+                    while records := cur.fetchmany(self.settings.batch_size):
+                        messages = [
+                            backfill_message(
+                                self._source,
+                                relation,
+                                record,
+                                primary_key=self._primary_keys[(schema, table)],
+                                backfill_id=backfill_id,
+                                snapshot_lsn=snapshot_lsn,
+                                commit_time=now,
+                            )
+                            for record in rows_from(cur.description or [], records)
+                        ]
+                        if not self._deliver(messages):
+                            return
+                        rows += len(messages)
             conn.execute("COMMIT")
-        log.info(
-            "backfilling %d rows from %d tables (snapshot at %s)",
-            len(messages),
-            len(tables),
-            consistent_point,
-        )
-        for start in range(0, len(messages), self.settings.batch_size):
-            if not self._deliver(messages[start : start + self.settings.batch_size]):
-                return
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             conn.execute(
                 "INSERT INTO scrollr_cdc_backfills (slot_name, backfill_id) VALUES (%s, %s)",
                 (self.settings.slot, backfill_id),
             )
-        log.info("backfill %s finished", backfill_id)
+        log.info("backfill %s finished: %d rows", backfill_id, rows)
 
     # -- streaming ---------------------------------------------------------------------------------
 
@@ -279,13 +286,28 @@ class Emitter:
             )
         return messages
 
+    def _messages_of(
+        self, decoded: pgoutput.Message, begin: pgoutput.Begin, idx: int
+    ) -> list[dict[str, Any]]:
+        """The Sequin messages of a change read inside a transaction (none for other kinds)."""
+        if isinstance(decoded, pgoutput.Insert | pgoutput.Update | pgoutput.Delete):
+            return [self._message_for(decoded, begin, idx)]
+        if isinstance(decoded, pgoutput.Truncate):
+            return self._truncate_messages(decoded, begin, idx)
+        return []
+
     def _stream(self) -> None:
-        """Read, batch, deliver and confirm until stopped or the connection fails."""
+        """Read, batch, deliver and confirm until stopped or the connection fails.
+
+        Changes go out in batches as they are read, a transaction's too: a transaction of any size
+        holds at most a batch in memory. The slot is confirmed only up to the end of the last
+        transaction read whole and delivered, so a crash mid-transaction replays all of it (the
+        relay drops what it already has by idempotency key)."""
         pending: list[dict[str, Any]] = []
-        pending_end = 0  # end LSN of the last whole transaction in `pending`
+        committed_end = 0  # end LSN of the last transaction read whole
         first_pending_at = 0.0
-        transaction: list[dict[str, Any]] = []
         begin: pgoutput.Begin | None = None
+        idx = 0  # the next change's position in its transaction (commit_idx)
         last_feedback = time.monotonic()
         linger = self.settings.batch_linger_ms / 1000
 
@@ -295,8 +317,17 @@ class Emitter:
                 if not self._deliver(pending[start : start + self.settings.batch_size]):
                     return
             pending = []
-            self._confirm(pending_end)
+            self._confirm(committed_end)
             last_feedback = time.monotonic()
+
+        def add(messages: list[dict[str, Any]]) -> None:
+            nonlocal first_pending_at, idx
+            if messages and not pending:
+                first_pending_at = time.monotonic()
+            pending.extend(messages)
+            idx += len(messages)
+            if len(pending) >= self.settings.batch_size:
+                flush()
 
         while not self._stop:
             self._retry_parked()
@@ -304,25 +335,15 @@ class Emitter:
             if message is not None:
                 decoded = pgoutput.decode(message.payload)
                 if isinstance(decoded, pgoutput.Begin):
-                    begin, transaction = decoded, []
+                    begin, idx = decoded, 0
                 elif isinstance(decoded, pgoutput.Relation):
                     self._relations[decoded.oid] = decoded
-                elif isinstance(decoded, pgoutput.Insert | pgoutput.Update | pgoutput.Delete):
-                    assert begin is not None
-                    transaction.append(self._message_for(decoded, begin, len(transaction)))
-                elif isinstance(decoded, pgoutput.Truncate):
-                    assert begin is not None
-                    transaction += self._truncate_messages(decoded, begin, len(transaction))
                 elif isinstance(decoded, pgoutput.Commit):
-                    if transaction and not pending:
-                        first_pending_at = time.monotonic()
-                    pending += transaction
-                    pending_end = decoded.end_lsn
-                    transaction, begin = [], None
+                    committed_end, begin = decoded.end_lsn, None
                     if not pending:
-                        self._confirm(pending_end)
-                    elif len(pending) >= self.settings.batch_size:
-                        flush()
+                        self._confirm(committed_end)
+                elif begin is not None:
+                    add(self._messages_of(decoded, begin, idx))
                 continue
             now = time.monotonic()
             if pending and now - first_pending_at >= linger:

@@ -1,5 +1,6 @@
 """`scrollr-dev` keeps its children up: a killed relay is back by itself; Ctrl-C stops everything."""
 
+import contextlib
 import json
 import os
 import signal
@@ -115,3 +116,41 @@ def test_just_dev_with_a_wrong_database_url_says_what_to_fix_before_building(pg_
     assert 'scrollr-dev: database "no_such_database" does not exist on 127.0.0.1:' in result.stderr
     assert "Traceback" not in result.stderr
     assert built_files() == before
+
+
+def test_sigterm_to_just_stops_the_whole_stack(database_url, tmp_path):
+    """`kill <just's pid>` (SIGTERM, the one signal just forwards to its recipe) stops every process
+    of the stack. (A SIGINT to just's PID alone can't: just ignores it while a recipe runs, as Ctrl-C
+    reaches the whole foreground process group; that case is tested by the Ctrl-C test above.)"""
+    for name in ("scripts", "web", "services", ".venv", "node_modules", "package.json", "package-lock.json"):
+        (tmp_path / name).symlink_to(ROOT / name)  # the project, but the extension is built here
+    for name in ("pyproject.toml", "requirements.lock", "justfile"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "SEQUIN_WEBHOOK_SECRET": SECRET}
+    env["CDC_SLOT"] = "dev_" + database_url.rsplit("/", 1)[-1]
+    log = (tmp_path / "dev.log").open("wb")
+    just = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "just"), "dev"], env=env, stdout=log, stderr=log, cwd=tmp_path
+    )
+    stack: list[int] = []
+    try:
+        # `scrollr-dev$`: the stack itself, not the `scrollr-dev --preflight` that runs first.
+        (dev,) = wait_until(lambda: children_of(just.pid, "scrollr-dev$"), timeout=120, what="scrollr-dev")
+        stack.append(dev)
+        wait_until(lambda: len(children_of(dev, "scrollr")) == 3, timeout=60, what="relay, emitter and demo")
+        stack += children_of(dev, "scrollr")
+        just.send_signal(signal.SIGTERM)
+        assert just.wait(30) != 0  # just says it was interrupted
+        wait_until(
+            lambda: not [pid for pid in stack if os.path.exists(f"/proc/{pid}")],
+            timeout=30,
+            what="all stopped",
+        )
+    finally:
+        if just.poll() is None:
+            just.kill()
+            just.wait()
+        for pid in stack:  # whatever is left after a failure
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
