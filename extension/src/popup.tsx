@@ -14,6 +14,7 @@ import type { Status } from "../../web/shared/protocol";
 import { SportsConfig } from "../../web/src/components/Games";
 import { FinanceConfig } from "../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../web/src/components/Status";
+import { useCatalog } from "../../web/src/hooks/useCatalog";
 import { useNow } from "../../web/src/hooks/useNow";
 import { type Flash, noteFlashes } from "../../web/src/realtime-store";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
@@ -45,6 +46,8 @@ function Popup() {
   const [preferences, setPreferences] = useState<Preferences>(DEFAULT_PREFERENCES);
   const [origin, setOrigin] = useState<string>("");
   const [tab, setTab] = useState<"markets" | "games">("markets");
+  // The symbols' quote pages (and names) come from the catalog, not the rows.
+  const catalog = useCatalog(origin || null);
   useEffect(() => {
     void apiOrigin().then(setOrigin);
     void loadPreferences().then(setPreferences);
@@ -147,7 +150,7 @@ function Popup() {
           </button>
         </nav>
         {tab === "markets" ? (
-          <FinanceConfig trades={trades} flashes={flashes} preferences={preferences} compact empty={waiting} />
+          <FinanceConfig trades={trades} flashes={flashes} preferences={preferences} catalog={catalog} compact empty={waiting} />
         ) : (
           <SportsConfig games={games} flashes={flashes} preferences={preferences} empty={hasData || status === "connected" ? undefined : waiting} />
         )}

@@ -40,6 +40,9 @@ def test_the_popup_fits_360_px_and_says_where_it_connects(playwright, trades, st
         assert popup.evaluate("document.body.getBoundingClientRect().width") == POPUP_WIDTH
         assert popup.evaluate("document.documentElement.scrollWidth") <= POPUP_WIDTH, "horizontal overflow"
         assert popup.get_by_role("link", name="Open dashboard").get_attribute("href") == f"{origin}/"
+        # A symbol links to its quote page, as on the dashboard (the link is the catalog's).
+        quote = popup.locator('tr[data-symbol="NVDA"]').get_by_role("link", name="NVDA")
+        expect(quote).to_have_attribute("href", "https://finance.yahoo.com/quote/NVDA")
         popup.get_by_role("button", name="Sports (0)").click()
         expect(popup.get_by_test_id("games-empty")).to_be_visible()
         popup.get_by_role("button", name="Finance (3)").click()

@@ -34,9 +34,11 @@ export interface Catalog {
 
 const RETRY_MS = 5000;
 
-export function useCatalog(apiBase: string): Catalog | null {
+/** The catalog of `apiBase`; null while it loads, or while the API origin isn't known yet (null). */
+export function useCatalog(apiBase: string | null): Catalog | null {
   const [catalog, setCatalog] = useState<Catalog | null>(null);
   useEffect(() => {
+    if (apiBase === null) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async () => {
