@@ -287,6 +287,32 @@ def test_a_refused_stream_names_the_cause(browser, seeded, start_relay):
         context.close()
 
 
+def test_a_relay_out_of_reach_is_named_after_a_bounded_time_and_the_notice_goes_when_it_answers(
+    browser, seeded, start_relay
+):
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        expect_status(page, "connected")
+        notice = page.get_by_test_id("notice-problem")
+        expect(notice).to_have_count(0)
+        relay.kill()
+        expect_not_live(page)
+        # "Reconnecting…" alone would go on for ever: 10 s (UNREACHABLE_AFTER_MS) after the attempts
+        # began failing unanswered, the page names the origin it can't reach.
+        expect(notice).to_contain_text(
+            f"Can't reach {relay.url}. Check your network connection", timeout=40_000
+        )
+        relay.start()
+        expect_status(page, "connected", 60_000)
+        expect(notice).to_have_count(0)
+    finally:
+        context.close()
+
+
 def test_favourite_teams_come_from_the_catalog_not_from_todays_games(browser, seeded, start_relay):
     database_url, _ = seeded  # no game at all in the feed
     relay = start_relay(dashboard_relay_env(database_url))

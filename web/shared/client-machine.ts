@@ -168,6 +168,13 @@ export function describeProblem(status: Status, error: ClientError | null): stri
   return `The server refused the stream (HTTP ${error.status})${why}`;
 }
 
+/** What to tell a dashboard's user once `origin` hasn't answered for UNREACHABLE_AFTER_MS (the
+ * status alone would say "Reconnecting…" for ever: a relay down, or an API origin the page can't
+ * reach, looks the same from here). */
+export function unreachableProblem(origin: string): string {
+  return `Can't reach ${origin}. Check your network connection; if it works, the server is down or out of reach: this page keeps trying and goes live again by itself.`;
+}
+
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now: number): number | null {
   if (value === null || value.trim() === "") return null;

@@ -7,7 +7,7 @@
 // the interest of a tab that closed without a word (a SharedWorker hears no port close). Outside a
 // secure context there are no Web Locks: views re-say their interest instead (views.ts).
 
-import { describeProblem } from "./client-machine";
+import { describeProblem, UNREACHABLE_AFTER_MS, unreachableProblem } from "./client-machine";
 import { EVERYTHING, type Interest, sameInterest, unionInterest } from "./interest";
 import { channelName, type OwnerMessage, type ViewMessage, viewLockName } from "./protocol";
 import { rowsToLists } from "./rows";
@@ -30,6 +30,9 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
   const lastHeard = new Map<string, number>();
   const locks = typeof navigator !== "undefined" && navigator.locks ? navigator.locks : null;
   let started = false;
+  // Set UNREACHABLE_AFTER_MS after attempts began failing without an answer; any answer clears it.
+  let unreachable = false;
+  let unreachableTimer: ReturnType<typeof setTimeout> | undefined;
   const client: StreamClient = new StreamClient({
     apiBase,
     listener: {
@@ -37,13 +40,31 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
       onChanges: (changes) => {
         if (changes.length) channel.postMessage({ type: "changes", changes } satisfies ViewMessage);
       },
-      onStatus: (status) => channel.postMessage({ type: "status", status, liveAt: client.liveAt, problem: describeProblem(status, client.error) } satisfies ViewMessage),
+      onStatus: () => channel.postMessage(statusMessage()),
+      onUnreachable: (since) => {
+        clearTimeout(unreachableTimer);
+        const was = unreachable;
+        unreachable = false;
+        if (since === null) {
+          if (was) channel.postMessage(statusMessage());
+          return;
+        }
+        const report = () => ((unreachable = true), channel.postMessage(statusMessage()));
+        unreachableTimer = setTimeout(report, Math.max(0, since + UNREACHABLE_AFTER_MS - Date.now()));
+      },
     },
   });
 
+  function problem(): string | null {
+    return describeProblem(client.status, client.error) ?? (unreachable ? unreachableProblem(apiBase) : null);
+  }
+
+  function statusMessage(): ViewMessage {
+    return { type: "status", status: client.status, liveAt: client.liveAt, problem: problem() };
+  }
+
   function stateMessage(): ViewMessage {
-    const problem = describeProblem(client.status, client.error);
-    return { type: "state", status: client.status, liveAt: client.liveAt, problem, cursor: client.cursor, rows: rowsToLists(client.rows), interest: client.currentInterest };
+    return { type: "state", status: client.status, liveAt: client.liveAt, problem: problem(), cursor: client.cursor, rows: rowsToLists(client.rows), interest: client.currentInterest };
   }
 
   function follow(): void {

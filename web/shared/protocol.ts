@@ -53,7 +53,8 @@ export interface RowChange {
 
 /** `liveAt`: when the data was last known current (the stream's last byte while live). `interest`:
  * the rows the owner's stream follows (the union of what its views asked for). `problem`: why the
- * server refused, in words for the user (client-machine.ts, describeProblem). */
+ * server refused, or that it can't be reached, in words for the user (client-machine.ts,
+ * describeProblem, unreachableProblem). */
 export type ViewMessage =
   | { type: "state"; status: Status; liveAt: number | null; problem: string | null; cursor: string | null; rows: Record<Table, Row[]>; interest: Interest }
   | { type: "changes"; changes: RowChange[] }
