@@ -12,8 +12,8 @@
 //   connecting / quiet live ─silence (no byte for WATCHDOG_BEATS heartbeats in all)─► backoff
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
 //   connecting/live ─protocol (relay's oldest_client above CLIENT_PROTOCOL)─► stopped (status outdated)
-//   any phase with a stream ─resubscribe / truncate─► snapshot;  ─reset─► backoff of a random part of
-//   RESET_SPREAD_MS, then snapshot;   any ─offline─► offline ─online─► resume;   stop
+//   any phase with a stream ─resubscribe─► snapshot;  ─reset / truncate─► backoff of a random part
+//   of RESET_SPREAD_MS, then snapshot (a truncate keeps the status);   any ─offline─► offline ─online─► resume;   stop
 //
 // Failures are typed (ClientError). A 503/429 with Retry-After makes that wait the floor of the
 // backoff, and the jittered delay comes on top of it (a herd told "2 s" must not all come back at
@@ -48,7 +48,8 @@ export const DELAYED_BEATS = 2;
  * restarted or failed over), `history_trimmed` and `unknown_position` every stream of a relay
  * process whose bus reader fell behind or lost its place. The client can't tell such a reset from
  * one meant for it alone, so every reset waits a random part of this before its snapshot: the
- * database (4 snapshot connections per relay) isn't asked by all of them in the same instant. */
+ * database (4 snapshot connections per relay) isn't asked by all of them in the same instant. A
+ * `truncate` reaches every stream that follows its table: its snapshot is spread the same way. */
 export const RESET_SPREAD_MS = 2_000;
 /** How long attempts may fail without any answer before the server is reported unreachable. */
 export const UNREACHABLE_AFTER_MS = 10_000;
@@ -218,6 +219,13 @@ function retrying(state: ClientState): Status {
   return state.status === "connecting" || (state.status === "disconnected" && state.liveAt === null) ? "connecting" : "reconnecting";
 }
 
+/** A snapshot after a random part of RESET_SPREAD_MS (an event that reached many clients at once). */
+function spreadSnapshot(state: ClientState, status: Status, options: MachineOptions): Step {
+  const next = { ...state, phase: "backoff" as const, cursor: null, openedAt: null, nativeRetries: 0 };
+  const ms = Math.round(options.random * RESET_SPREAD_MS);
+  return withStatus(next, status, [{ type: "closeStream" }, { type: "cancelTimer" }, { type: "startTimer", ms }]);
+}
+
 /** Continue from the cursor if there is one, else from a snapshot. */
 function resume(state: ClientState, status: Status): Step {
   return state.cursor === null ? fetchSnapshot(state, status) : openStream(state, status);
@@ -295,15 +303,14 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       // A refused filter may be what the user just changed: the new one is asked at once.
       if (state.phase === "failed") return fetchSnapshot({ ...state, cursor: null }, retrying(state));
       return fetchSnapshot({ ...state, cursor: null }, state.status);
-    case "reset": {
+    case "reset":
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      const next = { ...state, phase: "backoff" as const, cursor: null, openedAt: null, nativeRetries: 0 };
-      const ms = Math.round(options.random * RESET_SPREAD_MS);
-      return withStatus(next, retrying(state), [{ type: "closeStream" }, { type: "cancelTimer" }, { type: "startTimer", ms }]);
-    }
+      return spreadSnapshot(state, retrying(state), options);
     case "truncate":
+      // Every stream following the table hears it at once: its snapshot is spread like a reset's.
+      // The table's rows are already gone and the rest is current: the status is kept.
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
-      return fetchSnapshot({ ...state, cursor: null }, state.status);
+      return spreadSnapshot(state, state.status, options);
     case "streamError": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       if (input.closed) {

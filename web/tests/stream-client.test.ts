@@ -3,6 +3,7 @@ import { test } from "node:test";
 
 import type { Interest } from "../shared/interest";
 import type { Status } from "../shared/protocol";
+import { RESET_SPREAD_MS } from "../shared/client-machine";
 import { StreamClient } from "../shared/stream-client";
 
 /** An EventSource stand-in that the test drives: opens, errors, closes. */
@@ -130,8 +131,9 @@ test("the filter goes on the snapshot and the stream, and a new one reloads the 
   assert.equal(FakeEventSource.last!.url, "http://relay/events?symbols=&leagues=NFL&lastEventId=e-1-0");
 });
 
-test("a truncate empties its table at once, then reloads the rows from a snapshot", async () => {
+test("a truncate empties its table at once, then reloads the rows from a snapshot after a spread wait", async () => {
   const changes: Array<[string, string, unknown]> = [];
+  const timers: Array<[() => void, number]> = [];
   let snapshots = 0;
   const stream = new StreamClient({
     apiBase: "http://relay",
@@ -143,17 +145,24 @@ test("a truncate empties its table at once, then reloads the rows from a snapsho
     }) as typeof fetch,
     eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
     now: () => 0,
-    setTimer: () => 0,
+    random: () => 0.25,
+    setTimer: (fn, ms) => timers.push([fn, ms]),
     clearTimer: () => {},
   });
   stream.start();
   await settle();
   FakeEventSource.last!.onopen?.();
+  timers.length = 0;
   FakeEventSource.last!.emit("truncate", JSON.stringify({ table: "trades", action: "truncate", record: {} }));
   assert.deepEqual(changes.sort(), [["trades", "1", null], ["trades", "2", null]]);
   assert.equal(stream.rows.tables.trades.size, 0);
   assert.equal(stream.rows.tables.games.size, 1);
   assert.equal(stream.status, "connected"); // a reload, not a lost connection
+  await settle();
+  assert.equal(snapshots, 1); // not at once: every client of the table heard it in this instant
+  const spread = timers.find(([, ms]) => ms === 0.25 * RESET_SPREAD_MS);
+  assert.ok(spread, `timers: ${timers.map(([, ms]) => ms).join(", ")}`);
+  spread[0]();
   await settle();
   assert.equal(snapshots, 2);
   assert.deepEqual([...stream.rows.tables.trades.keys()], ["9"]);
