@@ -232,14 +232,12 @@ def test_a_relay_that_no_longer_serves_this_client_asks_for_a_reload(browser, se
             if b"event: heartbeat" in preamble:
                 break
     assert b'event: protocol\ndata: {"version":1,"oldest_client":1}\n\n' in preamble
-    context = browser.new_context()
-    context.add_init_script("delete window.SharedWorker")  # the tab's own requests, so routable
     # A relay of a later release, which serves clients of protocol 2 and up only.
-    newer = 'retry: 1000\n: connected\n\nevent: protocol\ndata: {"version":2,"oldest_client":2}\n\n'
-    context.route("**/events*", lambda route: route.fulfill(body=newer, content_type="text/event-stream"))
+    newer = start_relay(dashboard_relay_env(database_url), server="next-release")
+    context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(relay.url)
+        page.goto(newer.url)
         expect_status(page, "outdated")
         notice = page.get_by_test_id("notice-update")
         expect(notice).to_contain_text("A new version is available — reload")

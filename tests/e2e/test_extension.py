@@ -1,12 +1,9 @@
 """The MV3 extension in real Chromium: background stream, popup, worker stops, relay outages."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import expect_not_live, expect_price, expect_status
+from tests.support.browser import dashboard_relay_env, expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.pg import insert_trade
 from tests.support.procs import free_port, wait_until
@@ -98,56 +95,17 @@ def test_relay_down_and_back_status_follows_and_the_stream_resumes_without_gap(
         assert len(seen) == len(set(seen))
 
 
-class NewerRelay(ThreadingHTTPServer):
-    """A stand-in for a relay of a later release, which serves clients of protocol 2 and up only: a
-    real HTTP server on loopback answering /snapshot and /events as such a relay would (the real
-    relay's preamble is checked in test_sse.py and test_dashboard.py)."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), NewerRelayHandler)
-        self.streams = 0  # /events requests answered
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class NewerRelayHandler(BaseHTTPRequestHandler):
-    server: NewerRelay
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/snapshot"):
-            body, kind = b'{"cursor":"e2-1-0","rows":{"trades":[],"games":[]}}', "application/json"
-        elif self.path.startswith("/events"):
-            self.server.streams += 1
-            body = b'retry: 1000\n: connected\n\nevent: protocol\ndata: {"version":2,"oldest_client":2}\n\n'
-            kind = "text/event-stream"
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def test_a_relay_that_no_longer_serves_this_extension_makes_it_ask_for_its_update(playwright):
-    relay = NewerRelay()
-    try:
-        with extension_browser(playwright, relay.url) as (context, extension_id):
-            popup = open_popup(context, extension_id)
-            wait_status(popup, "outdated")
-            # It asked Chrome for its update; an unpacked extension has none, and the popup says what to do.
-            check = "chrome.storage.session.get('scrollr').then((s) => s.scrollr.updateCheck)"
-            wait_until(lambda: popup.evaluate(check) is not None, what="the update check")
-            expect(popup.get_by_test_id("popup-note")).to_contain_text("A new version of Scrollr is needed")
-            expect(popup.get_by_test_id("popup-note")).to_contain_text("update the extension")
-            assert relay.streams >= 1
-    finally:
-        relay.shutdown()
-        relay.server_close()
+def test_a_relay_that_no_longer_serves_this_extension_makes_it_ask_for_its_update(
+    playwright, database_url, start_relay
+):
+    # A relay of a later release, which serves clients of protocol 2 and up only.
+    relay = start_relay(dashboard_relay_env(database_url), server="next-release")
+    with extension_browser(playwright, relay.url) as (context, extension_id):
+        popup = open_popup(context, extension_id)
+        wait_status(popup, "outdated")
+        # It asked Chrome for its update; an unpacked extension has none, and the popup says what to do.
+        check = "chrome.storage.session.get('scrollr').then((s) => s.scrollr.updateCheck)"
+        wait_until(lambda: popup.evaluate(check) is not None, what="the update check")
+        expect(popup.get_by_test_id("popup-note")).to_contain_text("A new version of Scrollr is needed")
+        expect(popup.get_by_test_id("popup-note")).to_contain_text("update the extension")
+        assert relay.metric("scrollr_streams_opened_total", 'sink="socket"') >= 1  # its own stream told it

@@ -100,6 +100,14 @@ class RedisServer:
         self.start()
 
 
+# This relay as a later release that no longer serves protocol-1 clients would be: its streams'
+# preamble announces protocol 2 and oldest_client 2 (sse.py); nothing else differs.
+NEXT_RELEASE = (
+    "import scrollr_relay.sse as sse; sse.protocol_frame.__defaults__ = (2, 2); "
+    "from scrollr_relay.cli import main; main()"
+)
+
+
 class RelayProcess:
     """`scrollr-relay` as a real process on a free port."""
 
@@ -141,6 +149,8 @@ class RelayProcess:
     def command(self) -> list[str]:
         if self.server == "scrollr-relay":
             return [sys.executable, "-m", "scrollr_relay"]
+        if self.server == "next-release":
+            return [sys.executable, "-c", NEXT_RELEASE]
         # The relay's ASGI app under plain uvicorn: no socket offered, streams go through `send`.
         assert self.server == "uvicorn", self.server
         return [sys.executable, "-m", "uvicorn", "scrollr_relay.other_servers:app", "--port", str(self.port)]
