@@ -118,10 +118,20 @@ def test_just_dev_with_a_wrong_database_url_says_what_to_fix_before_building(pg_
     assert built_files() == before
 
 
-def test_sigterm_to_just_stops_the_whole_stack(database_url, tmp_path):
-    """`kill <just's pid>` (SIGTERM, the one signal just forwards to its recipe) stops every process
-    of the stack. (A SIGINT to just's PID alone can't: just ignores it while a recipe runs, as Ctrl-C
-    reaches the whole foreground process group; that case is tested by the Ctrl-C test above.)"""
+def interrupt_group(just: subprocess.Popen[bytes]) -> None:
+    """What Ctrl-C in just's terminal does: SIGINT to its whole (foreground) process group."""
+    os.killpg(just.pid, signal.SIGINT)
+
+
+def terminate_just(just: subprocess.Popen[bytes]) -> None:
+    """`kill <just's pid>`: SIGTERM to just alone, which it forwards to its recipe."""
+    just.send_signal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("stop", [terminate_just, interrupt_group], ids=["sigterm-to-just", "ctrl-c"])
+def test_stopping_just_dev_stops_the_whole_stack(database_url, tmp_path, stop):
+    """`kill <just's pid>` and Ctrl-C each stop every process of the stack. (A SIGINT to just's PID
+    alone can't: on Linux just ignores it while a recipe runs, leaving SIGINT to the process group.)"""
     for name in ("scripts", "web", "services", ".venv", "node_modules", "package.json", "package-lock.json"):
         (tmp_path / name).symlink_to(ROOT / name)  # the project, but the extension is built here
     for name in ("pyproject.toml", "requirements.lock", "justfile"):
@@ -131,7 +141,12 @@ def test_sigterm_to_just_stops_the_whole_stack(database_url, tmp_path):
     env["CDC_SLOT"] = "dev_" + database_url.rsplit("/", 1)[-1]
     log = (tmp_path / "dev.log").open("wb")
     just = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "just"), "dev"], env=env, stdout=log, stderr=log, cwd=tmp_path
+        [str(ROOT / ".venv" / "bin" / "just"), "dev"],
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=tmp_path,
+        start_new_session=True,  # a process group of its own, as a shell's foreground job has
     )
     stack: list[int] = []
     try:
@@ -140,7 +155,7 @@ def test_sigterm_to_just_stops_the_whole_stack(database_url, tmp_path):
         stack.append(dev)
         wait_until(lambda: len(children_of(dev, "scrollr")) == 3, timeout=60, what="relay, emitter and demo")
         stack += children_of(dev, "scrollr")
-        just.send_signal(signal.SIGTERM)
+        stop(just)
         assert just.wait(30) != 0  # just says it was interrupted
         wait_until(
             lambda: not [pid for pid in stack if os.path.exists(f"/proc/{pid}")],
