@@ -56,7 +56,9 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
   });
 
   function problem(): string | null {
-    return describeProblem(client.status, client.error) ?? (unreachable ? unreachableProblem(apiBase) : null);
+    // Only while it is trying: "Offline" (the browser's own network is down) says enough.
+    const trying = client.status === "connecting" || client.status === "reconnecting";
+    return describeProblem(client.status, client.error) ?? (unreachable && trying ? unreachableProblem(apiBase) : null);
   }
 
   function statusMessage(): ViewMessage {
