@@ -15,7 +15,7 @@ from scrollr_cdc.emitter import CdcError, Emitter
 
 
 def main() -> None:
-    configure(quiet=("httpx",))  # a line per webhook POST would drown the log
+    configure("scrollr-cdc", quiet=("httpx",))  # a line per webhook POST would drown the log
     settings = load_or_exit("scrollr-cdc", load_cdc_settings)
     if settings.metrics_port:
         metrics.serve(settings.metrics_host, settings.metrics_port)

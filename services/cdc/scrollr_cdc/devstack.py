@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="scrollr-dev", description=__doc__)
     parser.add_argument("--preflight", action="store_true", help="only check the port and DATABASE_URL")
     args = parser.parse_args(argv)
-    configure()
+    configure("scrollr-dev")
     settings = load_or_exit("scrollr-dev", load_dev_settings)
     preflight(settings)
     if args.preflight:

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         help="write a byte to this inherited pipe while alive (how WORKERS watches its processes)",
     )
     args = parser.parse_args(argv)
-    configure()
+    configure("scrollr-relay")
     settings = load_or_exit("scrollr-relay", load_settings)
     if args.listen_fd is not None:
         _serve(settings, args.listen_fd, args.heartbeat_fd)
