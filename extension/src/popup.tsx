@@ -14,6 +14,7 @@ import { SportsConfig } from "../../web/src/components/Games";
 import { FinanceConfig } from "../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../web/src/components/Status";
 import { type Flash, noteFlashes } from "../../web/src/realtime-store";
+import { BarSwitches } from "./bar/PopupSwitches";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
 import { PORT_RETRY_MS, POPUP_PORT } from "./state";
 import { readStored, type StoredView } from "./storage";
@@ -117,6 +118,7 @@ function Popup() {
           <SportsConfig games={games} flashes={flashes} preferences={preferences} empty={hasData || status === "connected" ? undefined : waiting} />
         )}
       </main>
+      <BarSwitches />
       <footer className="links">
         <a href={origin ? `${origin}/` : "#"} target="_blank" rel="noreferrer">
           Open dashboard

@@ -17,7 +17,7 @@ function text(value: unknown): string {
   return value === null || value === undefined ? "" : String(value);
 }
 
-function Logo({ src, code }: { src: unknown; code: string }) {
+export function Logo({ src, code }: { src: unknown; code: string }) {
   const [failed, setFailed] = useState(false);
   if (failed || typeof src !== "string" || !src.startsWith("https://")) {
     return (
@@ -60,7 +60,7 @@ function Team({ game, side, flash, favourite }: TeamProps) {
   );
 }
 
-function statusText(game: Row, now: number): string {
+export function statusText(game: Row, now: number): string {
   if (game.state === "pre") return formatStart(game.start_time, now);
   return text(game.short_detail) || text(game.status_long);
 }

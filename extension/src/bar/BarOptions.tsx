@@ -1,0 +1,111 @@
+// The options page's feed bar section: on or off, where (allow and deny lists of site patterns,
+// validated line by line: a list with an error is not saved, and what was typed stays), what (the
+// active categories, the ticker) and how it looks (edge, density, overlay or push).
+
+import { type FormEvent, type ReactNode, useEffect, useState } from "react";
+
+import { BAR_SETTINGS_KEY, type BarSettings, CATEGORIES, type Category, loadBarSettings, readBarSettings, updateBarSettings } from "./settings";
+import { parseSiteList } from "./sites";
+
+const CATEGORY_LABELS: Record<Category, string> = { finance: "Finance", sports: "Sports" };
+
+function Choice<T extends string>({ legend, name, value, options, onChange }: { legend: string; name: string; value: T; options: Array<[T, string]>; onChange: (value: T) => void }) {
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {options.map(([option, label]) => (
+        <label key={option}>
+          <input type="radio" name={name} checked={value === option} onChange={() => onChange(option)} /> {label}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function SiteLists({ settings }: { settings: BarSettings }) {
+  const [allow, setAllow] = useState(settings.allow.join("\n"));
+  const [deny, setDeny] = useState(settings.deny.join("\n"));
+  const [message, setMessage] = useState<ReactNode>("");
+  // The popup's "this site" switch edits the same lists: show what is stored.
+  const storedAllow = settings.allow.join("\n");
+  const storedDeny = settings.deny.join("\n");
+  useEffect(() => setAllow(storedAllow), [storedAllow]);
+  useEffect(() => setDeny(storedDeny), [storedDeny]);
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    const allowed = parseSiteList(allow);
+    const denied = parseSiteList(deny);
+    const errors = [...allowed.errors.map((e) => `Allow list: ${e}`), ...denied.errors.map((e) => `Deny list: ${e}`)];
+    if (errors.length) {
+      setMessage(
+        <ul>
+          {errors.map((error) => (
+            <li key={error}>{error}</li>
+          ))}
+        </ul>,
+      );
+      return;
+    }
+    await updateBarSettings(() => ({ allow: allowed.patterns, deny: denied.patterns }));
+    setMessage("Saved.");
+  };
+  return (
+    <form onSubmit={(event) => void save(event)} className="site-lists">
+      <p className="hint">One site per line, like example.com (its subdomains too) or *.example.com. A site on the deny list never shows the bar; with an empty allow list every other site does.</p>
+      <label htmlFor="bar-allow">Allow the bar on</label>
+      <textarea id="bar-allow" rows={4} value={allow} onChange={(e) => setAllow(e.target.value)} />
+      <label htmlFor="bar-deny">Never on</label>
+      <textarea id="bar-deny" rows={4} value={deny} onChange={(e) => setDeny(e.target.value)} />
+      <button type="submit">Save sites</button>
+      <div role="status" data-testid="sites-message">
+        {message}
+      </div>
+    </form>
+  );
+}
+
+export function BarOptions() {
+  const [settings, setSettings] = useState<BarSettings | null>(null);
+  useEffect(() => {
+    void loadBarSettings().then(setSettings);
+    const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
+      if (area === "sync" && BAR_SETTINGS_KEY in changes) setSettings(readBarSettings(changes[BAR_SETTINGS_KEY].newValue));
+    };
+    chrome.storage.onChanged.addListener(onChanged);
+    return () => chrome.storage.onChanged.removeListener(onChanged);
+  }, []);
+  if (settings === null) return null;
+  const set = (change: Partial<BarSettings>) => void updateBarSettings(() => change);
+  const toggleCategory = (category: Category, on: boolean) =>
+    set({ categories: CATEGORIES.filter((c) => (c === category ? on : settings.categories.includes(c))) });
+  return (
+    <section aria-labelledby="feed-bar" className="bar-options" data-testid="bar-options">
+      <h2 id="feed-bar">Feed bar</h2>
+      <label>
+        <input type="checkbox" checked={settings.enabled} onChange={(e) => set({ enabled: e.target.checked })} /> Show the feed bar on web pages
+      </label>
+      <fieldset>
+        <legend>Categories</legend>
+        {CATEGORIES.map((category) => (
+          <label key={category}>
+            <input type="checkbox" checked={settings.categories.includes(category)} onChange={(e) => toggleCategory(category, e.target.checked)} />{" "}
+            {CATEGORY_LABELS[category]}
+          </label>
+        ))}
+      </fieldset>
+      <Choice legend="Edge" name="bar-edge" value={settings.edge} options={[["top", "Top"], ["bottom", "Bottom"]]} onChange={(edge) => set({ edge })} />
+      <Choice legend="Density" name="bar-density" value={settings.density} options={[["comfort", "Comfort"], ["compact", "Compact"]]} onChange={(density) => set({ density })} />
+      <Choice
+        legend="Page layout"
+        name="bar-layout"
+        value={settings.layout}
+        options={[["overlay", "Overlay (over the page)"], ["push", "Push (the page moves to make room)"]]}
+        onChange={(layout) => set({ layout })}
+      />
+      <label>
+        <input type="checkbox" checked={settings.ticker} onChange={(e) => set({ ticker: e.target.checked })} /> Scroll the items as a ticker (never with reduced motion)
+      </label>
+      <SiteLists settings={settings} />
+    </section>
+  );
+}
