@@ -60,13 +60,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def page_server() -> Iterator[str]:
-    """Serve PAGES on 127.0.0.1 (a free port); yields the origin, e.g. `http://127.0.0.1:41234`."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def page_server(host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve PAGES on `host` (a loopback address) and a free port; yields the origin, e.g.
+    `http://127.0.0.1:41234`. Pages on different loopback addresses are different sites to Chromium."""
+    server = ThreadingHTTPServer((host, 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
