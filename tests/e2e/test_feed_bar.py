@@ -3,17 +3,19 @@ from 127.0.0.1, fed by the background service worker's one stream (issue 21)."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.test_product import axe_violations
+from tests.e2e.test_product import axe_violations, insert_game
 from tests.support.browser import ARTIFACTS, dollars, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.pages import page_server
-from tests.support.pg import insert_trade
+from tests.support.pg import execute, insert_trade
 from tests.support.procs import free_port, wait_until
-from tests.support.sequin import batch, post, trade_message
+from tests.support.sequin import batch, game_message, post, trade_message
 
 pytestmark = pytest.mark.browser
 SYMBOLS = ("AAPL", "MSFT", "NVDA")
@@ -43,6 +45,14 @@ def host_box(page: Page) -> dict:
         " return {top: r.top, bottom: r.bottom, left: r.left, width: r.width, height: r.height,"
         " viewportWidth: document.documentElement.clientWidth, viewportHeight: window.innerHeight}; })()"
     )
+
+
+def bar_option(page: Page, name: str):
+    """A toggle behind the bar's Options button, opened if it isn't."""
+    options = bar(page).get_by_role("button", name="Options")
+    if options.get_attribute("aria-expanded") == "false":
+        options.click()
+    return bar(page).get_by_role("group", name="Feed bar options").get_by_role("button", name=name)
 
 
 def streams_opened(relay) -> float:
@@ -90,7 +100,7 @@ def test_on_a_hostile_page_with_a_strict_csp_the_bar_spans_its_edge_and_prices_m
         # The edge, chosen on the bar, is kept and applied to every open page.
         other = open_page(context, f"{site}/plain")
         expect(bar(other)).to_be_visible()
-        bar(page).get_by_role("button", name="Move to bottom").click()
+        bar_option(page, "Move to bottom").click()
         for shown in (page, other):
             wait_until(
                 lambda p=shown: host_box(p)["bottom"] == host_box(p)["viewportHeight"],
@@ -199,19 +209,19 @@ def test_push_mode_moves_the_page_content_and_overlay_leaves_it(playwright, data
         expect(bar(page)).to_be_visible()
         first = page.locator("#first")
         top = first.evaluate("(e) => e.getBoundingClientRect().top")
-        bar(page).get_by_role("button", name="Push").click()
+        bar_option(page, "Push").click()
         wait_until(
             lambda: first.evaluate("(e) => e.getBoundingClientRect().top") == top + 56,
             what="room for the bar",
         )
         assert first.evaluate("(e) => e.getBoundingClientRect().top") >= host_box(page)["bottom"]
         # At the bottom, the room moves there: the page's top is back where it was.
-        bar(page).get_by_role("button", name="Move to bottom").click()
+        bar_option(page, "Move to bottom").click()
         wait_until(
             lambda: first.evaluate("(e) => e.getBoundingClientRect().top") == top, what="the top given back"
         )
         assert page.evaluate("getComputedStyle(document.documentElement).marginBottom") == "56px"
-        bar(page).get_by_role("button", name="Push").click()
+        bar_option(page, "Push").click()
         wait_until(
             lambda: page.evaluate("getComputedStyle(document.documentElement).marginBottom") == "0px",
             what="overlay",
@@ -273,7 +283,8 @@ def test_the_ticker_pauses_on_hover_and_focus_and_stays_still_under_reduced_moti
     with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
         page = open_page(context, f"{site}/plain")
         expect_bar_price(page, "AAPL", "100.00")
-        bar(page).get_by_role("button", name="Ticker").click()
+        bar_option(page, "Ticker").click()
+        bar(page).get_by_role("button", name="Options").click()  # the items come back, ticking
         track = page.locator(f"{HOST} .track")
         play_state = "(e) => e.getAnimations().map((a) => a.playState).join()"
         wait_until(lambda: track.evaluate(play_state) == "running", what="the ticker running")
@@ -285,33 +296,126 @@ def test_the_ticker_pauses_on_hover_and_focus_and_stays_still_under_reduced_moti
         wait_until(lambda: track.evaluate(play_state) == "paused", what="paused with keyboard focus")
         # The copy that makes the loop seamless is hidden from assistive technology.
         expect(page.locator(f"{HOST} ul.items[aria-hidden=true]")).to_have_count(1)
+        set_price(relay, ids, "AAPL", "100.50")
+        expect_bar_price(page, "AAPL", "100.50")
+        moving = bar_price(page, "AAPL").locator(".flash")
+        expect(moving).to_have_class("flash flash-up")
+        assert moving.evaluate("(e) => e.getAnimations().map((a) => a.animationName).join()") == "flash-up"
         page.emulate_media(reduced_motion="reduce")
         wait_until(lambda: track.evaluate(play_state) == "", what="no animation under reduced motion")
-        set_price(relay, ids, "AAPL", "101.00")
-        expect_bar_price(page, "AAPL", "101.00")
+        set_price(relay, ids, "AAPL", "99.00")
+        expect_bar_price(page, "AAPL", "99.00")
         # The price changed: the dashboard's flash, which reduced motion keeps still too.
         flash = bar_price(page, "AAPL").locator(".flash")
-        expect(flash).to_have_class("flash flash-up")
+        expect(flash).to_have_class("flash flash-down")
         assert flash.evaluate("(e) => e.getAnimations().length") == 0
 
 
-def test_the_bar_has_no_axe_violations_and_a_screenshot(playwright, database_url, ids, start_relay):
+def test_sports_items_and_the_honest_status_with_the_data_age(playwright, database_url, start_relay):
+    insert_trade(database_url, "AAPL", "100.00")
+    live = insert_game(
+        database_url, "NFL", "in", ("KC", "Kansas City Chiefs"), ("BUF", "Buffalo Bills"), (14, 10)
+    )
+    insert_game(database_url, "NBA", "pre", ("BOS", "Boston Celtics"), ("MIA", "Miami Heat"))
     relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
     with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
         page = open_page(context, f"{site}/plain")
-        page.set_viewport_size({"width": 1280, "height": 400})
+        expect(page.locator(f"{HOST} [data-testid=status]")).to_have_attribute("data-status", "connected")
+        bar(page).get_by_role("button", name="Sports").click()
+        game = page.locator(f'{HOST} [data-testid=bar-items] [data-game-id="{live}"]')
+        # As on the dashboard: league, teams with their logos (badges when there is no logo), away
+        # first, the scores, the clock.
+        expect(game).to_have_text("NFLBUFBUF10@ at KCKC14Q2 5:00")
+        expect(game.locator(".logo")).to_have_count(2)
+        scheduled = page.locator(f"{HOST} [data-testid=bar-items] .state-pre")
+        expect(scheduled.locator(".detail")).to_have_text(
+            re.compile(r"^(Today|Tomorrow) \d{1,2}:\d\d [AP]M$")
+        )
+        expect(scheduled.locator(".score")).to_have_count(0)
+        assert post(relay.url, batch(game_message(live, home=21, away=10))).status_code == 200
+        score = page.locator(f'{HOST} [data-game-id="{live}"] [data-field="home_team_score"]')
+        expect(score).to_have_text("21")
+        expect(score.locator(".flash")).to_have_class("flash flash-up")
+        # The relay goes: the bar says so, keeps the data and says how old it is.
+        relay.kill()
+        expect(page.locator(f"{HOST} [data-testid=status]")).not_to_have_attribute(
+            "data-status", "connected", timeout=20_000
+        )
+        expect(page.locator(f"{HOST} [data-testid=freshness]")).to_contain_text("Showing data from")
+        expect(score).to_have_text("21")
+
+
+def test_the_bar_ignores_what_the_page_posts(playwright, database_url, ids, start_relay):
+    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
+    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+        page = open_page(context, f"{site}/plain")
         expect_bar_price(page, "NVDA", "100.00")
-        set_price(relay, ids, "NVDA", "187.34")
+        # A page posting what the background sends a bar, by every route a page has.
+        forged = {
+            "type": "update",
+            "upserts": [{"table": "trades", "row": {"id": 999_999, "symbol": "EVIL", "price": "1.00"}}],
+            "removals": [],
+            "status": "connected",
+            "liveAt": 0,
+        }
+        page.evaluate(
+            "(m) => { window.postMessage(m, '*'); document.dispatchEvent(new CustomEvent('scrollr', {detail: m}));"
+            " try { chrome.runtime.sendMessage('x', m); } catch {} }",
+            forged,
+        )
+        # Anything the page could have slipped in would be on screen by the time a real change is.
+        set_price(relay, ids, "NVDA", "150.00")
+        expect_bar_price(page, "NVDA", "150.00")
+        expect(page.locator(f'{HOST} [data-symbol="EVIL"]')).to_have_count(0)
+        expect(page.locator(f"{HOST} [data-testid=bar-items] [data-symbol]")).to_have_count(3)
+
+
+MARKET = [  # symbol, price, previous close, change, % change (the screenshot's data)
+    ("AAPL", "229.87", "227.52", "2.35", "1.03"),
+    ("MSFT", "415.26", "418.10", "-2.84", "-0.68"),
+    ("NVDA", "183.02", "181.60", "1.42", "0.78"),
+    ("TSLA", "352.56", "345.16", "7.40", "2.14"),
+    ("BTC-USD", "97278.70", "98412.03", "-1133.33", "-1.15"),
+]
+
+
+def test_the_bar_has_no_axe_violations_and_a_screenshot(playwright, database_url, ids, start_relay):
+    for symbol, price, close, change, percent in MARKET:
+        if symbol not in ids:
+            ids[symbol] = insert_trade(database_url, symbol, price)
+        execute(
+            database_url,
+            "UPDATE trades SET price = %s, previous_close = %s, price_change = %s, percentage_change = %s"
+            " WHERE symbol = %s",
+            (price, close, change, percent, symbol),
+        )
+    insert_game(database_url, "NFL", "in", ("KC", "Kansas City Chiefs"), ("BUF", "Buffalo Bills"), (14, 10))
+    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
+    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+        page = open_page(context, f"{site}/plain")
+        page.set_viewport_size({"width": 1280, "height": 260})
+        expect_bar_price(page, "NVDA", "183.02")
+        expect(page.locator(f"{HOST} [data-symbol=MSFT] .change")).to_have_text(
+            "▼\u22122.84 (\u22120.68%)"
+        )  # a real minus sign
+        message = trade_message("NVDA", "187.34", row_id=ids["NVDA"])
+        message["record"].update(price_change="5.74", percentage_change="3.16", previous_close="181.60")
+        assert post(relay.url, batch(message)).status_code == 200
         expect_bar_price(page, "NVDA", "187.34")
         expect(page.get_by_role("region", name="Scrollr live feed")).to_be_visible()
+        bar_option(page, "Push").click()  # the page's title moves down, out from under the bar
+        bar(page).get_by_role("button", name="Options").click()
+        expect_bar_price(page, "NVDA", "187.34")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "feed-bar.png"))
         assert axe_violations(page) == []
         bar(page).get_by_role("button", name="Sports").click()
-        expect(page.locator(f"{HOST} [data-testid=bar-empty]")).to_be_visible()
+        expect(page.locator(f"{HOST} [data-testid=bar-items] [data-game-id]")).to_have_count(1)
         assert axe_violations(page) == []
         bar(page).get_by_role("button", name="Finance").click()
-        bar(page).get_by_role("button", name="Ticker").click()
+        bar_option(page, "Ticker").click()
+        assert axe_violations(page) == []  # with the options open
+        bar(page).get_by_role("button", name="Options").click()
         expect(page.locator(f"{HOST} ul.items[aria-hidden=true]")).to_have_count(1)
         assert axe_violations(page) == []
         bar(page).get_by_role("button", name="Collapse").click()

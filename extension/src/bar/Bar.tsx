@@ -1,7 +1,7 @@
 // The feed bar as the user sees it, in its Shadow Root: a labelled landmark with the Finance and
 // Sports tabs, the stream's honest status and the data's age (the dashboard's StatusDot and
 // Freshness), the items as on the dashboard (its formatting, flashes and ordering), the controls
-// (ticker, density, overlay/push, edge, collapse) and a handle to drag its height. Everything from
+// (ticker, density, overlay/push and edge behind an Options button; collapse) and a handle to drag its height. Everything from
 // the feed is text or an attribute set by React: nothing is inserted as HTML.
 
 import { type KeyboardEvent, type PointerEvent, type ReactNode, useState } from "react";
@@ -19,6 +19,7 @@ import { type BarModel, shownStatus } from "./model";
 import { type BarSettings, type Category, clampHeight, HEIGHT_MAX, HEIGHT_MIN, shownCategory } from "./settings";
 
 const RESIZE_STEP = 8;
+const OPTIONS_ID = "scrollr-bar-options";
 /** Seconds a ticker item takes to cross: the loop's length follows the number of items. */
 const TICKER_SECONDS_PER_ITEM = 4;
 const LABELS: Record<Category, string> = { finance: "Finance", sports: "Sports" };
@@ -189,6 +190,8 @@ export function Bar(props: BarProps) {
   const status = shownStatus(model, workerUp);
   const hasData = model.rows.trades.size + model.rows.games.size > 0;
   const other = settings.edge === "top" ? "bottom" : "top";
+  // The appearance toggles take the items' place while open: the bar stays one line on any page.
+  const [options, setOptions] = useState(false);
   return (
     <section
       className={`bar edge-${settings.edge} density-${settings.density}${settings.collapsed ? " collapsed" : ""}`}
@@ -209,23 +212,28 @@ export function Bar(props: BarProps) {
         <StatusDot status={status} />
         <Freshness status={status} liveAt={model.liveAt} hasData={hasData} />
       </div>
-      {!settings.collapsed && category !== null && <Items category={category} props={props} />}
-      <div className="controls" role="group" aria-label="Feed bar controls">
+      {!settings.collapsed && !options && category !== null && <Items category={category} props={props} />}
+      {!settings.collapsed && options && (
+        <div className="options" role="group" aria-label="Feed bar options" id={OPTIONS_ID}>
+          <Toggle pressed={settings.ticker} onClick={() => onSettings({ ticker: !settings.ticker })}>
+            Ticker
+          </Toggle>
+          <Toggle pressed={settings.density === "compact"} onClick={() => onSettings({ density: settings.density === "compact" ? "comfort" : "compact" })}>
+            Compact
+          </Toggle>
+          <Toggle pressed={settings.layout === "push"} onClick={() => onSettings({ layout: settings.layout === "push" ? "overlay" : "push" })}>
+            Push
+          </Toggle>
+          <button type="button" onClick={() => onSettings({ edge: other })}>
+            Move to {other}
+          </button>
+        </div>
+      )}
+      <div className="controls">
         {!settings.collapsed && (
-          <>
-            <Toggle pressed={settings.ticker} onClick={() => onSettings({ ticker: !settings.ticker })}>
-              Ticker
-            </Toggle>
-            <Toggle pressed={settings.density === "compact"} onClick={() => onSettings({ density: settings.density === "compact" ? "comfort" : "compact" })}>
-              Compact
-            </Toggle>
-            <Toggle pressed={settings.layout === "push"} onClick={() => onSettings({ layout: settings.layout === "push" ? "overlay" : "push" })}>
-              Push
-            </Toggle>
-            <button type="button" onClick={() => onSettings({ edge: other })}>
-              Move to {other}
-            </button>
-          </>
+          <button type="button" aria-expanded={options} aria-controls={options ? OPTIONS_ID : undefined} onClick={() => setOptions(!options)}>
+            Options
+          </button>
         )}
         <button type="button" aria-expanded={!settings.collapsed} onClick={() => onSettings({ collapsed: !settings.collapsed })}>
           {settings.collapsed ? "Expand" : "Collapse"}
