@@ -117,8 +117,8 @@ function Popup() {
         ) : (
           <SportsConfig games={games} flashes={flashes} preferences={preferences} empty={hasData || status === "connected" ? undefined : waiting} />
         )}
+        <BarSwitches />
       </main>
-      <BarSwitches />
       <footer className="links">
         <a href={origin ? `${origin}/` : "#"} target="_blank" rel="noreferrer">
           Open dashboard

@@ -166,17 +166,17 @@ def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
         deny = options.get_by_label("Never on")
         # A list with a mistake isn't saved, and says which entry is wrong.
         deny.fill("127.0.0.1\nnot a site/at all")
-        options.get_by_role("button", name="Save sites").click()
+        options.get_by_role("button", name="Apply site lists").click()
         expect(options.get_by_test_id("sites-message")).to_contain_text("Deny list: “site/at” is not a site")
         expect(bar(local)).to_be_visible()
         deny.fill("127.0.0.1")
-        options.get_by_role("button", name="Save sites").click()
+        options.get_by_role("button", name="Apply site lists").click()
         expect(options.get_by_test_id("sites-message")).to_have_text("Saved.")
         expect(local.locator(HOST)).to_have_count(0)
         expect(bar(named)).to_be_visible()
         # An allow list shows the bar only on its sites; a deny still wins over it.
         options.get_by_label("Allow the bar on").fill("127.0.0.1\nexample.org")
-        options.get_by_role("button", name="Save sites").click()
+        options.get_by_role("button", name="Apply site lists").click()
         expect(named.locator(HOST)).to_have_count(0)
         expect(local.locator(HOST)).to_have_count(0)
         # The popup's "this site" switch, over the page on 127.0.0.1, shows the bar there again.
@@ -195,7 +195,7 @@ def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
         # The global switch hides it everywhere, whatever the lists say.
         options.get_by_label("Allow the bar on").fill("")
         options.get_by_label("Never on").fill("")
-        options.get_by_role("button", name="Save sites").click()
+        options.get_by_role("button", name="Apply site lists").click()
         expect(bar(named)).to_be_visible()
         popup.get_by_role("switch", name="Show the feed bar on web pages").click()
         expect(named.locator(HOST)).to_have_count(0)

@@ -56,7 +56,7 @@ function SiteLists({ settings }: { settings: BarSettings }) {
       <textarea id="bar-allow" rows={4} value={allow} onChange={(e) => setAllow(e.target.value)} />
       <label htmlFor="bar-deny">Never on</label>
       <textarea id="bar-deny" rows={4} value={deny} onChange={(e) => setDeny(e.target.value)} />
-      <button type="submit">Save sites</button>
+      <button type="submit">Apply site lists</button>
       <div role="status" data-testid="sites-message">
         {message}
       </div>
