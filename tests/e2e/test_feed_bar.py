@@ -242,6 +242,22 @@ def test_a_symbol_removed_in_the_options_page_leaves_every_open_bar(
         for page in pages:
             expect(page.locator(f'{HOST} [data-symbol="AAPL"]')).to_have_count(0)
             expect(page.locator(f"{HOST} [data-testid=bar-items] [data-symbol]")).to_have_count(2)
+        # The active categories and the appearance, from the options page, reach every bar at once.
+        bar_options = options.get_by_test_id("bar-options")
+        bar_options.get_by_label("Finance").uncheck()
+        for page in pages:
+            expect(bar(page).get_by_role("group", name="Feed")).to_have_count(0)  # one category: no tabs
+            expect(page.locator(f"{HOST} [data-testid=bar-empty]")).to_have_text("No games right now.")
+        bar_options.get_by_label("Bottom").check()
+        bar_options.get_by_label("Compact").check()
+        for page in pages:
+            wait_until(
+                lambda p=page: host_box(p)["bottom"] == host_box(p)["viewportHeight"], what="at the bottom"
+            )
+            expect(bar(page)).to_have_class(re.compile(r"\bdensity-compact\b"))
+        bar_options.get_by_label("Show the feed bar on web pages").uncheck()
+        for page in pages:
+            expect(page.locator(HOST)).to_have_count(0)
 
 
 def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
@@ -274,6 +290,9 @@ def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
         expect(page.locator(f"{HOST} [data-testid=bar-items]")).to_have_count(0)
         bar(other).get_by_role("button", name="Expand").click()
         wait_until(lambda: host_box(page)["height"] == 152, what="expanded at the kept height")
+        expect(bar(other)).to_have_class(re.compile(r"\bdensity-comfort\b"))
+        bar_option(page, "Compact").click()
+        expect(bar(other)).to_have_class(re.compile(r"\bdensity-compact\b"))
 
 
 def test_the_ticker_pauses_on_hover_and_focus_and_stays_still_under_reduced_motion(

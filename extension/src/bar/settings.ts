@@ -29,9 +29,6 @@ export const BAR_SETTINGS_KEY = "scrollr:bar";
 export const CATEGORIES: Category[] = ["finance", "sports"];
 export const HEIGHT_MIN = 36;
 export const HEIGHT_MAX = 160;
-/** The comfortable default; compact density starts lower (`defaultHeight`). */
-const HEIGHT_COMFORT = 56;
-const HEIGHT_COMPACT = 40;
 
 export const DEFAULT_BAR_SETTINGS: BarSettings = {
   enabled: true,
@@ -44,12 +41,8 @@ export const DEFAULT_BAR_SETTINGS: BarSettings = {
   layout: "overlay",
   ticker: false,
   collapsed: false,
-  height: HEIGHT_COMFORT,
+  height: 56,
 };
-
-export function defaultHeight(density: Density): number {
-  return density === "compact" ? HEIGHT_COMPACT : HEIGHT_COMFORT;
-}
 
 export function clampHeight(height: number): number {
   return Math.round(Math.min(HEIGHT_MAX, Math.max(HEIGHT_MIN, height)));
