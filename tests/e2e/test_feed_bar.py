@@ -4,6 +4,8 @@ from 127.0.0.1, fed by the background service worker's one stream (issue 21)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ from tests.support.browser import ARTIFACTS, dollars, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.pages import page_server
 from tests.support.pg import execute, insert_trade
-from tests.support.procs import free_port, wait_until
+from tests.support.procs import RelayProcess, free_port, wait_until
 from tests.support.sequin import batch, game_message, post, trade_message
 
 pytestmark = pytest.mark.browser
@@ -25,6 +27,17 @@ HOST = "scrollr-feed-bar"
 @pytest.fixture
 def ids(database_url):
     return {symbol: insert_trade(database_url, symbol, "100.00") for symbol in SYMBOLS}
+
+
+@contextmanager
+def bar_browser(
+    playwright, start_relay, database_url
+) -> Iterator[tuple[RelayProcess, str, BrowserContext, str]]:
+    """A relay on the test's database, a server of ordinary pages, and Chromium with the extension
+    built for that relay; yields the relay, the pages' origin, the context and the extension id."""
+    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
+    with page_server() as site, extension_browser(playwright, relay.url) as (context, extension_id):
+        yield relay, site, context, extension_id
 
 
 def bar(page: Page):
@@ -73,8 +86,7 @@ def open_page(context: BrowserContext, url: str) -> Page:
 def test_on_a_hostile_page_with_a_strict_csp_the_bar_spans_its_edge_and_prices_move(
     playwright, database_url, ids, start_relay
 ):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (relay, site, context, _):
         page = open_page(context, f"{site}/hostile")
         expect_bar_price(page, "NVDA", "100.00")
         # The policy is in force (the page's own inline style was blocked) and the bar shows anyway.
@@ -123,8 +135,7 @@ def popup_for(context: BrowserContext, page: Page) -> Page:
 
 
 def test_three_pages_with_the_bar_and_the_popup_make_one_stream(playwright, database_url, ids, start_relay):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, extension_id):
+    with bar_browser(playwright, start_relay, database_url) as (relay, site, context, extension_id):
         pages = [open_page(context, f"{site}/plain/{n}") for n in range(3)]
         popup = open_popup(context, extension_id)
         expect_status(popup, "connected")
@@ -137,8 +148,7 @@ def test_three_pages_with_the_bar_and_the_popup_make_one_stream(playwright, data
 
 
 def test_after_the_service_worker_is_stopped_the_bar_moves_again(playwright, database_url, ids, start_relay):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (relay, site, context, _):
         page = open_page(context, f"{site}/plain")
         expect_bar_price(page, "NVDA", "100.00")
         assert streams_opened(relay) == 1
@@ -156,8 +166,7 @@ def test_after_the_service_worker_is_stopped_the_bar_moves_again(playwright, dat
 def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
     playwright, database_url, ids, start_relay
 ):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, extension_id):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, extension_id):
         local = open_page(context, f"{site}/plain")  # 127.0.0.1
         named = open_page(context, site.replace("127.0.0.1", "localhost") + "/plain")
         for page in (local, named):
@@ -203,8 +212,7 @@ def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
 
 
 def test_push_mode_moves_the_page_content_and_overlay_leaves_it(playwright, database_url, ids, start_relay):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, _):
         page = open_page(context, f"{site}/hostile")
         expect(bar(page)).to_be_visible()
         first = page.locator("#first")
@@ -232,8 +240,7 @@ def test_push_mode_moves_the_page_content_and_overlay_leaves_it(playwright, data
 def test_a_symbol_removed_in_the_options_page_leaves_every_open_bar(
     playwright, database_url, ids, start_relay
 ):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, extension_id):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, extension_id):
         pages = [open_page(context, f"{site}/plain/{n}") for n in range(3)]
         for page in pages:
             expect_bar_price(page, "AAPL", "100.00")
@@ -263,8 +270,7 @@ def test_a_symbol_removed_in_the_options_page_leaves_every_open_bar(
 def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
     playwright, database_url, ids, start_relay
 ):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, _):
         page = open_page(context, f"{site}/plain")
         other = open_page(context, f"{site}/plain/2")
         expect_bar_price(page, "AAPL", "100.00")
@@ -298,8 +304,7 @@ def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
 def test_the_ticker_pauses_on_hover_and_focus_and_stays_still_under_reduced_motion(
     playwright, database_url, ids, start_relay
 ):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (relay, site, context, _):
         page = open_page(context, f"{site}/plain")
         expect_bar_price(page, "AAPL", "100.00")
         bar_option(page, "Ticker").click()
@@ -336,8 +341,7 @@ def test_sports_items_and_the_honest_status_with_the_data_age(playwright, databa
         database_url, "NFL", "in", ("KC", "Kansas City Chiefs"), ("BUF", "Buffalo Bills"), (14, 10)
     )
     insert_game(database_url, "NBA", "pre", ("BOS", "Boston Celtics"), ("MIA", "Miami Heat"))
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (relay, site, context, _):
         page = open_page(context, f"{site}/plain")
         expect(page.locator(f"{HOST} [data-testid=status]")).to_have_attribute("data-status", "connected")
         bar(page).get_by_role("button", name="Sports").click()
@@ -365,8 +369,7 @@ def test_sports_items_and_the_honest_status_with_the_data_age(playwright, databa
 
 
 def test_the_bar_ignores_what_the_page_posts(playwright, database_url, ids, start_relay):
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (relay, site, context, _):
         page = open_page(context, f"{site}/plain")
         expect_bar_price(page, "NVDA", "100.00")
         # A page posting what the background sends a bar, by every route a page has.
@@ -409,8 +412,7 @@ def test_the_bar_has_no_axe_violations_and_a_screenshot(playwright, database_url
             (price, close, change, percent, symbol),
         )
     insert_game(database_url, "NFL", "in", ("KC", "Kansas City Chiefs"), ("BUF", "Buffalo Bills"), (14, 10))
-    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
-    with page_server() as site, extension_browser(playwright, relay.url) as (context, _):
+    with bar_browser(playwright, start_relay, database_url) as (relay, site, context, _):
         page = open_page(context, f"{site}/plain")
         page.set_viewport_size({"width": 1280, "height": 260})
         expect_bar_price(page, "NVDA", "183.02")

@@ -4,8 +4,9 @@
 
 import { type FormEvent, type ReactNode, useEffect, useState } from "react";
 
-import { BAR_SETTINGS_KEY, type BarSettings, CATEGORIES, type Category, loadBarSettings, readBarSettings, updateBarSettings } from "./settings";
+import { type BarSettings, CATEGORIES, type Category } from "./settings";
 import { parseSiteList } from "./sites";
+import { type ChangeSettings, useBarSettings } from "./useBarSettings";
 
 const CATEGORY_LABELS: Record<Category, string> = { finance: "Finance", sports: "Sports" };
 
@@ -22,7 +23,7 @@ function Choice<T extends string>({ legend, name, value, options, onChange }: { 
   );
 }
 
-function SiteLists({ settings }: { settings: BarSettings }) {
+function SiteLists({ settings, change }: { settings: BarSettings; change: ChangeSettings }) {
   const [allow, setAllow] = useState(settings.allow.join("\n"));
   const [deny, setDeny] = useState(settings.deny.join("\n"));
   const [message, setMessage] = useState<ReactNode>("");
@@ -31,7 +32,7 @@ function SiteLists({ settings }: { settings: BarSettings }) {
   const storedDeny = settings.deny.join("\n");
   useEffect(() => setAllow(storedAllow), [storedAllow]);
   useEffect(() => setDeny(storedDeny), [storedDeny]);
-  const save = async (event: FormEvent) => {
+  const save = (event: FormEvent) => {
     event.preventDefault();
     const allowed = parseSiteList(allow);
     const denied = parseSiteList(deny);
@@ -46,11 +47,13 @@ function SiteLists({ settings }: { settings: BarSettings }) {
       );
       return;
     }
-    await updateBarSettings(() => ({ allow: allowed.patterns, deny: denied.patterns }));
-    setMessage("Saved.");
+    change(() => ({ allow: allowed.patterns, deny: denied.patterns })).then(
+      () => setMessage("Saved."),
+      (error: unknown) => setMessage(`Not saved: ${error instanceof Error ? error.message : String(error)}`),
+    );
   };
   return (
-    <form onSubmit={(event) => void save(event)} className="site-lists">
+    <form onSubmit={save} className="site-lists">
       <p className="hint">One site per line, like example.com (its subdomains too) or *.example.com. A site on the deny list never shows the bar; with an empty allow list every other site does.</p>
       <label htmlFor="bar-allow">Allow the bar on</label>
       <textarea id="bar-allow" rows={4} value={allow} onChange={(e) => setAllow(e.target.value)} />
@@ -65,17 +68,9 @@ function SiteLists({ settings }: { settings: BarSettings }) {
 }
 
 export function BarOptions() {
-  const [settings, setSettings] = useState<BarSettings | null>(null);
-  useEffect(() => {
-    void loadBarSettings().then(setSettings);
-    const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
-      if (area === "sync" && BAR_SETTINGS_KEY in changes) setSettings(readBarSettings(changes[BAR_SETTINGS_KEY].newValue));
-    };
-    chrome.storage.onChanged.addListener(onChanged);
-    return () => chrome.storage.onChanged.removeListener(onChanged);
-  }, []);
+  const [settings, change] = useBarSettings();
   if (settings === null) return null;
-  const set = (change: Partial<BarSettings>) => void updateBarSettings(() => change);
+  const set = (values: Partial<BarSettings>) => void change(() => values);
   const toggleCategory = (category: Category, on: boolean) =>
     set({ categories: CATEGORIES.filter((c) => (c === category ? on : settings.categories.includes(c))) });
   return (
@@ -105,7 +100,7 @@ export function BarOptions() {
       <label>
         <input type="checkbox" checked={settings.ticker} onChange={(e) => set({ ticker: e.target.checked })} /> Scroll the items as a ticker (never with reduced motion)
       </label>
-      <SiteLists settings={settings} />
+      <SiteLists settings={settings} change={change} />
     </section>
   );
 }

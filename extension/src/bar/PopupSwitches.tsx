@@ -6,8 +6,8 @@
 import { useEffect, useState } from "react";
 
 import { SITE_REQUEST, type SiteAnswer } from "./protocol";
-import { BAR_SETTINGS_KEY, type BarSettings, loadBarSettings, readBarSettings, updateBarSettings } from "./settings";
 import { barAllowedOn, withSite } from "./sites";
+import { useBarSettings } from "./useBarSettings";
 
 /** The tab the popup is about: the active tab of its window; when the popup runs in a tab or window
  * of its own, the active tab of the last focused browser window. */
@@ -25,35 +25,20 @@ async function siteOfActiveTab(): Promise<string | null> {
   return typeof answer?.host === "string" && answer.host !== "" ? answer.host : null;
 }
 
-// The switches are controlled: React puts `checked` back as it was once the event is handled, so
-// the new value is read at once, not after the settings are loaded.
-function switchAll(on: boolean): void {
-  void updateBarSettings(() => ({ enabled: on }));
-}
-
-function switchSite(host: string, on: boolean): void {
-  void updateBarSettings((current) => withSite(current, host, on));
-}
-
 export function BarSwitches() {
-  const [settings, setSettings] = useState<BarSettings | null>(null);
+  const [settings, change] = useBarSettings();
   const [host, setHost] = useState<string | null>(null);
-  useEffect(() => {
-    void loadBarSettings().then(setSettings);
-    void siteOfActiveTab().then(setHost);
-    const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
-      if (area === "sync" && BAR_SETTINGS_KEY in changes) setSettings(readBarSettings(changes[BAR_SETTINGS_KEY].newValue));
-    };
-    chrome.storage.onChanged.addListener(onChanged);
-    return () => chrome.storage.onChanged.removeListener(onChanged);
-  }, []);
+  useEffect(() => void siteOfActiveTab().then(setHost), []);
   if (settings === null) return null;
   const onThisSite = host !== null && barAllowedOn({ ...settings, enabled: true }, host);
   return (
     <fieldset className="bar-switches" data-testid="bar-switches">
       <legend>Feed bar</legend>
       <label>
-        <input type="checkbox" role="switch" checked={settings.enabled} onChange={(e) => switchAll(e.target.checked)} />
+        <input type="checkbox" role="switch" checked={settings.enabled} onChange={(e) => {
+            const enabled = e.target.checked; // read now: React puts a controlled box back after the event
+            void change(() => ({ enabled }));
+          }} />
         Show the feed bar on web pages
       </label>
       {host !== null ? (
@@ -63,7 +48,10 @@ export function BarSwitches() {
             role="switch"
             checked={onThisSite}
             disabled={!settings.enabled}
-            onChange={(e) => switchSite(host, e.target.checked)}
+            onChange={(e) => {
+              const on = e.target.checked;
+              void change((current) => withSite(current, host, on));
+            }}
           />
           Show it on this site ({host})
         </label>
