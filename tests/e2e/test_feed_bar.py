@@ -289,6 +289,7 @@ def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
         handle.focus()
         page.keyboard.press("ArrowUp")
         wait_until(lambda: host_box(page)["height"] == 152, what="a keyboard resize")
+        wait_until(lambda: host_box(other)["height"] == 152, what="the key's height kept, once let go")
         collapse = bar(page).get_by_role("button", name="Collapse")
         expect(collapse).to_have_attribute("aria-expanded", "true")
         collapse.click()

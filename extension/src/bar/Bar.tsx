@@ -149,12 +149,21 @@ function ResizeHandle({ props }: { props: BarProps }) {
     setDragging(null);
     onSettings({ height: heightAt(event.clientY) });
   };
-  const key = (event: KeyboardEvent<HTMLDivElement>) => {
-    const grow = settings.edge === "top" ? "ArrowDown" : "ArrowUp";
-    const shrink = settings.edge === "top" ? "ArrowUp" : "ArrowDown";
+  // Arrow keys move the height at once and store it when the key is let go: a held key repeats
+  // faster than chrome.storage.sync accepts writes (120 a minute).
+  const grow = settings.edge === "top" ? "ArrowDown" : "ArrowUp";
+  const shrink = settings.edge === "top" ? "ArrowUp" : "ArrowDown";
+  const keyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     if (event.key !== grow && event.key !== shrink) return;
     event.preventDefault();
-    onSettings({ height: clampHeight(settings.height + (event.key === grow ? RESIZE_STEP : -RESIZE_STEP)) });
+    const height = clampHeight((dragging ?? settings.height) + (event.key === grow ? RESIZE_STEP : -RESIZE_STEP));
+    setDragging(height);
+    onDragHeight(height);
+  };
+  const keyUp = (event: KeyboardEvent<HTMLDivElement>) => {
+    if ((event.key !== grow && event.key !== shrink) || dragging === null) return;
+    setDragging(null);
+    onSettings({ height: dragging });
   };
   return (
     <div
@@ -171,7 +180,8 @@ function ResizeHandle({ props }: { props: BarProps }) {
       onPointerMove={move}
       onPointerUp={up}
       onPointerCancel={up}
-      onKeyDown={key}
+      onKeyDown={keyDown}
+      onKeyUp={keyUp}
     />
   );
 }

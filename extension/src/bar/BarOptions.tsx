@@ -5,9 +5,11 @@
 import { type FormEvent, type ReactNode, useEffect, useState } from "react";
 
 import { type BarSettings, CATEGORIES, type Category } from "./settings";
-import { parseSiteList } from "./sites";
+import { MAX_PATTERNS, parseSiteList } from "./sites";
 import { type ChangeSettings, useBarSettings } from "./useBarSettings";
 
+/** Room for a full list of the longest names, one per line. */
+const LIST_CHARS = MAX_PATTERNS * 254;
 const CATEGORY_LABELS: Record<Category, string> = { finance: "Finance", sports: "Sports" };
 
 function Choice<T extends string>({ legend, name, value, options, onChange }: { legend: string; name: string; value: T; options: Array<[T, string]>; onChange: (value: T) => void }) {
@@ -56,9 +58,9 @@ function SiteLists({ settings, change }: { settings: BarSettings; change: Change
     <form onSubmit={save} className="site-lists">
       <p className="hint">One site per line, like example.com (its subdomains too) or *.example.com. A site on the deny list never shows the bar; with an empty allow list every other site does.</p>
       <label htmlFor="bar-allow">Allow the bar on</label>
-      <textarea id="bar-allow" rows={4} value={allow} onChange={(e) => setAllow(e.target.value)} />
+      <textarea id="bar-allow" rows={4} maxLength={LIST_CHARS} value={allow} onChange={(e) => setAllow(e.target.value)} />
       <label htmlFor="bar-deny">Never on</label>
-      <textarea id="bar-deny" rows={4} value={deny} onChange={(e) => setDeny(e.target.value)} />
+      <textarea id="bar-deny" rows={4} maxLength={LIST_CHARS} value={deny} onChange={(e) => setDeny(e.target.value)} />
       <button type="submit">Apply site lists</button>
       <div role="status" data-testid="sites-message">
         {message}

@@ -136,7 +136,7 @@ class FeedBar {
           workerUp={this.workerUp}
           settings={this.settings}
           preferences={this.preferences}
-          onSettings={(change) => void updateBarSettings(() => change)}
+          onSettings={(change) => void updateBarSettings(() => change).catch((error) => console.warn("Scrollr: the feed bar's setting was not saved", error))}
           onDragHeight={(height) => {
             this.dragHeight = height;
             this.layout();
