@@ -180,6 +180,8 @@ class FeedBar {
 }
 
 async function main(): Promise<void> {
+  // http(s) also serves XML and SVG documents, where an element can't hold a Shadow Root.
+  if (!(document.documentElement instanceof HTMLHtmlElement)) return;
   if (document.querySelector(HOST_TAG)) return; // a bar of an earlier copy of this script is here
   let settings = await loadBarSettings();
   let preferences = await loadPreferences();
