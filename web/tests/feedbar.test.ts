@@ -79,7 +79,7 @@ const trade = (id: number, price: string) => ({ id, symbol: `S${id}`, price });
 
 test("the bar's model takes the state, then updates, flashing what moved and forgetting what left", () => {
   const model = emptyModel();
-  assert.equal(shownStatus(model, true), "connecting");
+  assert.equal(shownStatus(model.status, true), "connecting");
   applyBarMessage(model, { type: "state", rows: { trades: [trade(1, "10"), trade(2, "20")], games: [] }, status: "connected", liveAt: 5 });
   assert.equal(model.flashes.size, 0);
   applyBarMessage(model, { type: "update", upserts: [{ table: "trades", row: trade(1, "9") }], removals: [{ table: "trades", key: "2" }], status: "connected", liveAt: 6 });
@@ -94,8 +94,9 @@ test("the bar's model takes the state, then updates, flashing what moved and for
 test("stored live isn't shown as live while the worker is gone", () => {
   const model = emptyModel();
   applyBarMessage(model, { type: "state", rows: { trades: [], games: [] }, status: "connected", liveAt: 1 });
-  assert.equal(shownStatus(model, true), "connected");
-  assert.equal(shownStatus(model, false), "reconnecting");
+  assert.equal(shownStatus(model.status, true), "connected");
+  assert.equal(shownStatus(model.status, false), "reconnecting");
+  assert.equal(shownStatus("error", false), "error");
 });
 
 test("the background turns storage changes into a bar's update, and ignores unrelated keys", () => {

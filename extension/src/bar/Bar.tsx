@@ -197,7 +197,7 @@ function Toggle({ pressed, onClick, children }: { pressed: boolean; onClick: () 
 export function Bar(props: BarProps) {
   const { model, workerUp, settings, onSettings } = props;
   const category = shownCategory(settings);
-  const status = shownStatus(model, workerUp);
+  const status = shownStatus(model.status, workerUp);
   const hasData = model.rows.trades.size + model.rows.games.size > 0;
   const other = settings.edge === "top" ? "bottom" : "top";
   // The appearance toggles take the items' place while open: the bar stays one line on any page.

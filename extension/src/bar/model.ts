@@ -49,7 +49,7 @@ export function applyBarMessage(model: BarModel, message: BarMessage): void {
 }
 
 /** The status to show: stored "live" isn't live while the worker that would keep it so is gone. */
-export function shownStatus(model: BarModel, workerUp: boolean): Status {
-  if (!workerUp && (model.status === "connected" || model.status === "delayed")) return "reconnecting";
-  return model.status;
+export function shownStatus(stored: Status, workerUp: boolean): Status {
+  if (!workerUp && (stored === "connected" || stored === "delayed")) return "reconnecting";
+  return stored;
 }
