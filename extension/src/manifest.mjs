@@ -16,7 +16,8 @@ export function manifest(apiOrigin) {
     action: { default_popup: "popup.html", default_title: "Scrollr", default_icon: iconPaths() },
     icons: iconPaths(),
     options_ui: { page: "options.html", open_in_tab: true },
-    // storage: live state (session), the API origin (local), preferences (sync); alarms: the watchdog.
+    // storage: live state (session), the API origin (local), preferences and the feed bar's settings
+    // (sync); alarms: the watchdog.
     permissions: ["storage", "alarms"],
     host_permissions: [`${origin}/*`],
     optional_host_permissions: ["https://*/*", "http://*/*"],

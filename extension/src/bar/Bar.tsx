@@ -9,8 +9,8 @@ import { type KeyboardEvent, type PointerEvent, type ReactNode, useState } from 
 import { rowWanted } from "../../../web/shared/interest";
 import { gameRows, interestOf, marketRows, type Preferences } from "../../../web/shared/preferences";
 import type { Row } from "../../../web/shared/protocol";
-import { Logo, statusText } from "../../../web/src/components/Games";
-import { FlashOn } from "../../../web/src/components/Markets";
+import { Logo, statusText, text } from "../../../web/src/components/Games";
+import { direction, FlashOn } from "../../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../../web/src/components/Status";
 import { formatMoney, formatSigned } from "../../../web/src/format";
 import { useNow } from "../../../web/src/hooks/useNow";
@@ -35,11 +35,6 @@ export interface BarProps {
   onDragHeight: (height: number) => void;
 }
 
-function direction(row: Row): "up" | "down" | "flat" {
-  const change = Number(row.price_change);
-  return change > 0 ? "up" : change < 0 ? "down" : "flat";
-}
-
 function TradeItem({ trade, model }: { trade: Row; model: BarModel }) {
   const dir = direction(trade);
   return (
@@ -56,10 +51,6 @@ function TradeItem({ trade, model }: { trade: Row; model: BarModel }) {
       </span>
     </li>
   );
-}
-
-function text(value: unknown): string {
-  return value === null || value === undefined ? "" : String(value);
 }
 
 function GameSide({ game, side, model }: { game: Row; side: "home" | "away"; model: BarModel }) {

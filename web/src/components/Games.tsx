@@ -13,7 +13,7 @@ import type { Row } from "../../shared/protocol";
 import { FlashOn } from "./Markets";
 import { SportsSettings } from "./Settings";
 
-function text(value: unknown): string {
+export function text(value: unknown): string {
   return value === null || value === undefined ? "" : String(value);
 }
 
