@@ -157,7 +157,7 @@ def test_after_the_service_worker_is_stopped_the_bar_moves_again(playwright, dat
         cdp.send("ServiceWorker.stopAllWorkers")
         # The bar's port dropped with the worker; reconnecting it started a new worker, whose stream
         # resumed from the stored cursor.
-        wait_until(lambda: streams_opened(relay) == 2, timeout=30, what="a new worker's stream")
+        wait_until(lambda: streams_opened(relay) >= 2, timeout=30, what="a new worker's stream")
         set_price(relay, ids, "NVDA", "301.00")
         expect_bar_price(page, "NVDA", "301.00", timeout_ms=30_000)
         expect(page.locator(f"{HOST} [data-testid=status]")).to_have_attribute("data-status", "connected")
@@ -172,6 +172,13 @@ def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
         for page in (local, named):
             expect(bar(page)).to_be_visible()
         options = open_page(context, f"chrome-extension://{extension_id}/options.html")
+        # The extension's icons are real images of their sizes, named in the manifest.
+        icons = options.evaluate(
+            "Promise.all(Object.entries(chrome.runtime.getManifest().icons).map(async ([size, path]) =>"
+            " { const image = await createImageBitmap(await (await fetch(path)).blob());"
+            " return [Number(size), image.width, image.height]; }))"
+        )
+        assert icons == [[size, size, size] for size in (16, 32, 48, 128)]
         deny = options.get_by_label("Never on")
         # A list with a mistake isn't saved, and says which entry is wrong.
         deny.fill("127.0.0.1\nnot a site/at all")
