@@ -393,11 +393,24 @@ def test_the_bar_ignores_what_the_page_posts(playwright, database_url, ids, star
             " try { chrome.runtime.sendMessage('x', m); } catch {} }",
             forged,
         )
+        # Nor can it work the bar's controls: the open Shadow Root lets it reach them, but its clicks
+        # and keys are not the user's.
+        page.evaluate(
+            "(tag) => { const root = document.querySelector(tag).shadowRoot;"
+            " const collapse = [...root.querySelectorAll('button')].find((b) => b.textContent === 'Collapse');"
+            " collapse.click(); collapse.focus();"
+            " collapse.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true})); }",
+            HOST,
+        )
         # Anything the page could have slipped in would be on screen by the time a real change is.
         set_price(relay, ids, "NVDA", "150.00")
         expect_bar_price(page, "NVDA", "150.00")
         expect(page.locator(f'{HOST} [data-symbol="EVIL"]')).to_have_count(0)
         expect(page.locator(f"{HOST} [data-testid=bar-items] [data-symbol]")).to_have_count(3)
+        stored = context.service_workers[0].evaluate("chrome.storage.sync.get('scrollr:bar')")
+        assert stored.get("scrollr:bar", {}).get("collapsed", False) is False
+        bar(page).get_by_role("button", name="Collapse").click()  # the user's own click works
+        expect(bar(page).get_by_role("button", name="Expand")).to_be_visible()
 
 
 MARKET = [  # symbol, price, previous close, change, % change (the screenshot's data)

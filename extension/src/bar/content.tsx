@@ -4,11 +4,13 @@
 // background tab keeps its rows current but renders only when it is shown again.
 //
 // The Shadow Root is open. Closed would hide the bar's text from the page's scripts, but what the bar
-// holds is public market data and scores the user chose to show on this page; an open root keeps it
-// reachable by the tools a user may rely on (accessibility checkers, translators, automation, this
-// project's own tests). Isolation of styles, which is what the bar needs, is the same either way.
-// Trust runs one way: the script listens to no page event but `visibilitychange`, to no
-// window.postMessage, and renders the feed as text only.
+// holds is public market data and scores the user chose to show on this page, and a page owns its
+// pixels: it can draw over any bar, closed or not. An open root keeps the bar reachable by the tools
+// a user may rely on (accessibility checkers, translators, automation, this project's own tests).
+// Isolation of styles, which is what the bar needs, is the same either way. What open would let a
+// page do beyond reading — dispatch clicks or keys at the bar's controls — is stopped at the root:
+// only the user's own (trusted) input reaches them. Otherwise the script listens to no page event
+// but `visibilitychange`, to no window.postMessage, and renders the feed as text only.
 
 import { flushSync } from "react-dom";
 import { createRoot, type Root } from "react-dom/client";
@@ -26,6 +28,8 @@ import { barAllowedOn } from "./sites";
 declare const __BAR_CSS__: string;
 
 const HOST_TAG = "scrollr-feed-bar";
+/** The input the bar's controls act on; the page's made-up events of these kinds stop at the root. */
+const INPUT_EVENTS = ["click", "dblclick", "mousedown", "mouseup", "pointerdown", "pointermove", "pointerup", "pointercancel", "keydown", "keyup", "input", "change"];
 const COLLAPSED_HEIGHT = 32;
 
 let staticSheet: CSSStyleSheet | null = null;
@@ -37,6 +41,11 @@ function barSheet(): CSSStyleSheet {
     staticSheet.replaceSync(__BAR_CSS__);
   }
   return staticSheet;
+}
+
+/** Before React's listeners (on the container inside the root) see it: drop what a script made up. */
+function stopUntrusted(event: Event): void {
+  if (!event.isTrusted) event.stopImmediatePropagation();
 }
 
 /** What push mode changed on <html>, to put it back as it was. */
@@ -68,6 +77,7 @@ class FeedBar {
   ) {
     const shadow = this.host.attachShadow({ mode: "open" });
     shadow.adoptedStyleSheets = [barSheet(), this.geometry];
+    for (const type of INPUT_EVENTS) shadow.addEventListener(type, stopUntrusted, { capture: true });
     const container = document.createElement("div");
     container.style.height = "100%"; // CSSOM, not an attribute: allowed under any CSP
     shadow.append(container);
