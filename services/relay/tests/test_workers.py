@@ -143,6 +143,7 @@ def test_a_frozen_worker_is_replaced_within_the_worker_timeout(workers_relay):
         wait_until(lambda: len(workers_of(workers_relay)) == 2, timeout=15, what="a replacement worker")
         assert answered(workers_relay, 40) >= 38
         assert "silent for" in workers_relay.log()
+        assert workers_relay.metric("scrollr_workers_killed_silent") == 1
     finally:
         if alive(frozen):
             os.kill(frozen, signal.SIGCONT)
