@@ -11,6 +11,7 @@ import { interestOf, PREFERENCES_KEY, readPreferences, withinCatalog, type Offer
 import type { RowChange } from "../../web/shared/protocol";
 import { rowsFromLists, type RowsState } from "../../web/shared/rows";
 import { StreamClient } from "../../web/shared/stream-client";
+import { serveBars } from "./bar/hub";
 import { apiOrigin, preferences, savePreferences } from "./settings";
 import { APPLIED_KEEP, POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
 import { changesWrite, readStored, type StorageWrite, stateWrite, WriteQueue } from "./storage";
@@ -148,6 +149,8 @@ chrome.runtime.onStartup.addListener(() => void ensureStream());
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === POPUP_PORT) void ensureStream();
 });
+// The feed bars hold ports too: each connection wakes this worker the same way.
+serveBars(() => void ensureStream());
 self.addEventListener("online", () => client?.retryNow());
 self.addEventListener("offline", () => client?.goOffline());
 

@@ -17,6 +17,7 @@ import { Freshness, StatusDot } from "../../web/src/components/Status";
 import { useCatalog } from "../../web/src/hooks/useCatalog";
 import { useNow } from "../../web/src/hooks/useNow";
 import { type Flash, noteFlashes } from "../../web/src/realtime-store";
+import { BarSwitches } from "./bar/PopupSwitches";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
 import { PORT_RETRY_MS, POPUP_PORT, SETTINGS_API_KEY } from "./state";
 import { readStored, type StoredView } from "./storage";
@@ -154,6 +155,7 @@ function Popup() {
         ) : (
           <SportsConfig games={games} flashes={flashes} preferences={preferences} empty={hasData || status === "connected" ? undefined : waiting} />
         )}
+        <BarSwitches />
       </main>
       <footer className="links">
         <a href={origin ? `${origin}/` : "#"} target="_blank" rel="noreferrer">

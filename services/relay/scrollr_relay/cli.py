@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from scrollr_core import pgconnect
 from scrollr_core.logs import configure
 from scrollr_core.settings import load_or_exit
 
+from scrollr_relay import metrics
 from scrollr_relay.app import create_app, hub_of
 from scrollr_relay.config import Settings, load_settings
 from scrollr_relay.server import serve
-from scrollr_relay.workers import supervise
+from scrollr_relay.workers import KILLED_SILENT_ENV, supervise
 
 log = logging.getLogger("scrollr.relay")
 
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     configure("scrollr-relay")
     settings = load_or_exit("scrollr-relay", load_settings)
     if args.listen_fd is not None:
+        metrics.WORKERS_KILLED_SILENT.set(int(os.environ.get(KILLED_SILENT_ENV, "0")))
         _serve(settings, args.listen_fd, args.heartbeat_fd)
         return
     _check_database(settings)

@@ -45,3 +45,8 @@ LIMITS_REACHED = Counter(
 REPLAYS_ABANDONED = Counter(
     "scrollr_replays_abandoned_total", "Backlog replays stopped because their stream closed first"
 )
+WORKERS_KILLED_SILENT = Gauge(
+    "scrollr_workers_killed_silent",
+    "WORKERS: workers the supervisor killed and replaced for falling silent (it tells each worker it starts)",
+    multiprocess_mode="max",
+)

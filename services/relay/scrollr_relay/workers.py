@@ -50,6 +50,7 @@ STOP_TIMEOUT_SECONDS = 15.0
 # A starting worker imports and builds its app before its first heartbeat.
 START_TIMEOUT_SECONDS = 60.0
 HEARTBEATS_PER_TIMEOUT = 5
+KILLED_SILENT_ENV = "SCROLLR_WORKERS_KILLED_SILENT"
 
 
 def beat_interval(settings: Settings) -> float:
@@ -113,6 +114,7 @@ class Supervisor:
         # heartbeat pipe (read end) -> (pid, when it last spoke); the clock starts at the spawn
         self._beats: dict[int, tuple[int, float]] = {}
         self._failed_starts = 0
+        self._killed_silent = 0
 
     def _spawn(self) -> None:
         sock = listening_socket(self._settings.host, self._settings.port)
@@ -126,7 +128,12 @@ class Supervisor:
                     *("--listen-fd", str(sock.fileno())),
                     *("--heartbeat-fd", str(beat_write)),
                 ],
-                env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir},
+                env={
+                    **os.environ,
+                    "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir,
+                    # The supervisor exports no metrics itself: its workers export its count.
+                    KILLED_SILENT_ENV: str(self._killed_silent),
+                },
                 pass_fds=[sock.fileno(), beat_write],
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in the supervisor
             )
@@ -166,6 +173,7 @@ class Supervisor:
                     "worker %d silent for %.1f s (WORKER_TIMEOUT_SECONDS): killing it", pid, now - spoke
                 )
                 self._forget_beats(fd)
+                self._killed_silent += 1
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)  # SIGKILL: a stopped or stuck process can't act on SIGTERM
 

@@ -164,7 +164,11 @@ def test_replays_of_clients_that_hung_up_leave_webhooks_and_readiness_alone(star
         }
     )
     cursor = publish(relay, "FIRST")["cursor"]
+    live = open_stream(relay, "?symbols=LAST")
     publish_many(relay, 10_000)
+    publish(relay, "LAST")
+    assert live.next().json()["record"]["symbol"] == "LAST"  # past the recent frames: replays read Redis
+    live.close()
     stop = threading.Event()
 
     def hammer() -> None:
@@ -217,7 +221,11 @@ def test_resumes_that_read_the_bus_are_capped_per_process_and_per_client(start_r
         }
     )
     cursor = publish(relay, "FIRST")["cursor"]
+    live = open_stream(relay, "?symbols=LAST")
     publish_many(relay, 5000)  # the cursor is older than the recent frames: its replay reads Redis
+    publish(relay, "LAST")
+    assert live.next().json()["record"]["symbol"] == "LAST"  # the hub has read (and trimmed) past it
+    live.close()
     fresh_redis.proc.send_signal(signal.SIGSTOP)  # replays now wait on Redis, holding their slots
     held: list[socket.socket] = []
     try:

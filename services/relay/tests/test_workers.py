@@ -122,18 +122,24 @@ def test_only_the_metrics_of_dead_supervisors_are_removed(tmp_path):
 
 
 def answered(relay, count: int) -> int:
-    """How many of `count` fresh connections get their /healthz answered within 2 s."""
+    """How many of `count` fresh connections get their /healthz answered within 5 s."""
     ok = 0
     for _ in range(count):
         with contextlib.suppress(httpx.HTTPError):
             ok += (
-                httpx.get(f"{relay.url}/healthz", timeout=2, headers={"Connection": "close"}).status_code
+                httpx.get(f"{relay.url}/healthz", timeout=5, headers={"Connection": "close"}).status_code
                 == 200
             )
     return ok
 
 
+def serving(relay, count: int) -> bool:
+    return relay.log().count("Application startup complete") == count
+
+
 def test_a_frozen_worker_is_replaced_within_the_worker_timeout(workers_relay):
+    # Both serving, so both speak: a worker frozen before its first word has START_TIMEOUT_SECONDS.
+    wait_until(lambda: serving(workers_relay, 2), timeout=30, what="both workers serving")
     before = workers_of(workers_relay)
     frozen = min(before)
     os.kill(frozen, signal.SIGSTOP)  # alive, its socket still in the port's group, answering nothing
@@ -141,8 +147,10 @@ def test_a_frozen_worker_is_replaced_within_the_worker_timeout(workers_relay):
         # The issue's check: 15 s after the freeze, 38 of 40 new connections are answered.
         wait_until(lambda: frozen not in workers_of(workers_relay), timeout=15, what="the frozen worker gone")
         wait_until(lambda: len(workers_of(workers_relay)) == 2, timeout=15, what="a replacement worker")
+        wait_until(lambda: serving(workers_relay, 3), timeout=30, what="the replacement serving")
         assert answered(workers_relay, 40) >= 38
         assert "silent for" in workers_relay.log()
+        assert workers_relay.metric("scrollr_workers_killed_silent") == 1
     finally:
         if alive(frozen):
             os.kill(frozen, signal.SIGCONT)

@@ -13,13 +13,13 @@ import type { Row } from "../../shared/protocol";
 import { FlashOn } from "./Markets";
 import { SportsSettings } from "./Settings";
 
-function text(value: unknown): string {
+export function text(value: unknown): string {
   return value === null || value === undefined ? "" : String(value);
 }
 
 /** The team's code as a badge until its logo (a third-party CDN) has loaded, and for good if it
  * fails: never a broken-image icon. The image loads unseen behind the badge. */
-function Logo({ src, code }: { src: unknown; code: string }) {
+export function Logo({ src, code }: { src: unknown; code: string }) {
   const [state, setState] = useState<"loading" | "loaded" | "failed">("loading");
   const url = safeLink(src);
   return (
@@ -67,7 +67,7 @@ function Team({ game, side, flash, favourite }: TeamProps) {
   );
 }
 
-function statusText(game: Row, now: number): string {
+export function statusText(game: Row, now: number): string {
   if (game.state === "pre") return formatStart(game.start_time, now);
   return text(game.short_detail) || text(game.status_long);
 }

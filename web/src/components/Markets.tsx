@@ -32,7 +32,7 @@ export function FlashOn({ flash, children }: { flash: Flash | undefined; childre
   );
 }
 
-function direction(row: Row): string {
+export function direction(row: Row): "up" | "down" | "flat" {
   const change = Number(row.price_change);
   return change > 0 ? "up" : change < 0 ? "down" : "flat";
 }
