@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from scrollr_relay.tables import FILTER_BY_TABLE, RowFilter
 from scrollr_relay.topics import TopicError, decode_value, parse_topic_filter, raw_query
 
 
@@ -26,21 +27,6 @@ class FilterError(ValueError):
     """A filter parameter is invalid; the message says why."""
 
 
-@dataclass(frozen=True)
-class RowFilter:
-    """A query parameter that chooses the rows of one table by one column."""
-
-    param: str
-    table: str
-    column: str
-    max_chars: int  # the column's declared length
-
-
-ROW_FILTERS = (
-    RowFilter("symbols", "trades", "symbol", 30),
-    RowFilter("leagues", "games", "league", 50),
-)
-FILTER_BY_TABLE = {f.table: f for f in ROW_FILTERS}
 MAX_FILTER_VALUES = 256
 # Tickers (BRK.B, BTC-USD, ^GSPC, EURUSD=X) and league names (NFL, Premier League, Ligue 1).
 _VALUE = re.compile(r"[A-Za-z0-9^][A-Za-z0-9 .&'^=_/:-]*")
@@ -55,12 +41,10 @@ class StreamFilter:
     leagues: frozenset[str] | None = None
 
     def rows_of(self, table: str) -> frozenset[str] | None:
-        """The values chosen for `table`'s filter column; None: every row."""
-        if table == "trades":
-            return self.symbols
-        if table == "games":
-            return self.leagues
-        return None
+        """The values chosen for `table`'s filter column (tables.py); None: every row."""
+        spec = FILTER_BY_TABLE.get(table)
+        chosen: frozenset[str] | None = None if spec is None else getattr(self, spec.param)
+        return chosen
 
     def wants(self, topic: str, keys: tuple[str, ...]) -> bool:
         """Does a change of `topic`, whose rows hold `keys` in the filter column, pass?"""
@@ -98,10 +82,14 @@ def parse_filter(query_string: bytes, max_topics: int) -> StreamFilter | None:
         topics = parse_topic_filter(query["topics"], max_topics) if "topics" in query else None
     except TopicError as exc:
         raise FilterError(str(exc)) from None
-    rows = {spec.param: parse_values(spec, query[spec.param]) for spec in ROW_FILTERS if spec.param in query}
+    rows = {
+        spec.param: parse_values(spec, query[spec.param])
+        for spec in FILTER_BY_TABLE.values()
+        if spec.param in query
+    }
     if topics is None and not rows:
         return None
-    return StreamFilter(topics=topics, symbols=rows.get("symbols"), leagues=rows.get("leagues"))
+    return StreamFilter(topics=topics, **rows)
 
 
 class _Keys(msgspec.Struct):
