@@ -6,7 +6,7 @@
 import type { RowChange } from "../../web/shared/protocol";
 
 /** Stream ids applied, newest last, capped: what the tests' `chrome.storage.session.get` reads. */
-export const APPLIED_KEY = "scrollr:test:applied";
+const APPLIED_KEY = "scrollr:test:applied";
 const APPLIED_KEEP = 500;
 
 export async function noteApplied(changes: RowChange[]): Promise<void> {
