@@ -2,7 +2,7 @@
 `/snapshot`).
 
 `topics` chooses tables; `symbols` chooses the rows of `trades` by their `symbol`, `leagues` the rows
-of `games` by their `league`. Omitted means all; an empty value (`symbols=`) means none of them. A
+of `games` by their `league` (declared in tables.py). Omitted means all; an empty value (`symbols=`) means none of them. A
 change is delivered when its new *or* its old row matches, so a row that leaves a filter (a game
 moved to another league) is seen leaving.
 
@@ -92,9 +92,8 @@ def parse_filter(query_string: bytes, max_topics: int) -> StreamFilter | None:
     return StreamFilter(topics=topics, **rows)
 
 
-class _Keys(msgspec.Struct):
-    symbol: Any = None
-    league: Any = None
+# The filter columns of tables.py (symbol, league): the only fields of a row decoded here.
+_Keys = msgspec.defstruct("_Keys", [(spec.column, Any, None) for spec in FILTER_BY_TABLE.values()])
 
 
 # The keys of a TRUNCATE: every row of its table, so every filter that takes the table passes it.
@@ -103,8 +102,8 @@ EVERY_ROW: tuple[str, ...] = ("*",)  # "*" is no symbol or league (parse_values)
 
 class _Change(msgspec.Struct):
     action: str = ""
-    record: _Keys | None = None
-    changes: _Keys | None = None
+    record: _Keys | None = None  # type: ignore[valid-type]  # a struct made from the registry
+    changes: _Keys | None = None  # type: ignore[valid-type]
 
 
 _decode_change = msgspec.json.Decoder(_Change).decode
@@ -123,7 +122,7 @@ def filter_keys(topic: str, data: bytes) -> tuple[str, ...]:
         return EVERY_ROW
     if spec is None:
         return ()
-    keys = []
+    keys: list[str] = []
     for row in (change.record, change.changes):
         value = getattr(row, spec.column, None) if row is not None else None
         if isinstance(value, str) and value not in keys:
