@@ -4,6 +4,7 @@
 
 import { type Row, type Status, type Table, TABLES } from "../../../web/shared/protocol";
 import { type Flash, noteFlashes } from "../../../web/src/realtime-store";
+import { keyOf, perTable } from "../../../web/shared/rows";
 import type { BarMessage } from "./protocol";
 
 export interface BarModel {
@@ -16,11 +17,11 @@ export interface BarModel {
 }
 
 export function emptyModel(): BarModel {
-  return { rows: { trades: new Map(), games: new Map() }, status: "connecting", liveAt: null, hasState: false, flashes: new Map() };
+  return { rows: perTable(() => new Map()), status: "connecting", liveAt: null, hasState: false, flashes: new Map() };
 }
 
 function put(model: BarModel, table: Table, row: Row): void {
-  const key = String(row.id);
+  const key = keyOf(table, row);
   noteFlashes(model.flashes, table, key, model.rows[table].get(key), row);
   model.rows[table].set(key, row);
 }
