@@ -13,9 +13,12 @@ web: bootstrap
     node web/build.mjs
 
 # Start the whole system on embedded defaults and print where to look (it builds the extension for
-# the port it uses).
-dev: web
-    scrollr-dev
+# the port it uses). The port and DATABASE_URL are checked before anything is built, so a second
+# `just dev` on a busy port leaves the running one's dashboard and extension alone.
+dev: bootstrap
+    scrollr-dev --preflight
+    node web/build.mjs
+    exec scrollr-dev
 
 # Lint, type-check and run the whole test suite.
 test: web lint
@@ -37,6 +40,10 @@ lint:
 # Renew requirements.lock (hashed) from pyproject.toml's ranges; bootstrap installs exactly it.
 lock: bootstrap
     pip-compile -q --extra dev --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
+# Regenerate web/shared/tables.ts from the relay's table registry (services/relay/scrollr_relay/tables.py).
+tables: bootstrap
+    python -m scrollr_relay.tables > web/shared/tables.ts
 
 # Format the code in place.
 fmt:

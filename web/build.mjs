@@ -42,11 +42,13 @@ async function buildWeb() {
   await copyFile(path.join(root, "web/src/styles.css"), path.join(out, "styles.css"));
 }
 
-async function buildExtension(out = path.join(root, "extension/dist")) {
+/** `testHooks`: a build for the tests, which keeps what only they read (the ids the background
+ * applied, extension/src/test-hooks.ts); every other build leaves that code out. */
+async function buildExtension(out = path.join(root, "extension/dist"), testHooks = false) {
   const src = path.join(root, "extension/src");
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
-  const define = { __SCROLLR_API__: JSON.stringify(extensionApi), "process.env.NODE_ENV": '"production"' };
+  const define = { __SCROLLR_API__: JSON.stringify(extensionApi), __SCROLLR_TEST_HOOKS__: JSON.stringify(testHooks), "process.env.NODE_ENV": '"production"' };
   await build({ ...common, entryPoints: [path.join(src, "background.ts")], outfile: path.join(out, "background.js"), format: "esm", define });
   for (const page of ["popup", "options"]) {
     await build({ ...common, entryPoints: [path.join(src, `${page}.tsx`)], outfile: path.join(out, `${page}.js`), format: "iife", minify: true, define });
@@ -55,8 +57,25 @@ async function buildExtension(out = path.join(root, "extension/dist")) {
   // The dashboard's styles, narrowed to a popup's width.
   const styles = await readFile(path.join(root, "web/src/styles.css"), "utf8");
   await writeFile(path.join(out, "popup.css"), styles + (await readFile(path.join(src, "popup.css"), "utf8")));
+  await buildFeedBar(src, out, define);
+  await writeIcons(src, out);
   const { manifest } = await import(path.join(src, "manifest.mjs"));
   await writeFile(path.join(out, "manifest.json"), JSON.stringify(manifest(extensionApi), null, 2));
+}
+
+/** The feed bar's content script, with its styles as a string for a constructed sheet in its Shadow
+ * Root (the dashboard's styles, their :root variables moved to the shadow host, then the bar's). */
+async function buildFeedBar(src, out, define) {
+  const dashboard = (await readFile(path.join(root, "web/src/styles.css"), "utf8")).replace(":root", ":host");
+  const css = dashboard + (await readFile(path.join(src, "bar/bar.css"), "utf8"));
+  const entry = path.join(src, "bar/content.tsx");
+  await build({ ...common, entryPoints: [entry], outfile: path.join(out, "content.js"), format: "iife", minify: true, define: { ...define, __BAR_CSS__: JSON.stringify(css) } });
+}
+
+async function writeIcons(src, out) {
+  const { ICON_SIZES, iconPng } = await import(path.join(src, "icons.mjs"));
+  await mkdir(path.join(out, "icons"), { recursive: true });
+  for (const size of ICON_SIZES) await writeFile(path.join(out, "icons", `${size}.png`), iconPng(size));
 }
 
 async function buildTests() {
@@ -71,7 +90,8 @@ const extensionOut = process.argv.indexOf("--extension-out");
 if (process.argv.includes("--tests")) {
   await buildTests();
 } else if (extensionOut > 0) {
-  await buildExtension(path.resolve(process.argv[extensionOut + 1])); // tests: built for their relay
+  // Tests and `just dev`: built for their relay (the tests with --test-hooks).
+  await buildExtension(path.resolve(process.argv[extensionOut + 1]), process.argv.includes("--test-hooks"));
 } else {
   await buildWeb();
   await buildExtension();

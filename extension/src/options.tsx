@@ -8,6 +8,7 @@ import { createRoot } from "react-dom/client";
 import { DEFAULT_PREFERENCES, type Preferences } from "../../web/shared/preferences";
 import { FinanceSettings, SportsSettings } from "../../web/src/components/Settings";
 import { useCatalog } from "../../web/src/hooks/useCatalog";
+import { BarOptions } from "./bar/BarOptions";
 import { apiOrigin, BUILT_API_ORIGIN, parseOrigin, preferences as loadPreferences, savePreferences } from "./settings";
 import { SETTINGS_API_KEY } from "./state";
 
@@ -76,6 +77,7 @@ function Options() {
         <FinanceSettings catalog={catalog} preferences={preferences} onChange={change} open />
         <SportsSettings catalog={catalog} preferences={preferences} onChange={change} open />
       </section>
+      <BarOptions />
     </main>
   );
 }

@@ -5,7 +5,7 @@
 
 import type { Row, RowChange, Table } from "../../web/shared/protocol";
 import { TABLES } from "../../web/shared/protocol";
-import type { RowsState } from "../../web/shared/rows";
+import { keyOf, perTable, type RowsState } from "../../web/shared/rows";
 import { STATE_KEY, type StoredState } from "./state";
 
 const ROW_PREFIX = `${STATE_KEY}:row:`;
@@ -30,8 +30,10 @@ function stored(rows: RowsState, table: Table, key: string, row: Row): StoredRow
   return { table, row, version: rows.versions.get(`${table}:${key}`) ?? null };
 }
 
-/** The write for a batch of changes: their rows set or removed, then the new cursor. */
-export function changesWrite(rows: RowsState, changes: RowChange[], meta: StoredState): StorageWrite {
+/** The write for a batch of changes: their rows set or removed, then the new cursor. Each row is
+ * stored with the version its change was applied with: the write runs later, in a queue, when the
+ * live rows may already hold a newer change (whose data this write doesn't carry). */
+export function changesWrite(changes: RowChange[], meta: StoredState): StorageWrite {
   const write: StorageWrite = { remove: [], set: {} };
   for (const change of changes) {
     const key = rowKey(change.table, change.key);
@@ -39,7 +41,7 @@ export function changesWrite(rows: RowsState, changes: RowChange[], meta: Stored
       write.remove.push(key);
       delete write.set[key];
     } else {
-      write.set[key] = stored(rows, change.table, change.key, change.row);
+      write.set[key] = { table: change.table, row: change.row, version: change.version ?? null } satisfies StoredRow;
       write.remove = write.remove.filter((k) => k !== key);
     }
   }
@@ -66,13 +68,13 @@ export interface StoredView {
 
 /** Everything the background stored, as the popup and a restarted worker need it. */
 export function readStored(items: Record<string, unknown>): StoredView {
-  const rows: Record<Table, Row[]> = { trades: [], games: [] };
+  const rows: Record<Table, Row[]> = perTable(() => []);
   const versions: Array<[string, number, number]> = [];
   for (const [key, value] of Object.entries(items)) {
     if (!key.startsWith(ROW_PREFIX)) continue;
     const entry = value as StoredRow;
     rows[entry.table].push(entry.row);
-    if (entry.version) versions.push([`${entry.table}:${String(entry.row.id)}`, ...entry.version]);
+    if (entry.version) versions.push([`${entry.table}:${keyOf(entry.table, entry.row)}`, ...entry.version]);
   }
   return { meta: (items[STATE_KEY] as StoredState | undefined) ?? null, rows, versions };
 }

@@ -66,7 +66,7 @@ class SSEClient:
     """GET a stream; `next()` returns the next event, `events(n)` n of them, within a timeout.
 
     Heartbeat events are counted in `heartbeats`, not returned (unless `heartbeats_too`): tests read
-    the changes and resets in between."""
+    the changes and resets in between. The preamble's `protocol` event is kept in `protocol`."""
 
     def __init__(
         self,
@@ -83,6 +83,7 @@ class SSEClient:
         self._inflate = zlib.decompressobj() if inflate else None
         self.body_bytes = 0  # of the body as sent (compressed, if it is)
         self.heartbeats = 0
+        self.protocol: Any = None
         self._heartbeats_too = heartbeats_too
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
@@ -183,6 +184,9 @@ class SSEClient:
                 self.heartbeats += 1
                 if not self._heartbeats_too:
                     continue
+            if message.event == "protocol":
+                self.protocol = message.json()
+                continue
             self._queue.append(message)
 
     def next(self, timeout: float = 10.0) -> Message:

@@ -1,15 +1,13 @@
 // Which rows a client follows: the `symbols` and `leagues` filters of /events and /snapshot. Null
 // means every row of that table; an empty list, none. Pure: no I/O.
 
-import type { Row, Table } from "./protocol";
+import { type FilterParam, ROW_FILTERS, type Table } from "./tables";
 
-export interface Interest {
-  symbols: string[] | null;
-  leagues: string[] | null;
-  /** At most this many updates of each row per second (the stream's `max_rate`); absent or null:
-   * every change. */
-  maxRate?: number | null;
-}
+/** A list (or null) per row filter of the relay's registry (`symbols`, `leagues`), and at most how
+ * many updates of each row per second (the stream's `max_rate`; absent or null: every change). */
+export type Interest = Record<FilterParam, string[] | null> & { maxRate?: number | null };
+
+const FILTERS = Object.values(ROW_FILTERS);
 
 export const EVERYTHING: Interest = { symbols: null, leagues: null };
 
@@ -21,7 +19,7 @@ function sameList(a: string[] | null, b: string[] | null): boolean {
 }
 
 export function sameInterest(a: Interest, b: Interest): boolean {
-  return sameList(a.symbols, b.symbols) && sameList(a.leagues, b.leagues) && (a.maxRate ?? null) === (b.maxRate ?? null);
+  return FILTERS.every(({ param }) => sameList(a[param], b[param])) && (a.maxRate ?? null) === (b.maxRate ?? null);
 }
 
 /** The rate that serves every view: the fastest asked, or every change if any view wants that. */
@@ -38,12 +36,14 @@ function unionOf(lists: Array<string[] | null>): string[] | null {
 /** One stream for several views: every row any of them shows. No views: nothing is needed yet. */
 export function unionInterest(interests: Interest[]): Interest {
   if (interests.length === 0) return EVERYTHING;
-  return withRate({ symbols: unionOf(interests.map((i) => i.symbols)), leagues: unionOf(interests.map((i) => i.leagues)) }, fastestOf(interests.map((i) => i.maxRate)));
+  const filters = Object.fromEntries(FILTERS.map(({ param }) => [param, unionOf(interests.map((i) => i[param]))])) as Interest;
+  return withRate(filters, fastestOf(interests.map((i) => i.maxRate)));
 }
 
 /** `interest` at `rate` (null: every change, left out). */
 export function withRate(interest: Interest, rate: number | null): Interest {
-  return rate === null ? { symbols: interest.symbols, leagues: interest.leagues } : { symbols: interest.symbols, leagues: interest.leagues, maxRate: rate };
+  const filters = Object.fromEntries(FILTERS.map(({ param }) => [param, interest[param]])) as Interest;
+  return rate === null ? filters : { ...filters, maxRate: rate };
 }
 
 /** Does `outer` receive every row `inner` needs, at least as often? */
@@ -52,15 +52,13 @@ export function covers(outer: Interest, inner: Interest): boolean {
   const outerRate = outer.maxRate ?? null;
   const innerRate = inner.maxRate ?? null;
   const often = outerRate === null || (innerRate !== null && innerRate <= outerRate);
-  return within(outer.symbols, inner.symbols) && within(outer.leagues, inner.leagues) && often;
+  return FILTERS.every(({ param }) => within(outer[param], inner[param])) && often;
 }
 
 /** The query parameters of an interest (`symbols=AAPL,MSFT&leagues=NFL`); "" for everything. */
 export function filterQuery(interest: Interest): string {
-  const parts: string[] = [];
-  if (interest.symbols !== null) parts.push(`symbols=${interest.symbols.map(encodeURIComponent).join(",")}`);
-  if (interest.leagues !== null) parts.push(`leagues=${interest.leagues.map(encodeURIComponent).join(",")}`);
-  return parts.join("&");
+  const chosen = FILTERS.filter(({ param }) => interest[param] !== null);
+  return chosen.map(({ param }) => `${param}=${interest[param]!.map(encodeURIComponent).join(",")}`).join("&");
 }
 
 /** The query parameters of /events for an interest: its filters and its rate; with `compress`, the
@@ -71,7 +69,8 @@ export function streamQuery(interest: Interest, compress = false): string {
 }
 
 /** Does a row belong to an interest (the same rule as the server's filter, on the new row)? */
-export function rowWanted(interest: Interest, table: Table, row: Row): boolean {
-  const chosen = table === "trades" ? interest.symbols : interest.leagues;
-  return chosen === null || chosen.includes(String(table === "trades" ? row.symbol : row.league));
+export function rowWanted(interest: Interest, table: Table, row: Record<string, unknown>): boolean {
+  const { param, column } = ROW_FILTERS[table];
+  const chosen = interest[param];
+  return chosen === null || chosen.includes(String(row[column]));
 }

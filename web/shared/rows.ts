@@ -3,7 +3,8 @@
 // already holds a newer one by (commit_lsn, commit_idx). Re-applying what the snapshot already
 // reflects is therefore harmless. Pure: no I/O.
 
-import { type Row, type RowChange, type Table, TABLES } from "./protocol";
+import type { Row, RowChange } from "./protocol";
+import { ROW_KEYS, type Table, TABLES } from "./tables";
 
 export interface ChangeEvent {
   table: string;
@@ -31,8 +32,18 @@ export interface RowsState {
 
 export const DELETED_VERSIONS_KEPT = 1000;
 
+/** One entry per table, each made by `make`. */
+export function perTable<T>(make: () => T): Record<Table, T> {
+  return Object.fromEntries(TABLES.map((table) => [table, make()])) as Record<Table, T>;
+}
+
 export function emptyRows(): RowsState {
-  return { tables: { trades: new Map(), games: new Map() }, versions: new Map(), deleted: new Map() };
+  return { tables: perTable(() => new Map()), versions: new Map(), deleted: new Map() };
+}
+
+/** A row's key within its table: its primary key (tables.ts), as text. */
+export function keyOf(table: Table, row: Row): string {
+  return String(row[ROW_KEYS[table]]);
 }
 
 export function isTable(name: string): name is Table {
@@ -42,7 +53,7 @@ export function isTable(name: string): name is Table {
 export function rowsFromSnapshot(snapshot: Snapshot): RowsState {
   const state = emptyRows();
   for (const table of TABLES) {
-    for (const row of snapshot.rows[table] ?? []) state.tables[table].set(String(row.id), row);
+    for (const row of snapshot.rows[table] ?? []) state.tables[table].set(keyOf(table, row), row);
   }
   return state;
 }
@@ -62,7 +73,7 @@ function newer(a: [number, number], b: [number, number]): boolean {
 /** Apply one change in place; the row change to show, or null if it changed nothing. */
 export function applyChange(state: RowsState, event: ChangeEvent, eventId: string): RowChange | null {
   if (!isTable(event.table)) return null;
-  const key = String(event.record.id);
+  const key = keyOf(event.table, event.record);
   const versionKey = `${event.table}:${key}`;
   const version: [number, number] = [event.commit_lsn ?? 0, event.commit_idx ?? -1];
   const held = state.versions.get(versionKey) ?? state.deleted.get(versionKey);
@@ -74,12 +85,25 @@ export function applyChange(state: RowsState, event: ChangeEvent, eventId: strin
     state.deleted.set(versionKey, version);
     if (state.deleted.size > DELETED_VERSIONS_KEPT) state.deleted.delete(state.deleted.keys().next().value as string);
     if (!table.delete(key)) return null;
-    return { table: event.table, key, row: null, eventId };
+    return { table: event.table, key, row: null, eventId, version };
   }
   state.deleted.delete(versionKey);
   state.versions.set(versionKey, version);
   table.set(key, event.record);
-  return { table: event.table, key, row: event.record, eventId };
+  return { table: event.table, key, row: event.record, eventId, version };
+}
+
+/** A TRUNCATE: drop every row of the table, and what is known of their versions; the row changes
+ * to show (each a removal). */
+export function truncateTable(state: RowsState, table: string, eventId: string): RowChange[] {
+  if (!isTable(table)) return [];
+  const prefix = `${table}:`;
+  for (const versions of [state.versions, state.deleted]) {
+    for (const key of [...versions.keys()]) if (key.startsWith(prefix)) versions.delete(key);
+  }
+  const removed = [...state.tables[table].keys()].map((key) => ({ table, key, row: null, eventId }));
+  state.tables[table].clear();
+  return removed;
 }
 
 /** Apply a change made elsewhere (a view following its stream owner). */
@@ -89,7 +113,7 @@ export function applyRowChange(state: RowsState, change: RowChange): void {
 }
 
 export function rowsToLists(state: RowsState): Record<Table, Row[]> {
-  return { trades: [...state.tables.trades.values()], games: [...state.tables.games.values()] };
+  return Object.fromEntries(TABLES.map((table) => [table, [...state.tables[table].values()]])) as Record<Table, Row[]>;
 }
 
 export function rowsFromLists(lists: Partial<Record<Table, Row[]>>, versions: Array<[string, number, number]> = []): RowsState {

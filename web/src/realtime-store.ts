@@ -8,8 +8,8 @@ import { startOwner } from "../shared/owner";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../shared/preferences";
 import { channelName, type OwnerMessage, type Row, type RowChange, type Status, type ViewMessage, viewLockName, WORKER_PATH } from "../shared/protocol";
 import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
+import { newViewId, VIEW_REFRESH_MS } from "../shared/views";
 
-export const APPLIED_IDS_KEPT = 500;
 /** The fields whose change is worth a flash: a price, a score. Clock ticks and timestamps aren't. */
 const FLASHING_FIELDS: Record<string, string[]> = { trades: ["price"], games: ["home_team_score", "away_team_score"] };
 
@@ -31,6 +31,8 @@ export interface RealtimeView {
   latestGames: Row[];
   flashes: ReadonlyMap<string, Flash>;
   preferences: Preferences;
+  /** Why the server refused the stream, in words for the user; null unless it did. */
+  problem: string | null;
 }
 
 export function flashKey(table: string, id: unknown, field: string): string {
@@ -58,6 +60,7 @@ export class RealtimeStore {
   private hasState = false;
   private early: RowChange[] = [];
   private ownerInterest: Interest | null = null;
+  private problem: string | null = null;
   private readonly flashes = new Map<string, Flash>();
   private readonly listeners = new Set<() => void>();
   private view: RealtimeView;
@@ -65,12 +68,13 @@ export class RealtimeStore {
   sendInterest: (interest: Interest) => void = () => {};
   /** Keeps the preferences (set by connectRealtime: localStorage). */
   savePreferences: (preferences: Preferences) => void = () => {};
-  /** The latest stream ids applied in this tab, in order and capped (tests read it to prove nothing
-   * came twice); a tab open for days must not keep every id it ever saw. */
-  readonly appliedEventIds: string[] = [];
+  /** Told each stream id this tab applies, in order. Nothing in the product listens: it is for the
+   * tests (through `window.__scrollr`), which record the ids to prove nothing came twice; the tab
+   * itself keeps none of them. */
+  onApplied: ((eventId: string) => void) | null = null;
 
   constructor(preferences: Preferences = DEFAULT_PREFERENCES) {
-    this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences };
+    this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences, problem: null };
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -107,6 +111,7 @@ export class RealtimeStore {
       const early = this.early.filter((c) => isAfter(c.eventId, this.cursor));
       this.early = [];
       this.applyChanges(early);
+      this.problem = message.problem;
       this.publish(message.status, message.liveAt);
       // An owner that started (or restarted) without hearing this tab follows too little: say it again.
       if (!covers(message.interest, interestOf(this.view.preferences))) this.sendInterest(interestOf(this.view.preferences));
@@ -118,7 +123,10 @@ export class RealtimeStore {
       this.applyChanges(message.changes.filter((c) => isAfter(c.eventId, this.cursor)));
       this.publish(this.view.status, this.view.liveAt);
     } else if (message.type === "status") {
+      this.problem = message.problem;
       this.publish(message.status, message.liveAt);
+    } else if (message.type === "askInterest") {
+      this.sendInterest(interestOf(this.view.preferences));
     }
   };
 
@@ -131,8 +139,7 @@ export class RealtimeStore {
       const before = this.rows.tables[change.table].get(change.key);
       applyRowChange(this.rows, change);
       noteFlashes(this.flashes, change.table, change.key, before, change.row);
-      this.appliedEventIds.push(change.eventId);
-      if (this.appliedEventIds.length > APPLIED_IDS_KEPT) this.appliedEventIds.shift();
+      this.onApplied?.(change.eventId);
       this.cursor = change.eventId;
     }
   }
@@ -146,6 +153,7 @@ export class RealtimeStore {
       latestGames: [...this.rows.tables.games.values()].filter((row) => rowWanted(interest, "games", row)),
       flashes: this.flashes,
       preferences: this.view.preferences,
+      problem: this.problem,
     };
     for (const listener of this.listeners) listener();
   }
@@ -160,7 +168,7 @@ function storedPreferences(): Preferences {
 }
 
 export function connectRealtime(store: RealtimeStore, apiBase: string): void {
-  const view = crypto.randomUUID();
+  const view = newViewId(); // crypto.randomUUID exists only in secure contexts
   store.usePreferences(storedPreferences());
   store.savePreferences = (preferences) => localStorage.setItem(PREFERENCES_KEY, JSON.stringify(preferences));
   // Another tab changed them: every tab shows (and asks for) the same choices.
@@ -179,20 +187,15 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
         // The worker is another release's code: stream with this tab's own.
         worker.port.close();
         channel.close();
-        send = electOwner(onMessage, apiBase);
+        send = streamInThisTab(store, onMessage, apiBase);
         send({ type: "interest", view, interest: interestOf(store.preferences) });
         return;
       }
       onMessage(event);
     };
     worker.port.start();
-  } else if (typeof navigator !== "undefined" && navigator.locks) {
-    send = electOwner(onMessage, apiBase);
   } else {
-    const privateName = `${channelName()}-${Math.random().toString(36).slice(2)}`;
-    new BroadcastChannel(privateName).addEventListener("message", onMessage);
-    const owner = startOwner(apiBase, new BroadcastChannel(privateName));
-    send = (message) => owner.receive(message, store.handle);
+    send = streamInThisTab(store, onMessage, apiBase);
   }
   const sayInterest = (interest: Interest) => send({ type: "interest", view, interest });
   store.sendInterest = sayInterest;
@@ -203,8 +206,20 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
       return new Promise<never>(() => {}); // held while the tab lives
     });
   } else {
+    // No Web Locks (not a secure context): the owner knows this view lives by hearing it again.
     sayInterest(interestOf(store.preferences));
+    setInterval(() => sayInterest(interestOf(store.preferences)), VIEW_REFRESH_MS);
   }
+}
+
+/** Without a (matching) SharedWorker: one tab elected with Web Locks streams for all; without Web
+ * Locks (not a secure context) no tab can be elected, so this one streams on its own. */
+function streamInThisTab(store: RealtimeStore, onMessage: (event: MessageEvent) => void, apiBase: string): (message: OwnerMessage) => void {
+  if (typeof navigator !== "undefined" && navigator.locks) return electOwner(onMessage, apiBase);
+  const privateName = `${channelName()}-${newViewId()}`;
+  new BroadcastChannel(privateName).addEventListener("message", onMessage);
+  const owner = startOwner(apiBase, new BroadcastChannel(privateName));
+  return (message) => owner.receive(message, store.handle);
 }
 
 /** One tab of this release holds the stream (Web Locks); the others follow it on the channel. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { covers, EVERYTHING, filterQuery, rowWanted, sameInterest, streamQuery, unionInterest } from "../shared/interest";
-import { DEFAULT_PREFERENCES, gameRows, interestOf, marketRows, readPreferences, toggleChoice } from "../shared/preferences";
+import { DEFAULT_PREFERENCES, gameRows, interestOf, marketRows, readPreferences, toggleChoice, withinCatalog } from "../shared/preferences";
 import { formatAgo, formatMoney, formatSigned, formatStart } from "../src/format";
 
 test("one stream for several views follows the union of their rows; null (everything) wins", () => {
@@ -106,4 +106,19 @@ test("one stream for several views goes as fast as the fastest; real time wins; 
   assert.equal(unionInterest([second, EVERYTHING]).maxRate, undefined);
   assert.ok(covers(second, five) && !covers(five, second) && covers(EVERYTHING, second) && !covers(second, EVERYTHING));
   assert.ok(!sameInterest(second, five) && sameInterest(EVERYTHING, { symbols: null, leagues: null, maxRate: null }));
+});
+
+test("saved choices the catalog doesn't offer are dropped and named; the rest stay as they were", () => {
+  const catalog = { symbols: [{ symbol: "AAPL" }, { symbol: "MSFT" }], leagues: [{ league: "NFL" }] };
+  const saved = readPreferences({ symbols: ["AAPL", "BAD$SYM"], leagues: ["NFL", "XFL"], favouriteTeams: { NFL: "KC", XFL: "DC" }, sort: "price" });
+  const { preferences, dropped } = withinCatalog(saved, catalog);
+  assert.deepEqual(preferences.symbols, ["AAPL"]);
+  assert.deepEqual(preferences.leagues, ["NFL"]);
+  assert.deepEqual(preferences.favouriteTeams, { NFL: "KC" });
+  assert.equal(preferences.sort, "price");
+  assert.deepEqual(dropped, ["BAD$SYM", "XFL"]);
+  // Everything (null) stays everything; valid choices come back as the same object (nothing to save).
+  const everything = readPreferences({});
+  assert.equal(withinCatalog(everything, catalog).preferences, everything);
+  assert.deepEqual(withinCatalog(everything, catalog).dropped, []);
 });

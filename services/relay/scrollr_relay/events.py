@@ -26,10 +26,12 @@ from scrollr_relay.stream import EventStream
 log = logging.getLogger("scrollr.stream")
 
 EVENTS_DESCRIPTION = """Server-Sent Events: `change` events (id `<epoch>-<ms>-<seq>`, data the change as
-JSON), `reset` when the client's position can't be resumed (refetch `/snapshot`), and `: ping`
-comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`). On a link
-that can't carry every change, each row's newest change is sent as the link allows (conflated: its
-id is the newest change merged into it); `max_rate` asks for that at most so many times a second."""
+JSON), `truncate` when a table was emptied (TRUNCATE: id and data as a change's, `action`
+`truncate`; drop the table's rows and refetch `/snapshot`), `reset` when the client's position can't
+be resumed (refetch `/snapshot`), and `: ping` comments every `SSE_HEARTBEAT_SECONDS`. Resume with
+`Last-Event-ID` (or `lastEventId`). On a link that can't carry every change, each row's newest change
+is sent as the link allows (conflated: its id is the newest change merged into it); `max_rate` asks
+for that at most so many times a second."""
 
 
 class _StreamRunner(ASGIResponse):

@@ -15,14 +15,18 @@ from scrollr_core.backoff import Backoff
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
-from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS, DEFAULT_CLIENT_STALL_SECONDS
+from scrollr_relay.config import (
+    DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
+    DEFAULT_CLIENT_STALL_SECONDS,
+    DEFAULT_RESUME_CACHE_BYTES,
+)
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.deflate import Segment
 from scrollr_relay.event import StoredEvent
-from scrollr_relay.filters import StreamFilter, filter_keys
+from scrollr_relay.filters import EVERY_ROW, StreamFilter, filter_keys
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.recent import RecentFrames
-from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
+from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, CLOSE_SLOW, Frame, Subscriber
 
 log = logging.getLogger("scrollr.hub")
@@ -33,10 +37,12 @@ READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
 
 
 def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
-    return [
-        (e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data), filter_keys(e.topic, e.data))
-        for e in events
-    ]
+    return [_encode_frame(epoch, e, filter_keys(e.topic, e.data)) for e in events]
+
+
+def _encode_frame(epoch: str, event: StoredEvent, keys: tuple[str, ...]) -> Frame:
+    encode = truncate_frame if keys is EVERY_ROW else change_frame
+    return (event.id, event.topic, encode(Cursor(epoch, event.id), event.data), keys)
 
 
 class Hub:
@@ -47,6 +53,7 @@ class Hub:
         heartbeat_seconds: float,
         bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
         client_stall_seconds: float = DEFAULT_CLIENT_STALL_SECONDS,
+        resume_cache_bytes: int = DEFAULT_RESUME_CACHE_BYTES,
     ) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
@@ -61,12 +68,11 @@ class Hub:
         # Subscribers grouped by filter (None: everything), indexed by the rows they choose: the
         # fan-out decides per group which frames pass, and only for the groups a batch concerns.
         self._groups = FilterGroups()
-        self.recent = RecentFrames()
+        self.recent = RecentFrames(max_bytes=resume_cache_bytes)
         # The deflate segment of each filter group that has deflating subscribers (deflate.py).
         self._segments: dict[StreamFilter | None, Segment] = {}
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self.head: Cursor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
@@ -204,7 +210,7 @@ class Hub:
                 attempt = await self._note_bus_down(exc, attempt)
 
     async def _read_forever(self) -> None:
-        cursor = self.head = await self._head_when_available()
+        cursor = await self._head_when_available()
         self.recent.restart(cursor)
         attempt = 0
         while True:
@@ -220,11 +226,11 @@ class Hub:
                 frames = encode_frames(cursor.epoch, events)
                 self.fan_out(frames)
                 self.recent.extend(frames)
-                cursor = self.head = Cursor(cursor.epoch, events[-1].id)
+                cursor = Cursor(cursor.epoch, events[-1].id)
             except HistoryGap as gap:
                 head = await self._head_when_available()
                 self.reset_all(head, gap.reason)
-                cursor = self.head = head
+                cursor = head
             except BusUnavailable as exc:
                 attempt = await self._note_bus_down(exc, attempt)
             except Exception:

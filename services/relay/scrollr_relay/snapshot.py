@@ -12,7 +12,8 @@ to the log only.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import psycopg
@@ -20,14 +21,14 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
-from scrollr_core.pgrows import rows_from, select_all, use_text_values
+from scrollr_core.pgrows import rows_from, use_text_values
 
 from scrollr_relay.bus import Bus, BusUnavailable
-from scrollr_relay.filters import FILTER_BY_TABLE, FilterError, StreamFilter, parse_filter
+from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
+from scrollr_relay.tables import BY_NAME, TABLE_NAMES
 
 log = logging.getLogger("scrollr.snapshot")
-SNAPSHOT_TABLES = ("trades", "games")
-SNAPSHOT_SCHEMA = "public"
+T = TypeVar("T")
 
 
 class Snapshot(msgspec.Struct, frozen=True):
@@ -46,18 +47,47 @@ def make_pool(database_url: str) -> AsyncConnectionPool:
         await conn.set_autocommit(True)
         await conn.execute("SET TimeZone = 'UTC'")
 
+    # No check on checkout: after a Postgres restart every pooled connection is dead, and the pool
+    # backs off a second, then two, then four between checks of each, so with four pooled the first
+    # snapshot waited out its 5 s and answered 503. A request that meets a dead connection checks
+    # the whole pool at once and tries again instead (`on_pooled_connection`).
     return AsyncConnectionPool(
         database_url,
         min_size=1,
         max_size=4,
         open=False,
         configure=configure,
-        # A pooled connection dies with a Postgres restart: test each on checkout, so the first
-        # snapshot after the database is back gets a fresh connection instead of a 503.
-        check=AsyncConnectionPool.check_connection,
         timeout=5,
         name="snapshot",
     )
+
+
+async def on_pooled_connection(
+    pool: AsyncConnectionPool, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]
+) -> T:
+    """`work` on a pooled connection; done again once, on fresh connections, when the pooled one
+    turns out dead (a restarted database: the others pooled with it are dead too)."""
+    try:
+        async with pool.connection() as conn:
+            return await work(conn)
+    except psycopg.OperationalError as exc:
+        log.info("met a broken pooled connection (%s): checking the pool, trying again", exc)
+        await pool.check()  # every idle connection tested; the dead ones replaced
+        async with pool.connection() as conn:
+            return await work(conn)
+
+
+async def read_rows(
+    conn: psycopg.AsyncConnection[Any], tables: list[str], chosen: StreamFilter | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of `tables` under the filter, in one repeatable-read transaction."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for table in tables:
+            cur = await conn.execute(*select_rows(table, chosen))
+            rows[table] = rows_from(cur.description or [], await cur.fetchall())
+    return rows
 
 
 def unavailable(error: str, detail: str) -> Response[Any]:
@@ -66,13 +96,7 @@ def unavailable(error: str, detail: str) -> Response[Any]:
 
 def select_rows(table: str, chosen: StreamFilter | None) -> tuple[sql.Composed, tuple[object, ...]]:
     """The query for `table`'s rows under the filter, the same rows `/events` would deliver."""
-    values = chosen.rows_of(table) if chosen is not None else None
-    if values is None:
-        return select_all(SNAPSHOT_SCHEMA, table), ()
-    query = sql.SQL("SELECT * FROM {}.{} WHERE {} = ANY(%s) ORDER BY 1").format(
-        sql.Identifier(SNAPSHOT_SCHEMA), sql.Identifier(table), sql.Identifier(FILTER_BY_TABLE[table].column)
-    )
-    return query, (sorted(values),)
+    return BY_NAME[table].snapshot_query(chosen.rows_of(table) if chosen is not None else None)
 
 
 def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
@@ -92,27 +116,22 @@ def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
         ] = None,
     ) -> Response[Snapshot | SnapshotError]:
         try:
-            chosen = parse_filter(request.scope["query_string"], len(SNAPSHOT_TABLES))
+            chosen = parse_filter(request.scope["query_string"], len(TABLE_NAMES))
         except FilterError as exc:
             return Response(SnapshotError("bad_filter", str(exc)), status_code=400)
         topics_chosen = chosen.topics if chosen is not None else None
-        wanted = topics_chosen if topics_chosen is not None else frozenset(SNAPSHOT_TABLES)
-        unknown = sorted(wanted - set(SNAPSHOT_TABLES))
+        wanted = topics_chosen if topics_chosen is not None else frozenset(TABLE_NAMES)
+        unknown = sorted(wanted - set(TABLE_NAMES))
         if unknown:
             return Response(
-                SnapshotError("bad_filter", f"no snapshot for {unknown}: choose from {SNAPSHOT_TABLES}"),
+                SnapshotError("bad_filter", f"no snapshot for {unknown}: choose from {TABLE_NAMES}"),
                 status_code=400,
             )
         if pool is None:
             return unavailable("unavailable", "snapshots are not configured on this relay")
         try:
             cursor = await bus.head()
-            rows: dict[str, list[dict[str, Any]]] = {}
-            async with pool.connection() as conn, conn.transaction():
-                await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                for table in sorted(wanted):
-                    cur = await conn.execute(*select_rows(table, chosen))
-                    rows[table] = rows_from(cur.description or [], await cur.fetchall())
+            rows = await on_pooled_connection(pool, lambda conn: read_rows(conn, sorted(wanted), chosen))
         except BusUnavailable as exc:
             log.warning("snapshot failed, bus unavailable: %s", exc)
             return unavailable("bus_unavailable", "the event bus is unavailable; retry shortly")
