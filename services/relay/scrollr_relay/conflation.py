@@ -12,6 +12,10 @@ primary key) waiting for the same client merge into one:
   while later changes of the row, outside the filter, never reach the client;
 - anything else (a delete then an insert of the same key) is the newest change.
 
+A `truncate` (sse.py) stands for every row of its table (key `(table, TABLE)`): it supersedes every
+pending change of the table, and is never merged with a row's change, so the table's changes after
+it follow it.
+
 The merged frame keeps the id of the newest change merged. Sent in the order of those ids, every
 id a client receives means "every row's state as of this id": a row whose newest change is older was
 sent before it, and a row with a newer change is in the history after it, so a resume from that id
@@ -26,9 +30,12 @@ from typing import Any
 import msgspec
 
 from scrollr_relay.event import ChangeEvent
+from scrollr_relay.sse import TRUNCATE_EVENT
 
 RowKey = tuple[str, bytes]  # (table, the primary key as JSON)
+TABLE = b""  # a truncate's key: the whole table (no primary key's JSON is empty)
 _DATA = b"\ndata: "
+_TRUNCATE_HEAD = f"event: {TRUNCATE_EVENT}\ndata: ".encode()
 _NULL = msgspec.Raw(b"null")
 
 
@@ -53,8 +60,9 @@ def _data(frame: bytes) -> tuple[bytes, bytes]:
 # objects, whose hash Python caches.
 @functools.lru_cache(maxsize=8192)
 def row_key(frame: bytes) -> RowKey:
-    row = _decode_row(_data(frame)[1])
-    return row.table, bytes(row.pks)
+    head, data = _data(frame)
+    row = _decode_row(data)
+    return row.table, TABLE if head.endswith(_TRUNCATE_HEAD) else bytes(row.pks)
 
 
 def merge(older: ChangeEvent, newer: ChangeEvent) -> ChangeEvent:

@@ -30,8 +30,8 @@ JSON), `truncate` when a table was emptied (TRUNCATE: id and data as a change's,
 `truncate`; drop the table's rows and refetch `/snapshot`), `reset` when the client's position can't
 be resumed (refetch `/snapshot`), and `: ping` comments every `SSE_HEARTBEAT_SECONDS`. Resume with
 `Last-Event-ID` (or `lastEventId`). On a link that can't carry every change, each row's newest change
-is sent as the link allows (conflated: its id is the newest change merged into it); `max_rate` asks
-for that at most so many times a second."""
+is sent as the link allows (conflated: its id is the newest change merged into it; a `truncate` drops
+what waited of its table); `max_rate` asks for that at most so many times a second."""
 
 
 class _StreamRunner(ASGIResponse):

@@ -6,7 +6,8 @@ waiting longer than `CONFLATE_AFTER_SECONDS`, or a resume backlog the link won't
 (stream.py) — is conflated: from then on each row keeps only its newest pending change
 (conflation.py), and all of them go out together each time the socket drains, so a row's news
 waits at most about two rounds of the rows the client follows, never behind a queue of stale ticks.
-Conflating stops once the link has taken everything. What waits is bounded by the rows the client
+A `truncate` drops what waits of its table and goes
+out in its place, before the table's later changes. Conflating stops once the link has taken everything. What waits is bounded by the rows the client
 follows, not by the events. Pure: no I/O; the caller says what time it is.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from scrollr_relay.conflation import RowKey, merge_frames, row_key
+from scrollr_relay.conflation import TABLE, RowKey, merge_frames, row_key
 
 CONFLATE_AFTER_SECONDS = 0.5
 
@@ -78,12 +79,18 @@ class Pending:
 
     def _add_row(self, frame: bytes) -> None:
         key = row_key(frame)
+        if key[1] == TABLE:  # a truncate: what waits of its table is gone with it
+            self._drop_table(key[0])
         older = self._rows.pop(key, None)
         if older is not None:
             self._rows_bytes -= len(older)
             frame = merge_frames(older, frame)
         self._rows[key] = frame
         self._rows_bytes += len(frame)
+
+    def _drop_table(self, table: str) -> None:
+        for key in [key for key in self._rows if key[0] == table]:
+            self._rows_bytes -= len(self._rows.pop(key))
 
     def take(self, max_bytes: int) -> bytes:
         """The next bytes to write: frames in order up to about `max_bytes`, or, once only rows are

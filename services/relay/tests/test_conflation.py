@@ -4,9 +4,9 @@ import json
 
 import msgspec
 import pytest
-from scrollr_relay.conflation import merge_frames, row_key
+from scrollr_relay.conflation import TABLE, merge_frames, row_key
 from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.sse import change_frame
+from scrollr_relay.sse import change_frame, truncate_frame
 
 
 def change(n: int, action: str, record: dict | None, changes: dict | None = None, *, table="trades", pk=1):
@@ -88,3 +88,25 @@ def test_updates_without_old_values_keep_the_newer_ones():
     first = change(1, "update", {"id": 1, "price": "2"}, None)
     then = change(2, "update", {"id": 1, "price": "3"}, {"price": "2"})
     assert parsed(merge_frames(first, then))[1]["changes"] == {"price": "2"}
+
+
+def truncate(n: int, table="trades") -> bytes:
+    data = {
+        "table": table,
+        "schema": "public",
+        "action": "truncate",
+        "record": {},
+        "changes": None,
+        "pks": [],
+        "commit_lsn": 1000 + n,
+        "commit_idx": 0,
+        "commit_timestamp": "2026-12-05T00:00:00Z",
+    }
+    return truncate_frame(Cursor("e1", StreamId(n, 0)), msgspec.json.encode(data))
+
+
+def test_a_truncate_stands_for_its_whole_table_and_is_no_rows_change():
+    assert row_key(truncate(1)) == row_key(truncate(2)) == ("trades", TABLE)
+    assert row_key(truncate(1)) != row_key(truncate(1, table="games"))
+    rows = {row_key(change(1, action, {"id": 1}, pk=pk)) for action in ("insert", "delete") for pk in (1, 2)}
+    assert row_key(truncate(1)) not in rows

@@ -5,10 +5,14 @@ can't keep up, and a client that takes nothing is still cut off at its bound."""
 import asyncio
 import json
 import time
+import zlib
 
+import pytest
 from scrollr_relay.event import Envelope
+from scrollr_relay.filters import parse_filter
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
+from scrollr_relay.sse import preamble
 from scrollr_relay.stream import _replay
 from scrollr_relay.subscriber import CLOSE_SLOW, PIECE_BYTES, Subscriber
 
@@ -130,6 +134,62 @@ async def test_a_reset_makes_whatever_waits_moot():
     subscriber.reset(b"event: reset\ndata: {}\n\n")
     link.drain()
     assert link.writes[-1] == b"event: reset\ndata: {}\n\n" and link.received() == []
+
+
+def emptied(table: str, lsn: int) -> Envelope:
+    """The emitter's TRUNCATE of `table` (scrollr_cdc.changes.truncate_message)."""
+    data = {
+        "table": table,
+        "schema": "public",
+        "action": "truncate",
+        "record": {},
+        "changes": None,
+        "pks": [],
+        "commit_lsn": lsn,
+        "commit_idx": 0,
+        "commit_timestamp": None,
+    }
+    return Envelope(topic=table, dedupe_key=f"truncate-{lsn}", data=json.dumps(data).encode())
+
+
+def stream_events(body: bytes) -> list[tuple[str, dict]]:
+    """(event name, data) of each event of a stream's bytes; comments and `retry:` left out."""
+    found = []
+    for block in body.decode().split("\n\n"):
+        lines = dict(
+            line.split(": ", 1) for line in block.split("\n") if line and not line.startswith((":", "retry"))
+        )
+        if "event" in lines:
+            found.append((lines["event"], json.loads(lines["data"])))
+    return found
+
+
+@pytest.mark.parametrize("deflated", [False, True])
+async def test_a_truncate_reaches_a_conflated_client_after_the_protocol_and_supersedes_what_waited(deflated):
+    """Through the hub's own frames: the preamble's protocol event comes first; of the ticks that waited
+    before the TRUNCATE none is sent, the TRUNCATE is, and the row's change after it follows it (deflated
+    too)."""
+    bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
+    link = Link()
+    subscriber = Subscriber(link, filter=parse_filter(b"symbols=A,B", 64), deflate=deflated)
+    subscriber.go_live(None)
+    subscriber.open(preamble(3000, 5))  # the link is full from here
+    subscriber.conflate()
+    for envelope in [trade("A", 1), trade("B", 2), emptied("trades", 3), trade("A", 4)]:
+        subscriber.deliver(await published(bus, [envelope]))
+    link.drain()
+    while not link.writable:  # the drain wrote more: let it through too, until nothing waits
+        link.drain()
+    body = b"".join(link.writes)
+    if deflated:
+        body = zlib.decompressobj().decompress(body)
+    got = [(name, data.get("action"), data.get("commit_lsn")) for name, data in stream_events(body)]
+    assert got == [
+        ("protocol", None, None),
+        ("heartbeat", None, None),
+        ("truncate", "truncate", 3),
+        ("change", "update", 4),
+    ]
 
 
 async def drain_while(link: Link, replay: asyncio.Task) -> None:

@@ -4,7 +4,7 @@ import json
 
 from scrollr_relay.pending import CONFLATE_AFTER_SECONDS, Pending
 
-from services.relay.tests.test_conflation import change
+from services.relay.tests.test_conflation import change, truncate
 
 
 def ids(data: bytes) -> list[str]:
@@ -79,3 +79,44 @@ def test_clear_forgets_everything():
     pending.add_changes([tick(1, "A")], now=0.0)
     pending.clear()
     assert not pending and pending.size == 0 and not pending.conflating
+
+
+def events(data: bytes) -> list[tuple[str, str]]:
+    """(event name, id) of each frame, in order."""
+    frames = [f for f in data.decode().split("\n\n") if f]
+    named = [dict(line.split(": ", 1) for line in f.split("\n")) for f in frames]
+    return [(f["event"], f["id"]) for f in named]
+
+
+def game(n: int, pk: int) -> bytes:
+    return change(n, "update", {"id": pk, "league": "NFL"}, {"home_score": 0}, table="games", pk=pk)
+
+
+def test_a_conflated_truncate_drops_what_waited_of_its_table_and_goes_before_the_tables_later_changes():
+    pending = Pending()
+    pending.conflate()
+    pending.add_changes([tick(1, "A"), tick(2, "B"), game(3, 7), truncate(4), tick(5, "A")], now=0.0)
+    # A and B before the TRUNCATE are gone with it; the game stays where it was; A's insert after it
+    # follows it (the client drops the table, then sees the new row).
+    assert events(pending.take(1)) == [("change", "e1-3-0"), ("truncate", "e1-4-0"), ("change", "e1-5-0")]
+    assert not pending and pending.size == 0
+
+
+def test_a_second_truncate_supersedes_the_first_and_what_came_between():
+    pending = Pending()
+    pending.add_changes([truncate(1), tick(2, "A")], now=0.0)
+    pending.add_changes([game(3, 7), truncate(4)], now=CONFLATE_AFTER_SECONDS)  # waited: conflates
+    assert pending.conflating
+    assert events(pending.take(1)) == [("change", "e1-3-0"), ("truncate", "e1-4-0")]
+    assert pending.size == 0
+
+
+def test_an_exact_truncate_keeps_its_place_among_the_changes():
+    pending = Pending()
+    frames = [tick(1, "A"), truncate(2), tick(3, "A")]
+    pending.add_changes(frames, now=0.0)
+    assert events(pending.take(1 << 20)) == [
+        ("change", "e1-1-0"),
+        ("truncate", "e1-2-0"),
+        ("change", "e1-3-0"),
+    ]
