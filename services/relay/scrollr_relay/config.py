@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 from scrollr_core.settings import (
@@ -71,6 +72,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
     log_summary_seconds: float = DEFAULT_LOG_SUMMARY_SECONDS
     bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS
+    # Accounts (OpenID Connect): both set, or neither (everyone is signed out).
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -97,6 +101,34 @@ def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _auth(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """AUTH_ISSUER and AUTH_AUDIENCE: the OpenID provider whose access tokens are accepted, and the
+    audience (this API's resource indicator) they must be issued for."""
+    issuer = env.get("AUTH_ISSUER", "").strip() or None
+    audience = env.get("AUTH_AUDIENCE", "").strip() or None
+    if issuer is None:
+        if audience is not None:
+            raise ConfigError(
+                "AUTH_AUDIENCE is set without AUTH_ISSUER: set both to enable accounts, or neither"
+            )
+        return None, None
+    parsed = urlsplit(issuer)
+    local = parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
+    if not parsed.netloc or not (parsed.scheme == "https" or local) or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"AUTH_ISSUER={issuer!r} must be the provider's issuer URL, https://... "
+            "(http:// only on this machine, e.g. the development provider)"
+        )
+    if audience is None:
+        raise ConfigError(
+            "AUTH_ISSUER is set but AUTH_AUDIENCE is not: name the audience tokens are issued for"
+        )
+    return issuer, audience
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     dev_mode = truthy(env, "SCROLLR_DEV")
     secret = secret_setting(env, dev_mode=dev_mode)
@@ -115,8 +147,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"SCROLLR_WEB_DIR={web_dir!r} is not a directory")
     if web_dir is None and PACKAGED_WEB_DIR.is_dir():
         web_dir = str(PACKAGED_WEB_DIR)  # an installed wheel carries the dashboard (setup.py)
+    auth_issuer, auth_audience = _auth(env)
     return Settings(
         webhook_secret=secret,
+        auth_issuer=auth_issuer,
+        auth_audience=auth_audience,
         dev_mode=dev_mode,
         redis=redis,
         database_url=url_setting(env, "DATABASE_URL", ("postgres", "postgresql")),
