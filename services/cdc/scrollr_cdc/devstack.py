@@ -36,6 +36,9 @@ from scrollr_cdc.supervisor import Child
 
 log = logging.getLogger("scrollr.dev")
 DEFAULT_PG_PORT = 54329
+DEFAULT_OIDC_PORT = 9000
+DEV_AUDIENCE = "https://api.scrollr.local"
+OIDC_SERVER = Path("services/oidc-dev/server.mjs")
 STATE_DIR = Path(".scrollr")
 
 
@@ -101,6 +104,22 @@ def build_extension(origin: str) -> Path | None:
     return out
 
 
+def _oidc_env(env: Mapping[str, str], base: str) -> dict[str, str] | None:
+    """The development OpenID provider's environment (its issuer in OIDC_ISSUER), or None when it
+    can't run here or AUTH_ISSUER names another issuer."""
+    if env.get("AUTH_ISSUER") or shutil.which("node") is None or not OIDC_SERVER.is_file():
+        return None
+    port = DEFAULT_OIDC_PORT if _port_free(DEFAULT_OIDC_PORT) else _free_port()
+    loopback = base.replace("localhost", "127.0.0.1")
+    return {
+        **env,
+        "OIDC_PORT": str(port),
+        "OIDC_ISSUER": f"http://127.0.0.1:{port}",
+        "AUTH_AUDIENCE": env.get("AUTH_AUDIENCE") or DEV_AUDIENCE,
+        "OIDC_REDIRECT_URIS": f"{base}/,{loopback}/",
+    }
+
+
 class DevSettings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = DEFAULT_PORT
     host: str = "127.0.0.1"
@@ -142,10 +161,14 @@ def main() -> None:
     }
     if web_dir.is_dir():
         env["SCROLLR_WEB_DIR"] = str(web_dir)
+    base = f"http://localhost:{port}"
+    oidc = _oidc_env(env, base)
+    if oidc is not None:
+        env.update({"AUTH_ISSUER": oidc["OIDC_ISSUER"], "AUTH_AUDIENCE": oidc["AUTH_AUDIENCE"]})
     children: list[Child] = []
 
-    def spawn(name: str, module: str) -> subprocess.Popen[bytes]:
-        child = Child(name, module, env)
+    def spawn(name: str, module: str, argv: list[str] | None = None) -> subprocess.Popen[bytes]:
+        child = Child(name, module, oidc if argv is not None and oidc is not None else env, argv=argv)
         children.append(child)
         return child.start(time.monotonic())
 
@@ -160,9 +183,13 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
-    base = f"http://localhost:{port}"
     extension = build_extension(base)
     try:
+        if oidc is not None:
+            provider = spawn("OpenID provider", "", ["node", str(OIDC_SERVER)])
+            _wait_http(
+                f"{oidc['OIDC_ISSUER']}/.well-known/openid-configuration", provider, "the OpenID provider"
+            )
         relay = spawn("relay", "scrollr_relay")
         _wait_http(f"{base}/healthz", relay, "the relay")
         spawn("change emitter", "scrollr_cdc")
@@ -181,6 +208,7 @@ Scrollr realtime is up.
   Extension      {f"load {extension} as an unpacked extension (chrome://extensions, Developer mode); it streams from {base}" if extension else "(not built here)"}
   Postgres       {database_url}
   Webhook secret {secret}
+  Sign in        {f"{oidc['OIDC_ISSUER']} (development provider): dev@scrollr.local / scrollr-dev" if oidc else "(off: node or services/oidc-dev missing, or AUTH_ISSUER set)"}
 A child that exits is restarted. Ctrl-C stops everything.
 """,
         flush=True,
