@@ -19,12 +19,14 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from scrollr_relay import metrics
+from scrollr_relay.accounts import AccountError, account_error_response, preferences_routes
 from scrollr_relay.bus import Bus
 from scrollr_relay.catalog import catalog_handler
 from scrollr_relay.config import Settings
 from scrollr_relay.events import events_route
 from scrollr_relay.health import healthz, readyz
 from scrollr_relay.hub import Hub
+from scrollr_relay.issuer_keys import IssuerKeys
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.redis_bus import RedisBus
 from scrollr_relay.snapshot import make_pool, snapshot_handler
@@ -85,12 +87,18 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         heartbeat_seconds=settings.heartbeat_seconds,
         bus_outage_grace_seconds=settings.bus_outage_grace_seconds,
     )
+    keys = (
+        IssuerKeys(settings.auth_issuer, settings.auth_audience)
+        if settings.auth_issuer is not None and settings.auth_audience is not None
+        else None
+    )
     stream = EventStream(hub, bus, settings)
     activity = WebhookActivity()
     cors = CORSConfig(
         allow_origins=list(settings.allowed_origins),
-        allow_methods=["GET", "OPTIONS"],
-        allow_headers=["Last-Event-ID", "Content-Type"],
+        allow_methods=["GET", "PUT", "POST", "OPTIONS"],
+        allow_headers=["Last-Event-ID", "Content-Type", "Authorization", "If-Match", "If-None-Match"],
+        expose_headers=["ETag"],
         max_age=3600,
     )
 
@@ -120,6 +128,7 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         sequin_webhook(bus, settings, activity),
         snapshot_handler(bus, pool),
         catalog_handler(pool),
+        *preferences_routes(keys, pool),
         healthz,
         readyz(bus),
         PrometheusController,
@@ -137,7 +146,11 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         middleware=[prometheus.middleware],
-        exception_handlers={WebhookRejected: _rejected, HTTP_500_INTERNAL_SERVER_ERROR: _unexpected},
+        exception_handlers={
+            WebhookRejected: _rejected,
+            AccountError: account_error_response,
+            HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
+        },
         cors_config=cors,
         openapi_config=OpenAPIConfig(title="Scrollr relay", version="0.1.0", path="/schema"),
         request_max_body_size=None,

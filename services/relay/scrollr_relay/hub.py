@@ -20,6 +20,7 @@ from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import filter_keys
 from scrollr_relay.groups import FilterGroups
+from scrollr_relay.private import PRIVATE_TOPICS
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
@@ -32,9 +33,11 @@ READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
 
 
 def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
+    """The public frames of `events`: a user's private events never become one (private.py)."""
     return [
         (e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data), filter_keys(e.topic, e.data))
         for e in events
+        if e.topic not in PRIVATE_TOPICS
     ]
 
 
