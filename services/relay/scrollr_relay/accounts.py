@@ -1,4 +1,5 @@
-"""The signed-in user's routes: `GET`/`PUT /me/preferences` (Bearer access token).
+"""The signed-in user's routes: `GET`/`PUT /me/preferences` and `POST /events/ticket` (Bearer access
+token).
 
 Who asks is proven by an access token from AUTH_ISSUER (identity.py, issuer_keys.py); any failure is
 a 401 with `WWW-Authenticate` (RFC 6750 3.1) that says why, and neither the answer nor the log ever
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 import psycopg
-from litestar import Request, Response, get, put
+from litestar import Request, Response, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from psycopg.types.json import Jsonb
@@ -37,6 +38,7 @@ from scrollr_relay.preferences import (
     parse_precondition,
     stored,
 )
+from scrollr_relay.tickets import TICKET_SECONDS, TicketGrant, Tickets, TicketStoreUnavailable
 
 log = logging.getLogger("scrollr.accounts")
 REALM = "scrollr"
@@ -217,3 +219,31 @@ def preferences_routes(keys: IssuerKeys | None, pool: AsyncConnectionPool | None
         return _answer(row, 201 if precondition.exists is False else 200)
 
     return [read, write]
+
+
+class Ticket(msgspec.Struct, frozen=True):
+    ticket: str
+    expires_in: int
+
+
+def ticket_route(keys: IssuerKeys | None, tickets: Tickets) -> object:
+    @post(
+        "/events/ticket",
+        summary="A single-use ticket that adds the user's private events to GET /events?ticket=...",
+        status_code=200,
+        responses={401: UNAUTHORIZED},
+    )
+    async def issue(request: Request[Any, Any, Any]) -> Response[Ticket]:
+        identity = await identify(keys, request.headers.get("authorization"))
+        try:
+            ticket = await tickets.issue(TicketGrant(sub=identity.sub, expires_at=identity.expires_at))
+        except TicketStoreUnavailable as exc:
+            log.warning("tickets unavailable: %s", exc)
+            raise AccountError(
+                503, "unavailable", "tickets can't be issued now; retry shortly", {"Retry-After": "2"}
+            ) from None
+        return Response(
+            Ticket(ticket=ticket, expires_in=TICKET_SECONDS), headers={"Cache-Control": "no-store"}
+        )
+
+    return issue

@@ -19,7 +19,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from scrollr_relay import metrics
-from scrollr_relay.accounts import AccountError, account_error_response, preferences_routes
+from scrollr_relay.accounts import AccountError, account_error_response, preferences_routes, ticket_route
 from scrollr_relay.bus import Bus
 from scrollr_relay.catalog import catalog_handler
 from scrollr_relay.config import Settings
@@ -32,6 +32,7 @@ from scrollr_relay.redis_bus import RedisBus
 from scrollr_relay.snapshot import make_pool, snapshot_handler
 from scrollr_relay.static import static_site
 from scrollr_relay.stream import EventStream
+from scrollr_relay.tickets import RedisTickets, make_tickets
 from scrollr_relay.webhook import WebhookActivity, WebhookRejected, sequin_webhook
 
 log = logging.getLogger("scrollr.relay")
@@ -92,7 +93,8 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         if settings.auth_issuer is not None and settings.auth_audience is not None
         else None
     )
-    stream = EventStream(hub, bus, settings)
+    tickets = make_tickets(settings.redis)
+    stream = EventStream(hub, bus, settings, tickets=tickets if keys is not None else None)
     activity = WebhookActivity()
     cors = CORSConfig(
         allow_origins=list(settings.allowed_origins),
@@ -122,6 +124,8 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
             if pool is not None:
                 await pool.close()
             await bus.close()
+            if isinstance(tickets, RedisTickets):
+                await tickets.close()
 
     route_handlers: list[object] = [
         events_route(stream),
@@ -129,6 +133,7 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         snapshot_handler(bus, pool),
         catalog_handler(pool),
         *preferences_routes(keys, pool),
+        ticket_route(keys, tickets),
         healthz,
         readyz(bus),
         PrometheusController,

@@ -26,7 +26,10 @@ log = logging.getLogger("scrollr.stream")
 
 EVENTS_DESCRIPTION = """Server-Sent Events: `change` events (id `<epoch>-<ms>-<seq>`, data the change as
 JSON), `reset` when the client's position can't be resumed (refetch `/snapshot`), and `: ping`
-comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`)."""
+comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`). With
+`ticket` (from `POST /events/ticket`) the stream also carries that user's private events
+(`event: preferences`), under the same cursor, until the token behind the ticket expires
+(`event: token_expired`, then the stream ends: reconnect from the cursor with a new ticket)."""
 
 
 class _StreamRunner(ASGIResponse):
@@ -72,6 +75,7 @@ def events_route(stream: EventStream) -> object:
         media_type="text/event-stream",
         responses={
             400: ResponseSpec(None, description="Malformed cursor or topic filter"),
+            401: ResponseSpec(None, description="Unknown, used or expired ticket"),
             429: ResponseSpec(None, description="Too many streams from this address (Retry-After)"),
             503: ResponseSpec(None, description="Stream limit reached (Retry-After)"),
         },
@@ -85,6 +89,10 @@ def events_route(stream: EventStream) -> object:
         ] = None,
         last_event_id_query: Annotated[
             str | None, QueryParameter(name="lastEventId", description="Resume after this event id")
+        ] = None,
+        ticket: Annotated[
+            str | None,
+            QueryParameter(description="Single-use ticket from POST /events/ticket: adds private events"),
         ] = None,
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event id")

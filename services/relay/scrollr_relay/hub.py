@@ -20,7 +20,7 @@ from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import filter_keys
 from scrollr_relay.groups import FilterGroups
-from scrollr_relay.private import PRIVATE_TOPICS
+from scrollr_relay.private import PRIVATE_TOPICS, PrivateRoutes
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
@@ -62,6 +62,7 @@ class Hub:
         # fan-out decides per group which frames pass, and only for the groups a batch concerns.
         self._groups = FilterGroups()
         self.recent = RecentFrames()
+        self.private = PrivateRoutes()  # signed-in streams' private events (private.py)
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.head: Cursor | None = None
@@ -206,6 +207,7 @@ class Hub:
                     continue
                 frames = encode_frames(cursor.epoch, events)
                 self.fan_out(frames)
+                self.private.route(cursor.epoch, events)  # after the public frames: see private.py
                 self.recent.extend(frames)
                 cursor = self.head = Cursor(cursor.epoch, events[-1].id)
             except HistoryGap as gap:

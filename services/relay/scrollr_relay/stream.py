@@ -25,9 +25,11 @@ from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
+from scrollr_relay.private import PrivatePart
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
+from scrollr_relay.tickets import TicketGrant, Tickets, TicketStoreUnavailable
 from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")
@@ -47,6 +49,7 @@ class StreamRequestError(ValueError):
 class StreamRequest(msgspec.Struct, frozen=True):
     cursor: Cursor | None
     filter: StreamFilter | None
+    ticket: str | None = None  # adds the ticket's user's private events (private.py)
 
 
 def parse_stream_request(query_string: bytes, last_event_id: str | None, max_topics: int) -> StreamRequest:
@@ -56,9 +59,10 @@ def parse_stream_request(query_string: bytes, last_event_id: str | None, max_top
         raw_cursor = last_event_id or decode_value((query.get("lastEventId") or [""])[-1])
         cursor = Cursor.parse(raw_cursor) if raw_cursor.strip() else None
         chosen = parse_filter(query_string, max_topics)
+        ticket = decode_value((query.get("ticket") or [""])[-1]).strip() or None
     except (CursorError, TopicError, FilterError) as exc:
         raise StreamRequestError(str(exc)) from None
-    return StreamRequest(cursor=cursor, filter=chosen)
+    return StreamRequest(cursor=cursor, filter=chosen, ticket=ticket)
 
 
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -99,13 +103,17 @@ async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
             return
 
 
-async def _replay(hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor) -> StreamId | None:
+async def _replay(
+    hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
+) -> StreamId | None:
     """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume.
 
     A cursor within the frames the hub fanned out last is served from them (recent.py): no bus read,
-    and one joined backlog for every client resuming from the same point with the same filter.
+    and one joined backlog for every client resuming from the same point with the same filter. A
+    signed-in stream's backlog is read from the bus, its user's private events in order among the
+    public ones (private.py).
     """
-    cached = hub.recent.backlog(cursor, subscriber.filter)
+    cached = hub.recent.backlog(cursor, subscriber.filter) if private is None else None
     if cached is not None:
         backlog, end = cached
         if backlog:
@@ -115,7 +123,10 @@ async def _replay(hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor) ->
         position = cursor
         while True:
             events = await bus.read_after(position, READ_BATCH)
-            wanted = [f[2] for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
+            frames = [(f[0], f[2]) for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
+            if private is not None:
+                frames = sorted(frames + private.own(cursor.epoch, events))
+            wanted = [f[1] for f in frames]
             if wanted:
                 subscriber.write(b"".join(wanted))
             if events:
@@ -132,14 +143,18 @@ async def _replay(hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor) ->
 class EventStream:
     """Runs one `/events` request on the raw ASGI interface, once Litestar has routed it."""
 
-    def __init__(self, hub: Hub, bus: Bus, settings: Settings) -> None:
+    def __init__(self, hub: Hub, bus: Bus, settings: Settings, *, tickets: Tickets | None = None) -> None:
         self._hub = hub
         self._bus = bus
         self._settings = settings
+        self._tickets = tickets  # None: no accounts on this relay
         self._endings: set[asyncio.Task[None]] = set()
         self._preamble = preamble(settings.retry_milliseconds, settings.heartbeat_seconds)
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool) -> None:
+    # One connection's whole order, top to bottom (the module's docstring): kept in one place.
+    async def __call__(  # noqa: PLR0915
+        self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool
+    ) -> None:
         settings = self._settings
         try:
             request = parse_stream_request(
@@ -166,11 +181,15 @@ class EventStream:
         if head:
             await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
             return
+        grant = await self._redeem(request.ticket, send) if request.ticket is not None else None
+        if request.ticket is not None and grant is None:
+            return  # refused (401 or 503)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(sink, filter=request.filter, client=client)
         self._hub.add(subscriber)
+        private = self._hub.private.add(subscriber, grant) if grant is not None else None
         log.debug("stream opened after %s filter %s", request.cursor, request.filter)
         watcher: asyncio.Task[None] | None = None
         detached = False
@@ -181,12 +200,14 @@ class EventStream:
             resume_after = None
             if request.cursor is not None:
                 try:
-                    resume_after = await _replay(self._hub, self._bus, subscriber, request.cursor)
+                    resume_after = await _replay(self._hub, self._bus, subscriber, request.cursor, private)
                 except BusUnavailable as exc:
                     # The position can't be checked now; ending the stream makes the client retry.
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)
                     subscriber.close(CLOSE_BUS_UNAVAILABLE)
             subscriber.go_live(resume_after)
+            if private is not None:
+                private.go_live(resume_after)
             if not subscriber.closed and sink.detach():
                 # Live on its own socket: the rest of the stream needs no call of its own, so this
                 # request returns (and the middleware chain above it with it); its end comes from
@@ -202,6 +223,21 @@ class EventStream:
                     watcher.cancel()
                 subscriber.close(CLOSE_CLIENT_GONE)
         await _end(subscriber)
+
+    async def _redeem(self, ticket: str, send: Send) -> TicketGrant | None:
+        """The ticket's grant; None once a refusal has been answered (401, or 503 to retry)."""
+        try:
+            grant = await self._tickets.redeem(ticket) if self._tickets is not None else None
+        except TicketStoreUnavailable as exc:
+            log.warning("tickets unavailable: %s", exc)
+            await _plain(send, 503, "tickets unavailable", [_retry_after()])
+            return None
+        if grant is None:
+            challenge = (b"www-authenticate", b'Bearer realm="scrollr", error="invalid_token"')
+            await _plain(
+                send, 401, "unknown, used or expired ticket: ask POST /events/ticket for another", [challenge]
+            )
+        return grant
 
     def _end_detached(self, subscriber: Subscriber, _: asyncio.Future[str]) -> None:
         self._hub.remove(subscriber)

@@ -114,6 +114,8 @@ def test_a_bad_body_is_refused_and_nothing_is_written(relay, token, content, sta
 def test_the_routes_are_in_the_schema(relay):
     paths = httpx.get(f"{relay.url}/schema/openapi.json").json()["paths"]
     assert set(paths["/me/preferences"]) >= {"get", "put"}
+    assert "post" in paths["/events/ticket"]
+    assert any(p["name"] == "ticket" for p in paths["/events"]["get"]["parameters"])
 
 
 def test_without_an_issuer_there_are_no_accounts(database_url, start_relay):
