@@ -215,3 +215,19 @@ async def _run(steps):
             assert [p["version"] for p in got] == [v for v in written[user] if v > after]
     finally:
         await hub.stop()
+
+
+async def test_a_signed_in_stream_from_another_history_gets_a_reset_then_its_private_events():
+    bus = MemoryBus(maxlen=1000, dedupe_window_seconds=60)
+    hub = Hub(bus, heartbeat_seconds=60)
+    await hub.start()
+    await caught_up(hub, bus)
+    try:
+        stale = Cursor("another-history", StreamId(1, 0))
+        sink = await open_stream(hub, bus, "alice", stale)
+        assert [m.event for m in sink.messages] == ["reset"]
+        await bus.publish([preferences_change("alice", 1)])
+        await caught_up(hub, bus)
+        assert [m.event for m in sink.messages] == ["reset", "preferences"]
+    finally:
+        await hub.stop()
