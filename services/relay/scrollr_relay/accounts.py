@@ -221,6 +221,31 @@ def preferences_routes(keys: IssuerKeys | None, pool: AsyncConnectionPool | None
     return [read, write]
 
 
+class AuthConfig(msgspec.Struct, frozen=True):
+    """What a browser client needs to sign in (authorization code + PKCE at `issuer`)."""
+
+    issuer: str
+    audience: str
+    dashboardClientId: str
+    extensionClientId: str
+
+
+def auth_config_route(config: AuthConfig | None) -> object:
+    @get(
+        "/auth/config",
+        summary="Where clients sign in: the OpenID issuer, the API's audience, the public client ids",
+        responses={404: ResponseSpec(ErrorBody, description="This relay has no accounts")},
+    )
+    async def handler() -> Response[AuthConfig]:
+        if config is None:
+            raise AccountError(
+                404, "accounts_disabled", "this relay has no accounts (AUTH_ISSUER is not set)"
+            )
+        return Response(config, headers={"Cache-Control": "public, max-age=300"})
+
+    return handler
+
+
 class Ticket(msgspec.Struct, frozen=True):
     ticket: str
     expires_in: int

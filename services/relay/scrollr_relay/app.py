@@ -10,6 +10,7 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
@@ -19,7 +20,14 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from scrollr_relay import metrics
-from scrollr_relay.accounts import AccountError, account_error_response, preferences_routes, ticket_route
+from scrollr_relay.accounts import (
+    AccountError,
+    AuthConfig,
+    account_error_response,
+    auth_config_route,
+    preferences_routes,
+    ticket_route,
+)
 from scrollr_relay.bus import Bus
 from scrollr_relay.catalog import catalog_handler
 from scrollr_relay.config import Settings
@@ -72,6 +80,17 @@ async def _summarise_forever(activity: WebhookActivity, seconds: float) -> None:
         line = activity.summary(seconds)
         if line is not None:
             logging.getLogger("scrollr.webhook").info(line)
+
+
+def _auth_config(settings: Settings) -> AuthConfig | None:
+    if settings.auth_issuer is None or settings.auth_audience is None:
+        return None
+    return AuthConfig(
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        dashboardClientId=settings.auth_dashboard_client_id,
+        extensionClientId=settings.auth_extension_client_id,
+    )
 
 
 def hub_of(app: Litestar) -> Hub:
@@ -134,12 +153,17 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         catalog_handler(pool),
         *preferences_routes(keys, pool),
         ticket_route(keys, tickets),
+        auth_config_route(_auth_config(settings)),
         healthz,
         readyz(bus),
         PrometheusController,
     ]
     if settings.web_dir is not None:
-        route_handlers.append(static_site(settings.web_dir))
+        # The dashboard signs in at the issuer: its discovery, keys and token endpoint are fetched.
+        issuer = (urlsplit(settings.auth_issuer),) if settings.auth_issuer else ()
+        route_handlers.append(
+            static_site(settings.web_dir, connect=tuple(f"{u.scheme}://{u.netloc}" for u in issuer))
+        )
     prometheus = PrometheusConfig(
         app_name="scrollr_relay",
         prefix="scrollr_http",

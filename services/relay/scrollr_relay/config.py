@@ -41,6 +41,8 @@ DEFAULT_LOG_SUMMARY_SECONDS = 30.0
 # from Redis move to another before their data is long stale.
 DEFAULT_BUS_OUTAGE_GRACE_SECONDS = 30.0
 MAX_WORKERS = 64
+DEFAULT_DASHBOARD_CLIENT_ID = "scrollr-dashboard"
+DEFAULT_EXTENSION_CLIENT_ID = "scrollr-extension"
 STREAM_KEY = "events:broadcast"
 PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
 
@@ -75,6 +77,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Accounts (OpenID Connect): both set, or neither (everyone is signed out).
     auth_issuer: str | None = None
     auth_audience: str | None = None
+    # The public clients registered at the issuer (GET /auth/config tells the browser clients).
+    auth_dashboard_client_id: str = DEFAULT_DASHBOARD_CLIENT_ID
+    auth_extension_client_id: str = DEFAULT_EXTENSION_CLIENT_ID
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -152,6 +157,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_secret=secret,
         auth_issuer=auth_issuer,
         auth_audience=auth_audience,
+        auth_dashboard_client_id=env.get("AUTH_DASHBOARD_CLIENT_ID", "").strip()
+        or DEFAULT_DASHBOARD_CLIENT_ID,
+        auth_extension_client_id=env.get("AUTH_EXTENSION_CLIENT_ID", "").strip()
+        or DEFAULT_EXTENSION_CLIENT_ID,
         dev_mode=dev_mode,
         redis=redis,
         database_url=url_setting(env, "DATABASE_URL", ("postgres", "postgresql")),

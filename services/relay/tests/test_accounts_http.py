@@ -122,3 +122,14 @@ def test_without_an_issuer_there_are_no_accounts(database_url, start_relay):
     relay = start_relay({"DATABASE_URL": database_url})
     response = httpx.get(f"{relay.url}/me/preferences", headers=bearer("anything"))
     assert response.status_code == 404 and response.json()["error"] == "accounts_disabled"
+    assert httpx.get(f"{relay.url}/auth/config").status_code == 404
+
+
+def test_clients_learn_where_to_sign_in(relay, dev_provider):
+    config = httpx.get(f"{relay.url}/auth/config").json()
+    assert config == {
+        "issuer": dev_provider.issuer,
+        "audience": AUDIENCE,
+        "dashboardClientId": "scrollr-dashboard",
+        "extensionClientId": "scrollr-extension",
+    }
