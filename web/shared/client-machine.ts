@@ -12,6 +12,7 @@
 //   backoff ─timer / online─► connecting (or snapshot without a cursor)
 //   any phase with a stream ─reset / resubscribe─► snapshot (a `history_lost` reset: backoff of a random
 //   part of RESET_SPREAD_MS first, then snapshot);   any ─offline─► offline ─online─► resume;   stop
+//   connecting/live ─reopen (signed in or out; token expired)─► connecting from the cursor
 //
 // Failures are typed (ClientError). A 503/429 with Retry-After makes that wait the floor of the
 // backoff; a 4xx other than 408/429 won't fix itself, so it is not retried for ever but shown.
@@ -79,6 +80,9 @@ export type ClientInput =
   | { type: "silence"; generation: number }
   /** The filter changed: reload the rows it chooses (the shell holds the filter, for its URLs). */
   | { type: "resubscribe" }
+  /** Open the stream again from the cursor: the user signed in or out, or the token behind the
+   * stream's ticket expired (the shell asks for a new ticket). */
+  | { type: "reopen" }
   | { type: "timer" }
   | { type: "online" }
   | { type: "offline" }
@@ -227,6 +231,9 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
         return { state: { ...state, cursor: null }, effects: [] }; // the next attempt starts from a snapshot
       }
       return fetchSnapshot({ ...state, cursor: null }, state.status);
+    case "reopen":
+      if (state.phase !== "live" && state.phase !== "connecting") return unchanged; // the next open uses it
+      return resume(state, state.status);
     case "reset": {
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       if (input.reason !== "history_lost") return fetchSnapshot({ ...state, cursor: null }, retrying(state));

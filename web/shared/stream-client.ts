@@ -4,6 +4,11 @@
 //
 // A thin I/O shell: every decision is client-machine.ts's pure transition; this file performs the
 // effects it asks for (fetch, EventSource, HEAD probe, timers, status) and feeds back the results.
+//
+// Signed in, each stream is opened with a fresh single-use ticket (`tickets`), so the account's
+// private events (`event: preferences`) come on the same stream under the same cursor. A ticket
+// can't be reused, so EventSource's own retry (same URL) is not used for such a stream: its errors
+// go the probe-and-backoff way, and each new attempt asks for a new ticket.
 
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import {
@@ -16,6 +21,7 @@ import {
   type Phase,
   transition,
 } from "./client-machine";
+import { type AccountPreferences, parsePreferencesEvent, PREFERENCES_EVENT, TOKEN_EXPIRED_EVENT } from "./account-sync";
 import { filterQuery, type Interest, sameInterest } from "./interest";
 import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
 import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
@@ -36,7 +42,12 @@ export interface ClientListener {
   /** Rows changed by stream events. */
   onChanges(changes: RowChange[], cursor: string): void;
   onStatus(status: Status): void;
+  /** The signed-in account's preferences changed (a private event on this stream). */
+  onAccount?(account: AccountPreferences): void;
 }
+
+/** A fresh stream ticket for the signed-in user; null: stream signed out. */
+export type TicketSource = () => Promise<string | null>;
 
 export interface ClientOptions {
   apiBase: string;
@@ -63,6 +74,7 @@ export class StreamClient {
   private timer: unknown = null;
   private watchdog: unknown = null;
   private interest: Interest;
+  private tickets: TicketSource | null = null;
   private readonly fetchImpl: typeof fetch;
   private readonly EventSourceImpl: typeof EventSource;
   private readonly now: () => number;
@@ -114,6 +126,13 @@ export class StreamClient {
     this.dispatch({ type: "resubscribe" });
   }
 
+  /** Signed in (a source of tickets) or out (null): the stream reopens from its cursor. */
+  setTickets(tickets: TicketSource | null): void {
+    if (tickets === this.tickets) return;
+    this.tickets = tickets;
+    this.dispatch({ type: "reopen" });
+  }
+
   /** Begin from a snapshot, or resume from a restored cursor and rows (the extension's storage). */
   start(restored?: { cursor: string; rows: RowsState }): void {
     if (restored) {
@@ -149,7 +168,7 @@ export class StreamClient {
         void this.fetchSnapshot(effect.generation);
         return;
       case "openStream":
-        this.openStream(effect.generation, effect.cursor);
+        void this.openStream(effect.generation, effect.cursor);
         return;
       case "probeStream":
         void this.probe(effect.generation, effect.cursor);
@@ -182,8 +201,14 @@ export class StreamClient {
     }
   }
 
-  private eventsUrl(cursor: string | null): string {
-    const query = [filterQuery(this.interest), cursor ? `lastEventId=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&");
+  private eventsUrl(cursor: string | null, ticket: string | null = null): string {
+    const query = [
+      filterQuery(this.interest),
+      cursor ? `lastEventId=${encodeURIComponent(cursor)}` : "",
+      ticket ? `ticket=${encodeURIComponent(ticket)}` : "",
+    ]
+      .filter(Boolean)
+      .join("&");
     return `${this.options.apiBase}/events${query ? `?${query}` : ""}`;
   }
 
@@ -228,8 +253,20 @@ export class StreamClient {
     this.dispatch({ type: "probed", generation, error });
   }
 
-  private openStream(generation: number, cursor: string | null): void {
-    const source = new this.EventSourceImpl(this.eventsUrl(cursor));
+  /** A ticket for this attempt; without one (signed out, or refused) the stream is public only. */
+  private async ticket(): Promise<string | null> {
+    if (this.tickets === null) return null;
+    try {
+      return await this.tickets();
+    } catch {
+      return null;
+    }
+  }
+
+  private async openStream(generation: number, cursor: string | null): Promise<void> {
+    const ticket = await this.ticket();
+    if (generation !== this.state.generation || this.state.phase !== "connecting") return;
+    const source = new this.EventSourceImpl(this.eventsUrl(cursor, ticket));
     this.source = source;
     source.onopen = () => this.dispatch({ type: "opened", generation, now: this.now() });
     source.addEventListener(CHANGE_EVENT, (message) => {
@@ -256,9 +293,21 @@ export class StreamClient {
       const beat = eventFields(message);
       this.dispatch({ type: "heartbeat", generation, intervalMs: Number(beat.interval_ms) || 0, delayed: beat.delayed === true });
     });
+    source.addEventListener(PREFERENCES_EVENT, (message) => {
+      if (source !== this.source) return;
+      const event = message as MessageEvent<string>;
+      const account = parsePreferencesEvent(event.data);
+      if (event.lastEventId) this.dispatch({ type: "change", generation, eventId: event.lastEventId });
+      if (account !== null) this.options.listener.onAccount?.(account);
+    });
+    source.addEventListener(TOKEN_EXPIRED_EVENT, () => {
+      if (source === this.source) this.dispatch({ type: "reopen" }); // a new ticket, from the cursor
+    });
     source.onerror = () => {
       if (source !== this.source) return;
-      this.dispatch({ type: "streamError", generation, closed: source.readyState === this.EventSourceImpl.CLOSED });
+      // A ticket is single-use: EventSource retrying the same URL would only be refused.
+      const closed = source.readyState === this.EventSourceImpl.CLOSED || ticket !== null;
+      this.dispatch({ type: "streamError", generation, closed });
     };
   }
 
