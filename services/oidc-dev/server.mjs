@@ -73,6 +73,8 @@ function makeProvider(issuer) {
     cookies: { keys: [randomBytes(32).toString("hex")] },
     claims: { openid: ["sub"], profile: ["name", "preferred_username"], email: ["email"] },
     pkce: { required: () => true },
+    // The account's name in the ID token: the access token is for the relay, not for userinfo.
+    conformIdTokenClaims: false,
     findAccount: (_ctx, sub) => accountById(sub),
     // Public clients: their redirect URIs' origins may call the token endpoint from the browser.
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),

@@ -22,9 +22,20 @@ export interface Owner {
   receive(message: OwnerMessage, reply: (message: ViewMessage) => void): void;
 }
 
+/** A stream ticket for the holder of `token` (POST /events/ticket); null when refused. */
+export async function requestTicket(apiBase: string, token: string, fetchImpl: typeof fetch = fetch): Promise<string | null> {
+  const response = await fetchImpl(`${apiBase}/events/ticket`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+  if (!response.ok) return null;
+  const body = (await response.json()) as { ticket?: unknown };
+  return typeof body.ticket === "string" ? body.ticket : null;
+}
+
 export function startOwner(apiBase: string, channel: BroadcastChannel = new BroadcastChannel(channelName())): Owner {
   const interests = new Map<string, Interest>();
   let started = false;
+  // The latest access token a view sent; a renewed one is used for the next ticket, no reconnect.
+  let token: string | null = null;
+  const tickets = () => (token === null ? Promise.resolve(null) : requestTicket(apiBase, token));
   const client: StreamClient = new StreamClient({
     apiBase,
     listener: {
@@ -33,6 +44,7 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
         if (changes.length) channel.postMessage({ type: "changes", changes } satisfies ViewMessage);
       },
       onStatus: (status) => channel.postMessage({ type: "status", status, liveAt: client.liveAt } satisfies ViewMessage),
+      onAccount: (account) => channel.postMessage({ type: "account", account } satisfies ViewMessage),
     },
   });
 
@@ -64,6 +76,10 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
 
   function receive(message: OwnerMessage, reply: (message: ViewMessage) => void): void {
     if (message?.type === "hello") reply(stateMessage());
+    if (message?.type === "auth") {
+      token = message.token;
+      client.setTickets(token === null ? null : tickets);
+    }
     if (message?.type === "interest") {
       interests.set(message.view, message.interest);
       follow();

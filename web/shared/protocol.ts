@@ -1,3 +1,4 @@
+import type { AccountPreferences } from "./account-sync";
 import type { Interest } from "./interest";
 
 // Protocol strings in one place: SSE event names from the relay, and the messages the stream
@@ -47,11 +48,17 @@ export type ViewMessage =
   | { type: "changes"; changes: RowChange[] }
   | { type: "status"; status: Status; liveAt: number | null }
   /** The worker is of another release than the tab that started it: the tab streams by itself. */
-  | { type: "mismatch"; worker: string };
+  | { type: "mismatch"; worker: string }
+  /** The signed-in account's preferences changed (a private event on the stream). */
+  | { type: "account"; account: AccountPreferences };
 
 /** What a view tells its stream owner: `hello` asks for the whole state; `interest` says which rows
  * the view shows (`view` names it, and the Web Lock `viewLockName(view)` it holds while it lives). */
-export type OwnerMessage = { type: "hello" } | { type: "interest"; view: string; interest: Interest };
+export type OwnerMessage =
+  | { type: "hello" }
+  | { type: "interest"; view: string; interest: Interest }
+  /** The signed-in user's access token (null: signed out): the owner asks for stream tickets with it. */
+  | { type: "auth"; token: string | null };
 
 export function viewLockName(view: string, build: string = BUILD): string {
   return `${channelName(build)}-view-${view}`;

@@ -3,6 +3,7 @@
 // which picks the owner (the SharedWorker; else the tab elected with Web Locks; else a stream per
 // tab) and wires preferences to localStorage, shared by every tab.
 
+import type { AccountPreferences } from "../shared/account-sync";
 import { covers, type Interest, rowWanted } from "../shared/interest";
 import { startOwner } from "../shared/owner";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../shared/preferences";
@@ -65,6 +66,12 @@ export class RealtimeStore {
   sendInterest: (interest: Interest) => void = () => {};
   /** Keeps the preferences (set by connectRealtime: localStorage). */
   savePreferences: (preferences: Preferences) => void = () => {};
+  /** Tells the stream owner the signed-in user's access token, or null (set by connectRealtime). */
+  sendAuth: (token: string | null) => void = () => {};
+  /** The user changed a preference in this tab (account.ts saves it to the account). */
+  onUserChange: (preferences: Preferences) => void = () => {};
+  /** The account's preferences changed on the stream (account.ts applies the newer ones). */
+  onAccount: (account: AccountPreferences) => void = () => {};
   /** The latest stream ids applied in this tab, in order and capped (tests read it to prove nothing
    * came twice); a tab open for days must not keep every id it ever saw. */
   readonly appliedEventIds: string[] = [];
@@ -88,7 +95,14 @@ export class RealtimeStore {
   setPreferences = (preferences: Preferences): void => {
     this.savePreferences(preferences);
     this.usePreferences(preferences);
+    this.onUserChange(preferences);
   };
+
+  /** The account's preferences won: keep and show them, without saving them back to it. */
+  adoptPreferences(preferences: Preferences): void {
+    this.savePreferences(preferences);
+    this.usePreferences(preferences);
+  }
 
   /** Preferences changed elsewhere (another tab) or were loaded. */
   usePreferences(preferences: Preferences): void {
@@ -119,6 +133,8 @@ export class RealtimeStore {
       this.publish(this.view.status, this.view.liveAt);
     } else if (message.type === "status") {
       this.publish(message.status, message.liveAt);
+    } else if (message.type === "account") {
+      this.onAccount(message.account);
     }
   };
 
@@ -196,6 +212,7 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
   }
   const sayInterest = (interest: Interest) => send({ type: "interest", view, interest });
   store.sendInterest = sayInterest;
+  store.sendAuth = (token) => send({ type: "auth", token });
   // The lock says this view lives; the owner forgets the interest of a view whose lock is gone.
   if (typeof navigator !== "undefined" && navigator.locks) {
     void navigator.locks.request(viewLockName(view), () => {

@@ -127,8 +127,9 @@ def _answer(row: Row, status: int = 200) -> Response[StoredPreferences]:
 def _write_params(sub: str, chosen: Preferences, precondition: Precondition) -> dict[str, Any]:
     return {
         "sub": sub,
-        "symbols": Jsonb(chosen.symbols),
-        "leagues": Jsonb(chosen.leagues),
+        # None (every one of the catalog) is SQL NULL, not a JSON null
+        "symbols": Jsonb(chosen.symbols) if chosen.symbols is not None else None,
+        "leagues": Jsonb(chosen.leagues) if chosen.leagues is not None else None,
         "teams": Jsonb(chosen.favouriteTeams),
         "speed": chosen.updateSpeed,
         "display": Jsonb(msgspec.to_builtins(chosen.display)),

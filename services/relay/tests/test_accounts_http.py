@@ -84,6 +84,11 @@ def test_preferences_are_created_read_and_replaced_by_version(relay, token):
     assert httpx.get(url, headers=bearer(token)).json()["symbols"] == ["NVDA"]
     rows = execute(relay.env["DATABASE_URL"], "SELECT sub, symbols FROM user_preferences")
     assert rows == [(DEV_SUB, ["NVDA"])]
+    every = httpx.put(
+        url, headers={**bearer(token), "If-Match": replaced.headers["etag"]}, json={**body, "symbols": None}
+    )
+    assert every.status_code == 200, every.text  # null: every symbol of the catalog
+    assert httpx.get(url, headers=bearer(token)).json()["symbols"] is None
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,100 @@
+"""Accounts in real Chromium with the real development OpenID provider: sign in on the dashboard
+(authorization code + PKCE), the browser's choices move to an empty account, another profile signed
+in to the same account shows them, and a change on one reaches the other through its stream."""
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.browser import dashboard_relay_env, expect_price, expect_status
+from tests.support.oidc import DEV_PASSWORD, DEV_SUB, DEV_USERNAME, DevProvider
+from tests.support.pg import cdc_env, execute, insert_trade
+from tests.support.procs import free_port, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def shown_symbols(page: Page) -> list[str]:
+    return sorted(page.eval_on_selector_all("tr[data-symbol]", "rows => rows.map((r) => r.dataset.symbol)"))
+
+
+def open_settings(page: Page, name: str) -> None:
+    summary = page.locator("summary", has_text=name)
+    if page.locator("details", has=summary).get_attribute("open") is None:
+        summary.click()
+
+
+def sign_in(page: Page) -> None:
+    """Through the provider's own login page, as a user would."""
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Email").fill(DEV_USERNAME)
+    page.get_by_label("Password").fill(DEV_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".account-name")).to_have_text("Dev User", timeout=20_000)
+
+
+@pytest.fixture
+def accounts_stack(database_url, start_relay, start_cdc):
+    port = free_port()
+    provider = DevProvider(redirect_uris=(f"http://127.0.0.1:{port}/",)).start()
+    try:
+        relay = start_relay(dashboard_relay_env(database_url, **provider.relay_env()), port=port)
+        start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+        for symbol in ("AAPL", "MSFT", "NVDA"):
+            insert_trade(database_url, symbol, "100.00")
+        yield relay
+    finally:
+        provider.stop()
+
+
+def account_symbols(database_url: str) -> object:
+    rows = execute(database_url, "SELECT symbols FROM user_preferences WHERE sub = %s", (DEV_SUB,))
+    return rows[0][0] if rows else None
+
+
+def test_signed_in_choices_follow_the_account_to_another_profile_through_the_stream(
+    browser, accounts_stack, database_url
+):
+    relay = accounts_stack
+    first = browser.new_context(viewport={"width": 1280, "height": 900})
+    second = browser.new_context(viewport={"width": 1280, "height": 900})  # another browser profile
+    try:
+        a = first.new_page()
+        a.goto(relay.url)
+        expect_status(a, "connected")
+        open_settings(a, "Symbols settings")
+        a.get_by_role("button", name="Clear all").click()
+        a.get_by_label("AAPL").check()  # chosen signed out: kept in this browser only
+        expect_price(a, "AAPL", "100.00")
+        sign_in(a)
+        # The account had none: signing in moved this browser's choices to it.
+        wait_until(lambda: account_symbols(database_url) == ["AAPL"], what="the choices saved to the account")
+        b = second.new_page()
+        b.goto(relay.url)
+        expect_status(b, "connected")
+        expect_price(b, "NVDA", "100.00")  # signed out: this profile's own default, every symbol
+        sign_in(b)
+        wait_until(
+            lambda: shown_symbols(b) == ["AAPL"], what="the account's choices to win in the second profile"
+        )
+        asked = []
+        b.on("request", lambda r: asked.append(r.url) if "/me/preferences" in r.url else None)
+        open_settings(a, "Symbols settings")
+        started = time.monotonic()
+        a.get_by_label("MSFT").check()
+        wait_until(
+            lambda: shown_symbols(b) == ["AAPL", "MSFT"], what="the other profile to follow", timeout=10
+        )
+        print(
+            f"\nchoice on one profile shown on the other after {1000 * (time.monotonic() - started):.0f} ms"
+        )
+        assert asked == []  # it came through the stream, not by asking the server
+        assert account_symbols(database_url) == ["AAPL", "MSFT"]
+        b.reload()
+        expect(b.locator(".account-name")).to_have_text("Dev User", timeout=20_000)  # still signed in
+        wait_until(lambda: shown_symbols(b) == ["AAPL", "MSFT"], what="the choices to survive a reload")
+        assert "Authorization" not in relay.log() and "Bearer ey" not in relay.log()
+    finally:
+        first.close()
+        second.close()
