@@ -12,8 +12,9 @@ export function manifest(apiOrigin) {
     background: { service_worker: "background.js", type: "module" },
     action: { default_popup: "popup.html", default_title: "Scrollr" },
     options_ui: { page: "options.html", open_in_tab: true },
-    // storage: live state (session), the API origin (local), preferences (sync); alarms: the watchdog.
-    permissions: ["storage", "alarms"],
+    // storage: live state and sign-in tokens (session), the API origin (local), preferences (sync);
+    // alarms: the watchdog; identity: signing in (launchWebAuthFlow).
+    permissions: ["storage", "alarms", "identity"],
     host_permissions: [`${origin}/*`],
     optional_host_permissions: ["https://*/*", "http://*/*"],
   };

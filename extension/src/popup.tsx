@@ -14,6 +14,7 @@ import { SportsConfig } from "../../web/src/components/Games";
 import { FinanceConfig } from "../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../web/src/components/Status";
 import { type Flash, noteFlashes } from "../../web/src/realtime-store";
+import { AccountBar } from "./AccountBar";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
 import { PORT_RETRY_MS, POPUP_PORT } from "./state";
 import { readStored, type StoredView } from "./storage";
@@ -96,6 +97,7 @@ function Popup() {
       <header className="top">
         <h1>Scrollr</h1>
         <StatusDot status={status} />
+        <AccountBar origin={origin} />
       </header>
       <main>
         {status !== "connected" && (

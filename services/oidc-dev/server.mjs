@@ -76,8 +76,13 @@ function makeProvider(issuer) {
     // The account's name in the ID token: the access token is for the relay, not for userinfo.
     conformIdTokenClaims: false,
     findAccount: (_ctx, sub) => accountById(sub),
-    // Public clients: their redirect URIs' origins may call the token endpoint from the browser.
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    // Public clients: their redirect URIs' origins may call the token endpoint from the browser; the
+    // extension calls it from chrome-extension://<id>, its redirect URI being https://<id>.chromiumapp.org/.
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.redirectUris.some((uri) => {
+        const url = URL.parse(uri);
+        return url?.origin === origin || (url?.hostname.endsWith(".chromiumapp.org") && origin === `chrome-extension://${url.hostname.split(".")[0]}`);
+      }),
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     ttl: {
       AccessToken: accessTokenSeconds,

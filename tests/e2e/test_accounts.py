@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import dashboard_relay_env, expect_price, expect_status
+from tests.support.extension import extension_browser
 from tests.support.oidc import DEV_PASSWORD, DEV_SUB, DEV_USERNAME, DevProvider
 from tests.support.pg import cdc_env, execute, insert_trade
 from tests.support.procs import free_port, wait_until
@@ -98,3 +99,74 @@ def test_signed_in_choices_follow_the_account_to_another_profile_through_the_str
     finally:
         first.close()
         second.close()
+
+
+def extension_symbols(page: Page) -> object:
+    return page.evaluate(
+        "chrome.storage.sync.get('scrollr:preferences').then((s) => s['scrollr:preferences']?.symbols)"
+    )
+
+
+def test_the_extension_signs_in_and_follows_the_dashboard_through_its_stream(
+    playwright, browser, database_url, start_relay, start_cdc
+):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with extension_browser(playwright, base) as (extension, extension_id):
+        provider = DevProvider(
+            redirect_uris=(f"{base}/",), extension_redirect_uris=(f"https://{extension_id}.chromiumapp.org/",)
+        ).start()
+        dashboard = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            relay = start_relay(dashboard_relay_env(database_url, **provider.relay_env()), port=port)
+            start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+            for symbol in ("AAPL", "MSFT", "NVDA"):
+                insert_trade(database_url, symbol, "100.00")
+            options = extension.new_page()
+            options.goto(f"chrome-extension://{extension_id}/options.html")
+            with extension.expect_page() as opened:  # chrome.identity.launchWebAuthFlow's window
+                options.get_by_role("button", name="Sign in").click()
+            login = opened.value
+            login.get_by_label("Email").fill(DEV_USERNAME)
+            login.get_by_label("Password").fill(DEV_PASSWORD)
+            login.get_by_role("button", name="Sign in").click()
+            expect(options.locator(".account-name")).to_have_text("Dev User", timeout=20_000)
+            tokens = options.evaluate("chrome.storage.session.get('scrollr:auth')")
+            assert tokens["scrollr:auth"]["accessToken"]  # in session storage...
+            synced = options.evaluate("chrome.storage.sync.get(null)")
+            assert all("accessToken" not in str(v) for v in synced.values())  # ...never in sync
+            # The account was empty: the extension's own choices (every symbol) went to it.
+            wait_until(
+                lambda: account_symbols(database_url) is None and _has_account(database_url), what="upload"
+            )
+            page = dashboard.new_page()
+            page.goto(relay.url)
+            expect_status(page, "connected")
+            sign_in(page)
+            open_settings(page, "Symbols settings")
+            page.get_by_role("button", name="Clear all").click()
+            page.get_by_label("NVDA").check()
+            started = time.monotonic()
+            wait_until(
+                lambda: extension_symbols(options) == ["NVDA"], what="the extension to follow", timeout=10
+            )
+            print(f"\ndashboard choice in the extension after {1000 * (time.monotonic() - started):.0f} ms")
+            popup = extension.new_page()
+            popup.goto(f"chrome-extension://{extension_id}/popup.html")
+            expect_price(popup, "NVDA", "100.00")
+            wait_until(
+                lambda: shown_symbols(popup) == ["NVDA"], what="the popup to show the account's symbols"
+            )
+            options.get_by_label("AAPL").check()  # and back: a choice in the extension reaches the dashboard
+            started = time.monotonic()
+            wait_until(
+                lambda: shown_symbols(page) == ["AAPL", "NVDA"], what="the dashboard to follow", timeout=10
+            )
+            print(f"extension choice on the dashboard after {1000 * (time.monotonic() - started):.0f} ms")
+        finally:
+            dashboard.close()
+            provider.stop()
+
+
+def _has_account(database_url: str) -> bool:
+    return bool(execute(database_url, "SELECT 1 FROM user_preferences WHERE sub = %s", (DEV_SUB,)))

@@ -9,7 +9,7 @@
 import { EVERYTHING, type Interest, sameInterest, unionInterest } from "./interest";
 import { channelName, type OwnerMessage, type ViewMessage, viewLockName } from "./protocol";
 import { rowsToLists } from "./rows";
-import { StreamClient } from "./stream-client";
+import { requestTicket, StreamClient } from "./stream-client";
 
 /** How long the stream waits for a first view's interest before it follows everything. */
 export const FIRST_INTEREST_WAIT_MS = 1000;
@@ -20,14 +20,6 @@ export interface Owner {
   stateMessage(): ViewMessage;
   /** A view's message (from the channel, or the SharedWorker port it came in on). */
   receive(message: OwnerMessage, reply: (message: ViewMessage) => void): void;
-}
-
-/** A stream ticket for the holder of `token` (POST /events/ticket); null when refused. */
-export async function requestTicket(apiBase: string, token: string, fetchImpl: typeof fetch = fetch): Promise<string | null> {
-  const response = await fetchImpl(`${apiBase}/events/ticket`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
-  if (!response.ok) return null;
-  const body = (await response.json()) as { ticket?: unknown };
-  return typeof body.ticket === "string" ? body.ticket : null;
 }
 
 export function startOwner(apiBase: string, channel: BroadcastChannel = new BroadcastChannel(channelName())): Owner {

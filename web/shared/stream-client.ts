@@ -49,6 +49,14 @@ export interface ClientListener {
 /** A fresh stream ticket for the signed-in user; null: stream signed out. */
 export type TicketSource = () => Promise<string | null>;
 
+/** A stream ticket for the holder of `token` (POST /events/ticket); null when refused. */
+export async function requestTicket(apiBase: string, token: string, fetchImpl: typeof fetch = fetch): Promise<string | null> {
+  const response = await fetchImpl(`${apiBase}/events/ticket`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+  if (!response.ok) return null;
+  const body = (await response.json()) as { ticket?: unknown };
+  return typeof body.ticket === "string" ? body.ticket : null;
+}
+
 export interface ClientOptions {
   apiBase: string;
   listener: ClientListener;
