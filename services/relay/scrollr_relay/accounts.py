@@ -18,7 +18,7 @@ import msgspec
 import psycopg
 from litestar import Request, Response, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from scrollr_core.pgrows import rows_from
@@ -187,8 +187,8 @@ def preferences_routes(keys: IssuerKeys | None, pool: AsyncConnectionPool | None
     async def write(
         request: Request[Any, Any, Any],
         data: Preferences,
-        if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
-        if_none_match: Annotated[str | None, Parameter(header="If-None-Match")] = None,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
     ) -> Response[StoredPreferences]:
         identity = await identify(keys, request.headers.get("authorization"))
         precondition = parse_precondition(if_match, if_none_match)
