@@ -153,6 +153,14 @@ export async function adopt(account: AccountPreferences, force = false): Promise
   await chrome.storage.sync.set({ [PREFERENCES_KEY]: account.preferences, [VERSION_KEY]: account.version });
 }
 
+/** Read the account's preferences again and keep them if newer (after the stream's `reset`). */
+export async function refreshAccount(apiBase: string): Promise<void> {
+  const token = await accessToken();
+  if (token === null) return;
+  const loaded = await loadAccount(apiBase, token).catch(() => null);
+  if (loaded !== null) await adopt(loaded.account);
+}
+
 /** Just signed in: an empty account gets this browser's choices; otherwise the account's win. */
 export async function syncOnSignIn(apiBase: string, local: Preferences): Promise<void> {
   const token = await accessToken();

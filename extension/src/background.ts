@@ -14,7 +14,7 @@ import { interestOf, PREFERENCES_KEY, readPreferences } from "../../web/shared/p
 import type { RowChange } from "../../web/shared/protocol";
 import { rowsFromLists, type RowsState } from "../../web/shared/rows";
 import { requestTicket, StreamClient } from "../../web/shared/stream-client";
-import { accessToken, adopt, signIn, signOut, storedAuth, syncOnSignIn } from "./account";
+import { accessToken, adopt, refreshAccount, signIn, signOut, storedAuth, syncOnSignIn } from "./account";
 import { apiOrigin, preferences } from "./settings";
 import { APPLIED_KEEP, POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
 import { changesWrite, readStored, type StorageWrite, stateWrite, WriteQueue } from "./storage";
@@ -77,7 +77,10 @@ async function startStream(): Promise<void> {
     apiBase: base,
     interest,
     listener: {
-      onState: (rows, cursor) => saveState(stream, base, rows, cursor),
+      onState: (rows, cursor) => {
+        saveState(stream, base, rows, cursor);
+        void refreshAccount(base); // after a reset, private events may have been missed too
+      },
       onChanges: (changes, cursor) => saveChanges(stream, changes, cursor),
       onStatus: (status) => saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt })),
       onAccount: (account) => void adopt(account),

@@ -170,3 +170,41 @@ def test_the_extension_signs_in_and_follows_the_dashboard_through_its_stream(
 
 def _has_account(database_url: str) -> bool:
     return bool(execute(database_url, "SELECT 1 FROM user_preferences WHERE sub = %s", (DEV_SUB,)))
+
+
+def test_after_a_reset_the_dashboard_reads_the_accounts_choices_again(
+    browser, database_url, start_relay, start_cdc
+):
+    port = free_port()
+    provider = DevProvider(redirect_uris=(f"http://127.0.0.1:{port}/",)).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        relay = start_relay(dashboard_relay_env(database_url, **provider.relay_env()), port=port)
+        emitter = start_cdc(cdc_env(database_url, relay.url))
+        emitter.wait_streaming()
+        for symbol in ("AAPL", "MSFT", "NVDA"):
+            insert_trade(database_url, symbol, "100.00")
+        page = context.new_page()
+        page.goto(relay.url)
+        expect_status(page, "connected")
+        open_settings(page, "Symbols settings")
+        page.get_by_role("button", name="Clear all").click()
+        page.get_by_label("AAPL").check()
+        sign_in(page)
+        wait_until(lambda: account_symbols(database_url) == ["AAPL"], what="the choices saved to the account")
+        # Another device's write whose event can't reach the stream: the change feed is down...
+        emitter.kill()
+        execute(
+            database_url,
+            "UPDATE user_preferences SET symbols = '[\"MSFT\"]', version = version + 1 WHERE sub = %s",
+            (DEV_SUB,),
+        )
+        # ...and the relay restarts with an empty in-memory history: the dashboard gets `reset`.
+        relay.kill()
+        relay.start()
+        wait_until(
+            lambda: shown_symbols(page) == ["MSFT"], what="the account's choices read again after the reset"
+        )
+    finally:
+        context.close()
+        provider.stop()

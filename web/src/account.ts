@@ -72,6 +72,7 @@ export class Account {
     manager.events.addUserUnloaded(() => this.useUser(null));
     this.store.onUserChange = (preferences) => void this.save(preferences);
     this.store.onAccount = (account) => this.adopt(account);
+    this.store.onResync = () => void this.refresh();
     let justSignedIn = false;
     const params = new URLSearchParams(window.location.search);
     if (params.has("code") && params.has("state")) {
@@ -131,6 +132,13 @@ export class Account {
     const step = onSignIn(this.store.preferences, account);
     if (step.kind === "adopt") this.adopt(step.account, true);
     else if (justSignedIn) await this.put(step.body, { "If-None-Match": "*" });
+  }
+
+  /** After a `reset` the stream can't say what changed meanwhile: read the account's again. */
+  private async refresh(): Promise<void> {
+    if (this.user === null) return;
+    const account = await this.load().catch(() => null);
+    if (account !== null) this.adopt(account);
   }
 
   private adopt(account: AccountPreferences, force = false): void {
