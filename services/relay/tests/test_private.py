@@ -2,8 +2,10 @@
 streams only, live and replayed, and the private part ends when the token expires."""
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,6 +76,20 @@ async def caught_up(hub: Hub, bus: MemoryBus) -> None:
             await asyncio.sleep(0.001)
 
 
+@contextlib.asynccontextmanager
+async def running_hub(maxlen: int = 1000) -> AsyncIterator[tuple[MemoryBus, Hub]]:
+    """The hub reading an in-memory bus, caught up (its reader starts from the head: nothing may be
+    published before)."""
+    bus = MemoryBus(maxlen=maxlen, dedupe_window_seconds=60)
+    hub = Hub(bus, heartbeat_seconds=60)
+    await hub.start()
+    await caught_up(hub, bus)
+    try:
+        yield bus, hub
+    finally:
+        await hub.stop()
+
+
 async def open_stream(hub: Hub, bus: MemoryBus, sub: str | None, cursor: Cursor | None = None) -> Recorder:
     """A stream's hand-over as stream.py does it: register, replay, live."""
     sink = Recorder()
@@ -105,11 +121,7 @@ def test_a_private_frame_names_its_user_and_carries_the_preferences():
 
 
 async def test_each_user_gets_their_own_events_and_public_streams_none():
-    bus = MemoryBus(maxlen=1000, dedupe_window_seconds=60)
-    hub = Hub(bus, heartbeat_seconds=60)
-    await hub.start()
-    await caught_up(hub, bus)  # the reader starts from the head: nothing may be published before
-    try:
+    async with running_hub() as (bus, hub):
         alice, bob, public = [await open_stream(hub, bus, s) for s in ("alice", "bob", None)]
         await bus.publish([preferences_change("alice", 1), trade(1), preferences_change("bob", 1)])
         await caught_up(hub, bus)
@@ -117,16 +129,10 @@ async def test_each_user_gets_their_own_events_and_public_streams_none():
         assert [p["preferences"]["feedBar"]["owner"] for p in bob.preferences()] == ["bob"]
         assert public.preferences() == []
         assert [m.event for m in public.messages] == ["change"]  # the trade, and nothing private
-    finally:
-        await hub.stop()
 
 
 async def test_a_resumed_stream_replays_its_users_private_events_after_the_cursor():
-    bus = MemoryBus(maxlen=1000, dedupe_window_seconds=60)
-    hub = Hub(bus, heartbeat_seconds=60)
-    await hub.start()
-    await caught_up(hub, bus)  # the reader starts from the head: nothing may be published before
-    try:
+    async with running_hub() as (bus, hub):
         cursor = await bus.head()
         await bus.publish([preferences_change("alice", 1), preferences_change("bob", 1), trade(1)])
         await bus.publish([preferences_change("alice", 2)])
@@ -138,16 +144,10 @@ async def test_a_resumed_stream_replays_its_users_private_events_after_the_curso
         await bus.publish([preferences_change("alice", 3)])
         await caught_up(hub, bus)
         assert [p["version"] for p in resumed.preferences()] == [1, 2, 3]  # live after the replay, once
-    finally:
-        await hub.stop()
 
 
 async def test_the_stream_ends_when_the_token_expires():
-    bus = MemoryBus(maxlen=1000, dedupe_window_seconds=60)
-    hub = Hub(bus, heartbeat_seconds=60)
-    await hub.start()
-    await caught_up(hub, bus)  # the reader starts from the head: nothing may be published before
-    try:
+    async with running_hub() as (bus, hub):
         sink = Recorder()
         subscriber = Subscriber(sink, filter=None)
         hub.add(subscriber)
@@ -161,8 +161,6 @@ async def test_the_stream_ends_when_the_token_expires():
         await bus.publish([preferences_change("alice", 1)])
         await caught_up(hub, bus)
         assert sink.preferences() == []  # nothing private after the expiry
-    finally:
-        await hub.stop()
 
 
 USERS = [f"user-{i}" for i in range(8)]
@@ -181,15 +179,11 @@ def test_no_stream_ever_receives_another_users_private_event(steps):
 
 
 async def _run(steps):
-    bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
-    hub = Hub(bus, heartbeat_seconds=60)
-    await hub.start()
-    await caught_up(hub, bus)  # the reader starts from the head: nothing may be published before
-    streams: list[tuple[str | None, Recorder, int]] = []  # (user, sink, first version it must see)
-    versions = dict.fromkeys(USERS, 0)
-    written: dict[str, list[int]] = {u: [] for u in USERS}
-    heads: list[tuple[Cursor, dict[str, int]]] = [(await bus.head(), dict(versions))]
-    try:
+    async with running_hub(maxlen=10_000) as (bus, hub):
+        streams: list[tuple[str | None, Recorder, int]] = []  # (user, sink, first version it must see)
+        versions = dict.fromkeys(USERS, 0)
+        written: dict[str, list[int]] = {u: [] for u in USERS}
+        heads: list[tuple[Cursor, dict[str, int]]] = [(await bus.head(), dict(versions))]
         for n, (kind, user) in enumerate(steps):
             if kind == "write":
                 versions[user] += 1
@@ -213,21 +207,13 @@ async def _run(steps):
             assert {p["preferences"]["feedBar"]["owner"] for p in got} <= {user}
             # ...and every one of the user's writes after the stream's start, once, in order
             assert [p["version"] for p in got] == [v for v in written[user] if v > after]
-    finally:
-        await hub.stop()
 
 
 async def test_a_signed_in_stream_from_another_history_gets_a_reset_then_its_private_events():
-    bus = MemoryBus(maxlen=1000, dedupe_window_seconds=60)
-    hub = Hub(bus, heartbeat_seconds=60)
-    await hub.start()
-    await caught_up(hub, bus)
-    try:
+    async with running_hub() as (bus, hub):
         stale = Cursor("another-history", StreamId(1, 0))
         sink = await open_stream(hub, bus, "alice", stale)
         assert [m.event for m in sink.messages] == ["reset"]
         await bus.publish([preferences_change("alice", 1)])
         await caught_up(hub, bus)
         assert [m.event for m in sink.messages] == ["reset", "preferences"]
-    finally:
-        await hub.stop()
