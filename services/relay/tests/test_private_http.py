@@ -129,3 +129,23 @@ def test_an_expiring_token_ends_the_stream_and_a_new_ticket_resumes_without_loss
     insert_trade(database_url, "BACK")
     resumed = open_stream(relay, f"?ticket={ticket(relay, fresh)}", headers={"Last-Event-ID": stream.last_id})
     assert preferences(until_trade(resumed, "BACK")) == [["TSLA"]]
+
+
+def test_a_ticket_from_one_relay_process_opens_a_stream_on_another(dev_provider, redis_server, start_relay):
+    """WORKERS=2 on one port: the kernel spreads connections over the processes, so a ticket is
+    issued by one and redeemed by either. Only tickets kept in Redis make every redemption work."""
+    relay = start_relay(
+        {
+            "REDIS_URL": redis_server.url,
+            "STREAM_KEY": "events:tickets",
+            "WORKERS": "2",
+            **dev_provider.relay_env(),
+        }
+    )
+    token = token_for(dev_provider, "frank")
+    for _ in range(12):  # with in-memory tickets about half of these would land on the other process
+        with httpx.Client() as fresh:  # a new connection each time
+            issued = fresh.post(f"{relay.url}/events/ticket", headers=bearer(token)).json()["ticket"]
+        stream = SSEClient(f"{relay.url}/events?ticket={issued}")
+        assert stream.status == 200
+        stream.close()
