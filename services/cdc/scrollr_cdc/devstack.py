@@ -109,7 +109,8 @@ def _oidc_env(env: Mapping[str, str], base: str) -> dict[str, str] | None:
     can't run here or AUTH_ISSUER names another issuer."""
     if env.get("AUTH_ISSUER") or shutil.which("node") is None or not OIDC_SERVER.is_file():
         return None
-    port = DEFAULT_OIDC_PORT if _port_free(DEFAULT_OIDC_PORT) else _free_port()
+    wanted = int(env.get("OIDC_PORT") or DEFAULT_OIDC_PORT)
+    port = wanted if _port_free(wanted) else _free_port()
     loopback = base.replace("localhost", "127.0.0.1")
     return {
         **env,
