@@ -26,12 +26,16 @@ def open_settings(page: Page, name: str) -> None:
         summary.click()
 
 
+def log_in(login: Page) -> None:
+    """The provider's own login page, filled in as a user would."""
+    login.get_by_label("Email").fill(DEV_USERNAME)
+    login.get_by_label("Password").fill(DEV_PASSWORD)
+    login.get_by_role("button", name="Sign in").click()
+
+
 def sign_in(page: Page) -> None:
-    """Through the provider's own login page, as a user would."""
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Email").fill(DEV_USERNAME)
-    page.get_by_label("Password").fill(DEV_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    log_in(page)
     expect(page.locator(".account-name")).to_have_text("Dev User", timeout=20_000)
 
 
@@ -126,10 +130,7 @@ def test_the_extension_signs_in_and_follows_the_dashboard_through_its_stream(
             options.goto(f"chrome-extension://{extension_id}/options.html")
             with extension.expect_page() as opened:  # chrome.identity.launchWebAuthFlow's window
                 options.get_by_role("button", name="Sign in").click()
-            login = opened.value
-            login.get_by_label("Email").fill(DEV_USERNAME)
-            login.get_by_label("Password").fill(DEV_PASSWORD)
-            login.get_by_role("button", name="Sign in").click()
+            log_in(opened.value)
             expect(options.locator(".account-name")).to_have_text("Dev User", timeout=20_000)
             tokens = options.evaluate("chrome.storage.session.get('scrollr:auth')")
             assert tokens["scrollr:auth"]["accessToken"]  # in session storage...
@@ -163,6 +164,13 @@ def test_the_extension_signs_in_and_follows_the_dashboard_through_its_stream(
                 lambda: shown_symbols(page) == ["AAPL", "NVDA"], what="the dashboard to follow", timeout=10
             )
             print(f"extension choice on the dashboard after {1000 * (time.monotonic() - started):.0f} ms")
+            popup.get_by_role("button", name="Sign out").click()  # the popup signs out and in too
+            expect(options.get_by_role("button", name="Sign in")).to_be_visible()
+            assert options.evaluate("chrome.storage.session.get('scrollr:auth')") == {}
+            # The provider still has its session: signing in again needs no password (no window shows).
+            popup.get_by_role("button", name="Sign in").click()
+            expect(popup.locator(".account-name")).to_have_text("Dev User", timeout=20_000)
+            wait_until(lambda: shown_symbols(popup) == ["AAPL", "NVDA"], what="the account's choices kept")
         finally:
             dashboard.close()
             provider.stop()
