@@ -77,13 +77,11 @@ async function startStream(): Promise<void> {
     apiBase: base,
     interest,
     listener: {
-      onState: (rows, cursor) => {
-        saveState(stream, base, rows, cursor);
-        void refreshAccount(base); // after a reset, private events may have been missed too
-      },
+      onState: (rows, cursor) => saveState(stream, base, rows, cursor),
       onChanges: (changes, cursor) => saveChanges(stream, changes, cursor),
       onStatus: (status) => saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt })),
       onAccount: (account) => void adopt(account),
+      onReset: () => void refreshAccount(base), // private events may have been missed too
     },
   });
   client = stream;

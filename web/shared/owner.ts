@@ -37,6 +37,7 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
       },
       onStatus: (status) => channel.postMessage({ type: "status", status, liveAt: client.liveAt } satisfies ViewMessage),
       onAccount: (account) => channel.postMessage({ type: "account", account } satisfies ViewMessage),
+      onReset: () => channel.postMessage({ type: "reset" } satisfies ViewMessage),
     },
   });
 

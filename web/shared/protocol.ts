@@ -50,7 +50,9 @@ export type ViewMessage =
   /** The worker is of another release than the tab that started it: the tab streams by itself. */
   | { type: "mismatch"; worker: string }
   /** The signed-in account's preferences changed (a private event on the stream). */
-  | { type: "account"; account: AccountPreferences };
+  | { type: "account"; account: AccountPreferences }
+  /** The stream was reset: private events may have been missed with the public ones. */
+  | { type: "reset" };
 
 /** What a view tells its stream owner: `hello` asks for the whole state; `interest` says which rows
  * the view shows (`view` names it, and the Web Lock `viewLockName(view)` it holds while it lives). */

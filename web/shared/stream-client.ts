@@ -44,6 +44,9 @@ export interface ClientListener {
   onStatus(status: Status): void;
   /** The signed-in account's preferences changed (a private event on this stream). */
   onAccount?(account: AccountPreferences): void;
+  /** The server said `reset`: what this stream missed can't be replayed (the account's private
+   * events included), so whatever else the client keeps must be read again too. */
+  onReset?(): void;
 }
 
 /** A fresh stream ticket for the signed-in user; null: stream signed out. */
@@ -293,6 +296,7 @@ export class StreamClient {
       if (source !== this.source) return;
       // A reset all the same when its data is unreadable: the reason only decides how soon to reload.
       const { reason } = eventFields(message);
+      this.options.listener.onReset?.();
       this.dispatch({ type: "reset", generation, reason: typeof reason === "string" ? reason : undefined });
     });
     source.addEventListener(HEARTBEAT_EVENT, (message) => {

@@ -72,7 +72,7 @@ export class Account {
     manager.events.addUserUnloaded(() => this.useUser(null));
     this.store.onUserChange = (preferences) => void this.save(preferences);
     this.store.onAccount = (account) => this.adopt(account);
-    this.store.onResync = () => void this.refresh();
+    this.store.onReset = () => void this.refresh();
     let justSignedIn = false;
     const params = new URLSearchParams(window.location.search);
     if (params.has("code") && params.has("state")) {

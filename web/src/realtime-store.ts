@@ -72,9 +72,9 @@ export class RealtimeStore {
   onUserChange: (preferences: Preferences) => void = () => {};
   /** The account's preferences changed on the stream (account.ts applies the newer ones). */
   onAccount: (account: AccountPreferences) => void = () => {};
-  /** The stream's whole state was replaced (a snapshot after `reset`): private events may have been
-   * missed too, so account.ts reads the account's preferences again. */
-  onResync: () => void = () => {};
+  /** The stream was reset: private events may have been missed too, so account.ts reads the
+   * account's preferences again. */
+  onReset: () => void = () => {};
   /** The latest stream ids applied in this tab, in order and capped (tests read it to prove nothing
    * came twice); a tab open for days must not keep every id it ever saw. */
   readonly appliedEventIds: string[] = [];
@@ -125,7 +125,6 @@ export class RealtimeStore {
       this.early = [];
       this.applyChanges(early);
       this.publish(message.status, message.liveAt);
-      this.onResync();
       // An owner that started (or restarted) without hearing this tab follows too little: say it again.
       if (!covers(message.interest, interestOf(this.view.preferences))) this.sendInterest(interestOf(this.view.preferences));
     } else if (message.type === "changes") {
@@ -139,6 +138,8 @@ export class RealtimeStore {
       this.publish(message.status, message.liveAt);
     } else if (message.type === "account") {
       this.onAccount(message.account);
+    } else if (message.type === "reset") {
+      this.onReset();
     }
   };
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import type { AccountPreferences } from "../shared/account-sync";
 import type { Interest } from "../shared/interest";
 import type { Status } from "../shared/protocol";
-import { StreamClient } from "../shared/stream-client";
+import { type ClientListener, StreamClient } from "../shared/stream-client";
 
 /** An EventSource stand-in that the test drives: opens, errors, closes. */
 class FakeEventSource {
@@ -45,7 +45,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function client(probeAnswer: Response, interest?: Interest, onAccount?: (account: AccountPreferences) => void) {
+function client(probeAnswer: Response, interest?: Interest, extra: Partial<ClientListener> = {}) {
   const statuses: Status[] = [];
   const timers: number[] = [];
   const callbacks: Array<() => void> = [];
@@ -58,7 +58,7 @@ function client(probeAnswer: Response, interest?: Interest, onAccount?: (account
   const stream = new StreamClient({
     apiBase: "http://relay",
     interest,
-    listener: { onState: () => {}, onChanges: () => {}, onStatus: (s) => statuses.push(s), onAccount },
+    listener: { onState: () => {}, onChanges: () => {}, onStatus: (s) => statuses.push(s), ...extra },
     fetchImpl,
     eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
     random: () => 0.5,
@@ -147,7 +147,7 @@ test("heartbeats saying the server can't read its bus show the stream as delayed
 
 test("signed in, each stream attempt has a fresh ticket, and private events advance the cursor", async () => {
   const accounts: number[] = [];
-  const { stream, callbacks, requests } = client(respond(200), undefined, (a) => accounts.push(a.version));
+  const { stream, callbacks, requests } = client(respond(200), undefined, { onAccount: (a: AccountPreferences) => accounts.push(a.version) });
   let issued = 0;
   stream.start();
   await settle();
@@ -175,4 +175,15 @@ test("signed in, each stream attempt has a fresh ticket, and private events adva
   stream.setTickets(null); // signed out: public only, from the cursor
   await settle();
   assert.equal(FakeEventSource.last!.url, "http://relay/events?lastEventId=e-2-0");
+});
+
+test("a reset is told to the listener: what else the client keeps (the account's) is read again", async () => {
+  let resets = 0;
+  const { stream } = client(respond(200), undefined, { onReset: () => resets++ });
+  stream.start();
+  await settle();
+  FakeEventSource.last!.onopen?.();
+  FakeEventSource.last!.emit("reset", JSON.stringify({ reason: "history_trimmed", cursor: "e-9-0" }));
+  assert.equal(resets, 1);
+  assert.equal(stream.phase, "snapshot");
 });
