@@ -95,6 +95,11 @@ def test_a_ticket_is_single_use_and_must_be_real(relay, dev_provider):
     assert httpx.post(f"{relay.url}/events/ticket").status_code == 401
     expired = token_for(dev_provider, "carol", lifetime_seconds=-300)
     assert httpx.post(f"{relay.url}/events/ticket", headers=bearer(expired)).status_code == 401
+    # Just expired, within the clock skew other routes allow: no ticket (its stream would end at once).
+    just = token_for(dev_provider, "carol", lifetime_seconds=-5)
+    assert httpx.get(f"{relay.url}/me/preferences", headers=bearer(just)).status_code == 404
+    refused = httpx.post(f"{relay.url}/events/ticket", headers=bearer(just))
+    assert refused.status_code == 401 and "token_expired" in refused.headers["www-authenticate"]
 
 
 def test_private_events_resume_under_the_same_cursor(relay, dev_provider, database_url):
