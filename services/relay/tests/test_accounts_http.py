@@ -138,3 +138,14 @@ def test_clients_learn_where_to_sign_in(relay, dev_provider):
         "dashboardClientId": "scrollr-dashboard",
         "extensionClientId": "scrollr-extension",
     }
+
+
+def test_an_unreachable_issuer_is_a_503_to_retry_not_a_401(database_url, start_relay):
+    relay = start_relay(
+        {"DATABASE_URL": database_url, "AUTH_ISSUER": "http://127.0.0.1:9", "AUTH_AUDIENCE": AUDIENCE}
+    )
+    token = ATTACKER.sign(claims(issuer="http://127.0.0.1:9", audience=AUDIENCE))
+    response = httpx.get(f"{relay.url}/me/preferences", headers=bearer(token))
+    assert response.status_code == 503 and response.json()["error"] == "issuer_unavailable"
+    assert response.headers["retry-after"]
+    assert token.split(".")[2] not in relay.log()
