@@ -100,6 +100,15 @@ def test_signed_in_choices_follow_the_account_to_another_profile_through_the_str
         expect(b.locator(".account-name")).to_have_text("Dev User", timeout=20_000)  # still signed in
         wait_until(lambda: shown_symbols(b) == ["AAPL", "MSFT"], what="the choices to survive a reload")
         assert "Authorization" not in relay.log() and "Bearer ey" not in relay.log()
+        b.get_by_role("button", name="Sign out").click()  # through the provider's sign-out, and back
+        expect(b.get_by_role("button", name="Sign in")).to_be_visible(timeout=20_000)
+        assert not any(key.startswith("oidc.user") for key in b.evaluate("Object.keys(localStorage)"))
+        a.get_by_label("NVDA").check()  # signed out, b no longer follows the account
+        wait_until(lambda: account_symbols(database_url) == ["AAPL", "MSFT", "NVDA"], what="a's write")
+        # A later change on b's stream: had the account's event come to b, it would have come first.
+        execute(database_url, "UPDATE trades SET price = 123.00 WHERE symbol = 'AAPL'")
+        expect_price(b, "AAPL", "123.00")
+        assert shown_symbols(b) == ["AAPL", "MSFT"]  # its own (last) choices, kept in the browser
     finally:
         first.close()
         second.close()

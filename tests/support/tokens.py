@@ -36,8 +36,12 @@ class SigningKey:
             self.alg = "ES256"
             public = json.loads(ECAlgorithm.to_jwk(self.private.public_key()))
             private = json.loads(ECAlgorithm.to_jwk(self.private))
+        # `use` says what the key is for; PyJWT's `key_ops` (["sign"] on a private key) would keep a
+        # provider from verifying its own tokens with it (an id_token_hint at sign-out).
         self.public_jwk: dict[str, Any] = {**public, "kid": kid, "use": "sig", "alg": self.alg}
         self.private_jwk: dict[str, Any] = {**private, "kid": kid, "use": "sig", "alg": self.alg}
+        for jwk in (self.public_jwk, self.private_jwk):
+            jwk.pop("key_ops", None)
 
     def public_pem(self) -> bytes:
         return self.private.public_key().public_bytes(
