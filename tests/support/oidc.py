@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 
-from tests.support.procs import wait_until
 from tests.support.tokens import SigningKey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,12 +143,3 @@ def sign_in(
         assert token.status_code == 200, token.text
         result: dict[str, object] = token.json()
         return result
-
-
-def wait_for_issuer(provider: DevProvider) -> None:
-    wait_until(
-        lambda: (
-            httpx.get(f"{provider.issuer}/.well-known/openid-configuration", timeout=1).status_code == 200
-        ),
-        what="the development provider",
-    )
