@@ -20,7 +20,7 @@ from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import filter_keys
 from scrollr_relay.groups import FilterGroups
-from scrollr_relay.private import PRIVATE_TOPICS, PrivateRoutes
+from scrollr_relay.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
@@ -169,6 +169,24 @@ class Hub:
                     delivered += count
         metrics.DELIVERIES.inc(delivered)
 
+    def deliver(self, epoch: str, events: list[StoredEvent]) -> list[Frame]:
+        """Fan a batch out in stream order; its public frames. Private events (private.py) go to
+        their users' streams between the public runs around them, so no stream's cursor can pass
+        an event it hasn't been sent."""
+        if not self.private.listening:
+            frames = encode_frames(epoch, events)
+            self.fan_out(frames)
+            return frames
+        frames = []
+        for run in private_runs(events):
+            public = encode_frames(epoch, run)
+            if public:
+                self.fan_out(public)
+                frames += public
+            else:
+                self.private.route(epoch, run)
+        return frames
+
     def reset_all(self, head: Cursor, reason: str) -> None:
         log.warning("bus history reset (%s): telling %d streams to resync", reason, len(self.subscribers))
         self.recent.restart(head)
@@ -205,9 +223,7 @@ class Hub:
                 if not events:
                     await self._bus.wait_after(cursor.position, WAIT_SECONDS)
                     continue
-                frames = encode_frames(cursor.epoch, events)
-                self.fan_out(frames)
-                self.private.route(cursor.epoch, events)  # after the public frames: see private.py
+                frames = self.deliver(cursor.epoch, events)
                 self.recent.extend(frames)
                 cursor = self.head = Cursor(cursor.epoch, events[-1].id)
             except HistoryGap as gap:

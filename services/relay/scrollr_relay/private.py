@@ -7,12 +7,14 @@ every public path: the hub's fan-out, its recent frames and a public replay all 
 `PrivateRoutes.route`, which frames a user's change as `event: preferences` and writes it to the
 streams opened with a ticket of that user (tickets.py), and to no other.
 
-A stream's private part follows the public part's hand-over (stream.py): registered before the
-replay (live private events are held); the replay reads the bus and writes the user's private events
-in stream order among the public ones (so a signed-in resume is never served from the hub's recent
-public frames); then the held ones newer than the replay. Live, each batch's private events are
-written after its public ones: a client that resumes from a private event's id may get a few public
-events of that batch again, which the client's rule makes harmless, and never misses one. It lasts until the access token behind the ticket
+A signed-in stream gets every event in stream order, public and private alike, as its cursor
+requires: were a private event written after a public one that follows it, a connection cut between
+the two would resume past the private one and lose it. So the hub hands out a batch holding private
+events in runs (`private_runs`: public frames, then the private events after them, and so on); a
+stream's private part is registered before its replay and holds live private events among the
+subscriber's held frames (released in order when it goes live); the replay reads the bus and merges
+the user's private events among the public ones (a signed-in resume is never served from the hub's
+recent public frames). It lasts until the access token behind the ticket
 expires: then the stream ends, after an `event: token_expired`, and the client reconnects from its
 cursor with a new ticket, so no event, public or private, is lost.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import groupby
 from typing import Any
 
 import msgspec
@@ -75,22 +78,26 @@ def private_frame(epoch: str, event: StoredEvent) -> tuple[str, bytes] | None:
     return sub, frame(event=PREFERENCES_EVENT, data=_encode(body), event_id=str(Cursor(epoch, event.id)))
 
 
+def private_runs(events: list[StoredEvent]) -> list[list[StoredEvent]]:
+    """Pure: `events` cut into consecutive runs of public events and of private ones, in order."""
+    return [list(run) for _, run in groupby(events, key=lambda e: e.topic in PRIVATE_TOPICS)]
+
+
 class PrivatePart:
     """One stream's private events: held while it replays, then written as they come."""
 
-    __slots__ = ("_held", "expiry", "grant", "live", "replayed_to", "subscriber")
+    __slots__ = ("expiry", "grant", "live", "replayed_to", "subscriber")
 
     def __init__(self, subscriber: Subscriber, grant: TicketGrant) -> None:
         self.subscriber = subscriber
         self.grant = grant
-        self._held: list[tuple[StreamId, bytes]] = []
         self.live = False
         self.replayed_to: StreamId | None = None
         self.expiry: asyncio.TimerHandle | None = None
 
     def deliver(self, position: StreamId, data: bytes) -> None:
         if not self.live:
-            self._held.append((position, data))
+            self.subscriber.hold_own((position, PREFERENCES_TOPIC, data, ()))
         elif self.replayed_to is None or position > self.replayed_to:
             self.subscriber.write(data)
 
@@ -104,12 +111,8 @@ class PrivatePart:
         return mine
 
     def go_live(self, replayed_to: StreamId | None) -> None:
-        """Write the held events newer than the replay, then follow live ones."""
-        held, self._held = self._held, []
+        """Follow live events (the held ones went out with the subscriber's, in stream order)."""
         self.live, self.replayed_to = True, replayed_to
-        data = b"".join(f for p, f in held if replayed_to is None or p > replayed_to)
-        if data:
-            self.subscriber.write(data)
 
 
 class PrivateRoutes:
@@ -117,6 +120,11 @@ class PrivateRoutes:
 
     def __init__(self) -> None:
         self._by_sub: dict[str, dict[PrivatePart, None]] = {}
+
+    @property
+    def listening(self) -> bool:
+        """Does any signed-in stream of this process wait for private events?"""
+        return bool(self._by_sub)
 
     def streams_of(self, sub: str) -> int:
         return len(self._by_sub.get(sub, ()))

@@ -66,6 +66,11 @@ class Subscriber:
         """Keep live frames aside until the backlog has been written."""
         self._held.extend(f for f in frames if self.wants(f))
 
+    def hold_own(self, frame: Frame) -> None:
+        """Keep aside, in stream order with the live frames, one meant for this connection alone (its
+        user's private event, private.py): no filter applies to it."""
+        self._held.append(frame)
+
     def hold_reset(self, position: StreamId, frame: bytes) -> None:
         """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't.
 

@@ -13,7 +13,7 @@ from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope, StoredEvent
 from scrollr_relay.hub import Hub
 from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.private import CLOSE_TOKEN_EXPIRED, private_frame
+from scrollr_relay.private import CLOSE_TOKEN_EXPIRED, private_frame, private_runs
 from scrollr_relay.stream import _replay
 from scrollr_relay.subscriber import Subscriber
 from scrollr_relay.tickets import TicketGrant
@@ -217,3 +217,33 @@ async def test_a_signed_in_stream_from_another_history_gets_a_reset_then_its_pri
         await bus.publish([preferences_change("alice", 1)])
         await caught_up(hub, bus)
         assert [m.event for m in sink.messages] == ["reset", "preferences"]
+
+
+async def test_events_reach_a_signed_in_stream_in_stream_order_live_and_held():
+    async with running_hub() as (bus, hub):
+        live = await open_stream(hub, bus, "alice")
+        replaying_sink = Recorder()
+        replaying = Subscriber(replaying_sink, filter=None)  # registered, not yet live: holds
+        hub.add(replaying)
+        part = hub.private.add(replaying, TicketGrant("alice", time.time() + LONG))
+        batch = [preferences_change("alice", 1), trade(1), preferences_change("alice", 2), trade(2)]
+        await bus.publish(batch)
+        await caught_up(hub, bus)
+        replaying.go_live(None)
+        part.go_live(None)
+        in_order = ["preferences", "change", "preferences", "change"]
+        assert [m.event for m in live.messages] == in_order
+        assert [m.event for m in replaying_sink.messages] == in_order
+        ids = [m.id for m in live.messages]
+        assert ids == sorted(ids, key=lambda i: StreamId.parse(i.split("-", 1)[1]))
+
+
+def test_private_runs_cut_a_batch_where_privacy_changes():
+    events = [
+        StoredEvent(StreamId(i, 0), t, b"{}") for i, t in enumerate(["a", "b", "user_preferences", "c"])
+    ]
+    assert [[e.topic for e in run] for run in private_runs(events)] == [
+        ["a", "b"],
+        ["user_preferences"],
+        ["c"],
+    ]
