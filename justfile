@@ -13,9 +13,12 @@ web: bootstrap
     node web/build.mjs
 
 # Start the whole system on embedded defaults and print where to look (it builds the extension for
-# the port it uses).
-dev: web
-    scrollr-dev
+# the port it uses). The port and DATABASE_URL are checked before anything is built, so a second
+# `just dev` on a busy port leaves the running one's dashboard and extension alone.
+dev: bootstrap
+    scrollr-dev --preflight
+    node web/build.mjs
+    exec scrollr-dev
 
 # Lint, type-check and run the whole test suite.
 test: web lint

@@ -251,6 +251,9 @@ class Relay(Contender):
             "LOG_LEVEL": "WARNING",
             "DEDUPE_WINDOW_SECONDS": "60",
             "WORKERS": str(self.workers),
+            # nchan pings every 15 s (its config above); the relay's default is 5 s since clients must
+            # show Delayed within 20 s. Equal intervals keep the contenders' idle traffic equal.
+            "SSE_HEARTBEAT_SECONDS": "15",
         }
         if self.redis is not None:
             self.redis.start()

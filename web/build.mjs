@@ -55,8 +55,25 @@ async function buildExtension(out = path.join(root, "extension/dist")) {
   // The dashboard's styles, narrowed to a popup's width.
   const styles = await readFile(path.join(root, "web/src/styles.css"), "utf8");
   await writeFile(path.join(out, "popup.css"), styles + (await readFile(path.join(src, "popup.css"), "utf8")));
+  await buildFeedBar(src, out, define);
+  await writeIcons(src, out);
   const { manifest } = await import(path.join(src, "manifest.mjs"));
   await writeFile(path.join(out, "manifest.json"), JSON.stringify(manifest(extensionApi), null, 2));
+}
+
+/** The feed bar's content script, with its styles as a string for a constructed sheet in its Shadow
+ * Root (the dashboard's styles, their :root variables moved to the shadow host, then the bar's). */
+async function buildFeedBar(src, out, define) {
+  const dashboard = (await readFile(path.join(root, "web/src/styles.css"), "utf8")).replace(":root", ":host");
+  const css = dashboard + (await readFile(path.join(src, "bar/bar.css"), "utf8"));
+  const entry = path.join(src, "bar/content.tsx");
+  await build({ ...common, entryPoints: [entry], outfile: path.join(out, "content.js"), format: "iife", minify: true, define: { ...define, __BAR_CSS__: JSON.stringify(css) } });
+}
+
+async function writeIcons(src, out) {
+  const { ICON_SIZES, iconPng } = await import(path.join(src, "icons.mjs"));
+  await mkdir(path.join(out, "icons"), { recursive: true });
+  for (const size of ICON_SIZES) await writeFile(path.join(out, "icons", `${size}.png`), iconPng(size));
 }
 
 async function buildTests() {

@@ -9,13 +9,15 @@
 // the account's preferences changes come on the same stream (`event: preferences`): they are written
 // to chrome.storage.sync, which the popup, the options page and this worker's filter follow.
 
+import { describeProblem } from "../../web/shared/client-machine";
 import { sameInterest } from "../../web/shared/interest";
-import { interestOf, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
+import { interestOf, PREFERENCES_KEY, readPreferences, withinCatalog, type Offered } from "../../web/shared/preferences";
 import type { RowChange } from "../../web/shared/protocol";
 import { rowsFromLists, type RowsState } from "../../web/shared/rows";
 import { requestTicket, StreamClient } from "../../web/shared/stream-client";
 import { accessToken, adopt, refreshAccount, signIn, signOut, storedAuth, syncOnSignIn } from "./account";
-import { apiOrigin, preferences } from "./settings";
+import { serveBars } from "./bar/hub";
+import { apiOrigin, preferences, savePreferences } from "./settings";
 import { APPLIED_KEEP, POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
 import { changesWrite, readStored, type StorageWrite, stateWrite, WriteQueue } from "./storage";
 
@@ -24,7 +26,7 @@ let starting: Promise<void> | null = null;
 // In order, so a later state never lands before an earlier one; a failed write (quota, a storage
 // error) is logged and the next one still runs, so the stored cursor never stops moving.
 const writes = new WriteQueue((error) => console.error("scrollr: storage write failed", error));
-const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [] };
+const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [], problem: null, dropped: [], unreachableSince: null, updateCheck: null };
 
 async function loadMeta(): Promise<StoredState> {
   const stored = await chrome.storage.session.get(STATE_KEY);
@@ -52,7 +54,7 @@ function saveChanges(stream: StreamClient, changes: RowChange[], cursor: string)
   void writes.enqueue(async () => {
     const meta = await loadMeta();
     const applied = [...meta.applied, ...changes.map((c) => c.eventId)].slice(-APPLIED_KEEP);
-    await apply(changesWrite(stream.rows, changes, { ...meta, cursor, applied, liveAt: stream.liveAt }));
+    await apply(changesWrite(changes, { ...meta, cursor, applied, liveAt: stream.liveAt }));
   });
 }
 
@@ -79,7 +81,11 @@ async function startStream(): Promise<void> {
     listener: {
       onState: (rows, cursor) => saveState(stream, base, rows, cursor),
       onChanges: (changes, cursor) => saveChanges(stream, changes, cursor),
-      onStatus: (status) => saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt })),
+      onStatus: (status) => {
+        saveMeta((meta) => ({ ...meta, status, liveAt: stream.liveAt, problem: describeProblem(status, stream.error) }));
+        if (status === "outdated") void updateItself();
+      },
+      onUnreachable: (since) => saveMeta((meta) => ({ ...meta, unreachableSince: since })),
       onAccount: (account) => void adopt(account),
       onReset: () => void refreshAccount(base), // private events may have been missed too
     },
@@ -93,6 +99,41 @@ async function startStream(): Promise<void> {
   saveMeta((previous) => ({ ...previous, status: previous.liveAt === null ? "connecting" : "reconnecting" }));
   if (resumable && meta?.cursor) stream.start({ cursor: meta.cursor, rows: rowsFromLists(stored.rows, stored.versions) });
   else stream.start();
+  void checkSavedChoices();
+}
+
+/** Saved choices the catalog doesn't have are dropped (the relay would refuse the whole stream for
+ * one of them), and named for the popup. Saving them re-subscribes (storage.onChanged, below). A
+ * catalog out of reach checks nothing: the stream's own status says what is wrong then. */
+async function checkSavedChoices(): Promise<void> {
+  let catalog: Offered;
+  try {
+    const response = await fetch(`${await apiOrigin()}/catalog`);
+    if (!response.ok) return;
+    catalog = (await response.json()) as Offered;
+  } catch {
+    return;
+  }
+  const checked = withinCatalog(await preferences(), catalog);
+  if (checked.dropped.length === 0) return;
+  console.warn("scrollr: dropped saved choices the catalog doesn't have:", checked.dropped);
+  saveMeta((meta) => ({ ...meta, dropped: checked.dropped }));
+  await savePreferences(checked.preferences);
+}
+
+/** The relay no longer serves this build's protocol: ask Chrome for the new version and restart
+ * into it. Without one yet (not published, or a check throttled) the popup says an update is needed,
+ * and the next start of this worker (alarm, popup) asks again. */
+async function updateItself(): Promise<void> {
+  let status: string;
+  try {
+    status = (await chrome.runtime.requestUpdateCheck()).status;
+  } catch (error) {
+    status = "failed"; // e.g. an unpacked extension, which has no update URL
+    console.warn("scrollr: the relay needs a newer client; the update check failed", error);
+  }
+  saveMeta((meta) => ({ ...meta, updateCheck: status }));
+  if (status === "update_available") chrome.runtime.reload();
 }
 
 /** The API origin changed: everything stored came from elsewhere; start over from its snapshot. */
@@ -108,6 +149,7 @@ async function restartStream(): Promise<void> {
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area === "sync" && PREFERENCES_KEY in changes) {
     client?.setInterest(interestOf(readPreferences(changes[PREFERENCES_KEY].newValue)));
+    void checkSavedChoices(); // synced from another browser, maybe of another release
   } else if (area === "local" && SETTINGS_API_KEY in changes) {
     void restartStream();
   }
@@ -149,6 +191,8 @@ chrome.runtime.onMessage.addListener((message: { type?: string }, _sender, reply
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === POPUP_PORT) void ensureStream();
 });
+// The feed bars hold ports too: each connection wakes this worker the same way.
+serveBars(() => void ensureStream());
 self.addEventListener("online", () => client?.retryNow());
 self.addEventListener("offline", () => client?.goOffline());
 

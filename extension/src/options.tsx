@@ -10,6 +10,7 @@ import { FinanceSettings, SportsSettings } from "../../web/src/components/Settin
 import { useCatalog } from "../../web/src/hooks/useCatalog";
 import { saveToAccount } from "./account";
 import { AccountBar } from "./AccountBar";
+import { BarOptions } from "./bar/BarOptions";
 import { apiOrigin, BUILT_API_ORIGIN, parseOrigin, preferences as loadPreferences, savePreferences } from "./settings";
 import { SETTINGS_API_KEY } from "./state";
 
@@ -85,6 +86,7 @@ function Options() {
         <FinanceSettings catalog={catalog} preferences={preferences} onChange={change} open />
         <SportsSettings catalog={catalog} preferences={preferences} onChange={change} open />
       </section>
+      <BarOptions />
     </main>
   );
 }

@@ -7,16 +7,20 @@
 import { useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
+import { UNREACHABLE_AFTER_MS } from "../../web/shared/client-machine";
 import { rowWanted } from "../../web/shared/interest";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
 import type { Status } from "../../web/shared/protocol";
 import { SportsConfig } from "../../web/src/components/Games";
 import { FinanceConfig } from "../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../web/src/components/Status";
+import { useCatalog } from "../../web/src/hooks/useCatalog";
+import { useNow } from "../../web/src/hooks/useNow";
 import { type Flash, noteFlashes } from "../../web/src/realtime-store";
 import { AccountBar } from "./AccountBar";
+import { BarSwitches } from "./bar/PopupSwitches";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
-import { PORT_RETRY_MS, POPUP_PORT } from "./state";
+import { PORT_RETRY_MS, POPUP_PORT, SETTINGS_API_KEY } from "./state";
 import { readStored, type StoredView } from "./storage";
 
 /** Flashes for the fields that changed between two stored views (the popup sees rows, not events). */
@@ -30,6 +34,13 @@ function flashesOf(previous: StoredView | null, next: StoredView, flashes: Map<s
   return out;
 }
 
+/** The relay needs a newer client: what the background's update check came to, in plain words. */
+function outdatedNote(updateCheck: string | null): string {
+  const needed = "A new version of Scrollr is needed for this server.";
+  if (updateCheck === null || updateCheck === "update_available") return `${needed} The extension is updating itself…`;
+  return `${needed} Chrome has no update for it yet: update the extension where you installed it, or try again later.`;
+}
+
 function Popup() {
   const [state, setState] = useState<StoredView | null>(null);
   const [flashes, setFlashes] = useState<Map<string, Flash>>(new Map());
@@ -37,6 +48,8 @@ function Popup() {
   const [preferences, setPreferences] = useState<Preferences>(DEFAULT_PREFERENCES);
   const [origin, setOrigin] = useState<string>("");
   const [tab, setTab] = useState<"markets" | "games">("markets");
+  // The symbols' quote pages (and names) come from the catalog, not the rows.
+  const catalog = useCatalog(origin || null);
   useEffect(() => {
     void apiOrigin().then(setOrigin);
     void loadPreferences().then(setPreferences);
@@ -45,7 +58,12 @@ function Popup() {
     const items: Record<string, unknown> = {};
     const show = () => {
       const next = readStored(items);
-      if (!next.meta) return;
+      if (!next.meta) {
+        // Cleared: the background starts over (another API origin). Nothing from before is shown.
+        if (shown !== null) setState(null);
+        shown = null;
+        return;
+      }
       const previous = shown;
       shown = next;
       setFlashes((f) => flashesOf(previous, next, f));
@@ -57,6 +75,7 @@ function Popup() {
     });
     const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
       if (area === "sync" && PREFERENCES_KEY in changes) setPreferences(readPreferences(changes[PREFERENCES_KEY].newValue));
+      if (area === "local" && SETTINGS_API_KEY in changes) void apiOrigin().then(setOrigin); // saved in the options page
       if (area !== "session") return;
       for (const [key, change] of Object.entries(changes)) {
         if (change.newValue === undefined) delete items[key];
@@ -92,6 +111,9 @@ function Popup() {
   const games = (state?.rows.games ?? []).filter((row) => rowWanted(interest, "games", row));
   const hasData = trades.length + games.length > 0;
   const waiting = `Connecting to ${origin || "the relay"}…`;
+  const unreachableSince = status === "connected" ? null : (state?.meta?.unreachableSince ?? null);
+  const now = useNow(1000, unreachableSince !== null);
+  const unreachable = unreachableSince !== null && now - unreachableSince >= UNREACHABLE_AFTER_MS;
   return (
     <div className="popup">
       <header className="top">
@@ -102,7 +124,24 @@ function Popup() {
       <main>
         {status !== "connected" && (
           <p className="note" data-testid="popup-note">
-            {hasData ? <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData /> : status === "error" ? `${origin} refused the stream.` : waiting}
+            {status === "outdated" ? (
+              outdatedNote(state?.meta?.updateCheck ?? null)
+            ) : status === "error" && state?.meta?.problem ? (
+              state.meta.problem
+            ) : unreachable ? (
+              `Can't reach ${origin}. Check in Settings that the address is right, that the server there is running, and that you allowed Scrollr to use it when Chrome asked.`
+            ) : hasData ? (
+              <Freshness status={status} liveAt={state?.meta?.liveAt ?? null} hasData />
+            ) : status === "error" ? (
+              `${origin} refused the stream.`
+            ) : (
+              waiting
+            )}
+          </p>
+        )}
+        {(state?.meta?.dropped?.length ?? 0) > 0 && (
+          <p className="note" data-testid="popup-dropped">
+            Removed from your saved choices, as the catalog no longer has them: {state?.meta?.dropped?.join(", ")}
           </p>
         )}
         <nav className="tabs" aria-label="Sections">
@@ -114,10 +153,11 @@ function Popup() {
           </button>
         </nav>
         {tab === "markets" ? (
-          <FinanceConfig trades={trades} flashes={flashes} preferences={preferences} compact empty={waiting} />
+          <FinanceConfig trades={trades} flashes={flashes} preferences={preferences} catalog={catalog} compact empty={waiting} />
         ) : (
           <SportsConfig games={games} flashes={flashes} preferences={preferences} empty={hasData || status === "connected" ? undefined : waiting} />
         )}
+        <BarSwitches />
       </main>
       <footer className="links">
         <a href={origin ? `${origin}/` : "#"} target="_blank" rel="noreferrer">

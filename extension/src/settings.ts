@@ -2,24 +2,14 @@
 // time; the build's is the default) and the user's preferences (chrome.storage.sync).
 
 import { type Preferences, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
+import { parseOrigin } from "./origin";
 import { SETTINGS_API_KEY } from "./state";
+
+export { parseOrigin };
 
 declare const __SCROLLR_API__: string;
 
 export const BUILT_API_ORIGIN = __SCROLLR_API__;
-
-/** An API origin as typed by a user: an http(s) origin without path, or null with the reason. */
-export function parseOrigin(text: string): { origin: string } | { error: string } {
-  let url: URL;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    return { error: "Enter a full address, like https://api.myscrollr.relentnet.dev" };
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return { error: "The address must start with https:// (or http:// for a local relay)" };
-  if (url.pathname !== "/" || url.search || url.hash) return { error: "Enter the origin only, without a path" };
-  return { origin: url.origin };
-}
 
 export async function apiOrigin(): Promise<string> {
   const stored = (await chrome.storage.local.get(SETTINGS_API_KEY))[SETTINGS_API_KEY];

@@ -20,6 +20,15 @@ export interface StoredState {
   apiBase: string | null;
   /** Stream ids applied, newest last, capped (the tests read it to prove nothing came twice). */
   applied: string[];
+  /** Why the server refused the stream, in words for the user; null unless it did. */
+  problem: string | null;
+  /** Saved choices dropped because the catalog doesn't have them (said once in the popup). */
+  dropped: string[];
+  /** Since when every attempt failed without an answer from the API origin (null: it answers). */
+  unreachableSince: number | null;
+  /** The answer of the last update check asked for because the relay needs a newer client
+   * (chrome.runtime.requestUpdateCheck's status, or "failed"); null when none was needed. */
+  updateCheck: string | null;
 }
 
 export const STATE_KEY = "scrollr";

@@ -30,8 +30,10 @@ function stored(rows: RowsState, table: Table, key: string, row: Row): StoredRow
   return { table, row, version: rows.versions.get(`${table}:${key}`) ?? null };
 }
 
-/** The write for a batch of changes: their rows set or removed, then the new cursor. */
-export function changesWrite(rows: RowsState, changes: RowChange[], meta: StoredState): StorageWrite {
+/** The write for a batch of changes: their rows set or removed, then the new cursor. Each row is
+ * stored with the version its change was applied with: the write runs later, in a queue, when the
+ * live rows may already hold a newer change (whose data this write doesn't carry). */
+export function changesWrite(changes: RowChange[], meta: StoredState): StorageWrite {
   const write: StorageWrite = { remove: [], set: {} };
   for (const change of changes) {
     const key = rowKey(change.table, change.key);
@@ -39,7 +41,7 @@ export function changesWrite(rows: RowsState, changes: RowChange[], meta: Stored
       write.remove.push(key);
       delete write.set[key];
     } else {
-      write.set[key] = stored(rows, change.table, change.key, change.row);
+      write.set[key] = { table: change.table, row: change.row, version: change.version ?? null } satisfies StoredRow;
       write.remove = write.remove.filter((k) => k !== key);
     }
   }

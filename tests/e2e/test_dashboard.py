@@ -2,9 +2,18 @@
 
 import re
 
+import httpx
 import pytest
+from playwright.sync_api import expect
 
-from tests.support.browser import ARTIFACTS, WEB_DIST, dashboard_relay_env, expect_not_live, expect_price
+from tests.support.browser import (
+    ARTIFACTS,
+    WEB_DIST,
+    dashboard_relay_env,
+    expect_not_live,
+    expect_price,
+    expect_status,
+)
 from tests.support.pg import execute, insert_trade
 from tests.support.sequin import batch, post, trade_message
 
@@ -181,3 +190,141 @@ def test_a_tab_and_a_worker_of_different_releases_notice_and_the_tab_streams_by_
         wait_price(page, "NVDA", "187.34")
     finally:
         context.close()
+
+
+def saved_preferences(context, symbols):
+    context.add_init_script(
+        "localStorage.getItem('scrollr:preferences') || localStorage.setItem('scrollr:preferences', "
+        f"JSON.stringify({{symbols: {symbols!r}, leagues: null}}))"
+    )
+
+
+def test_a_new_web_locks_leader_streams_the_tabs_filters_not_everything(browser, seeded, start_relay):
+    """Without SharedWorker the first tab holds the stream; when it closes, another tab is elected
+    and must ask the tabs for their filters instead of following every row."""
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    context.add_init_script("delete window.SharedWorker")
+    saved_preferences(context, ["NVDA"])
+    try:
+        leader, follower = context.new_page(), context.new_page()
+        leader.goto(relay.url)
+        leader.wait_for_selector("[data-status=connected]", timeout=20_000)
+        follower.goto(relay.url)
+        wait_price(follower, "NVDA", "100.00")
+        with follower.expect_request(lambda request: "/snapshot" in request.url, timeout=20_000) as first:
+            leader.close()
+        assert "symbols=NVDA" in first.value.url, first.value.url
+        follower.wait_for_selector("[data-status=connected]", timeout=20_000)
+        wait_price(follower, "NVDA", "100.00")
+    finally:
+        context.close()
+
+
+def test_a_relay_that_no_longer_serves_this_client_asks_for_a_reload(browser, seeded, start_relay):
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    with httpx.stream("GET", f"{relay.url}/events", timeout=10) as response:
+        preamble = b""
+        for chunk in response.iter_bytes():
+            preamble += chunk
+            if b"event: heartbeat" in preamble:
+                break
+    assert b'event: protocol\ndata: {"version":1,"oldest_client":1}\n\n' in preamble
+    # A relay of a later release, which serves clients of protocol 2 and up only.
+    newer = start_relay(dashboard_relay_env(database_url), server="next-release")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(newer.url)
+        expect_status(page, "outdated")
+        notice = page.get_by_test_id("notice-update")
+        expect(notice).to_contain_text("A new version is available — reload")
+        with page.expect_navigation():
+            notice.get_by_role("button", name="reload").click()
+    finally:
+        context.close()
+
+
+def test_a_saved_symbol_the_catalog_lacks_is_dropped_and_named_and_the_stream_goes_live(
+    browser, seeded, start_relay
+):
+    database_url, ids = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    saved_preferences(context, ["AAPL", "BAD$SYM"])  # a corrupted or older-format entry
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        expect(page.get_by_test_id("notice-dropped")).to_contain_text("BAD$SYM")
+        expect_status(page, "connected")
+        wait_price(page, "AAPL", "100.00")
+        stored = page.evaluate("JSON.parse(localStorage.getItem('scrollr:preferences')).symbols")
+        assert stored == ["AAPL"]
+        post(relay.url, batch(update(ids["AAPL"], "AAPL", "101.00")))
+        wait_price(page, "AAPL", "101.00")
+    finally:
+        context.close()
+
+
+def test_a_refused_stream_names_the_cause(browser, seeded, start_relay):
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    saved_preferences(context, ["BAD$SYM"])
+    # Without the catalog the saved choice can't be checked: the relay refuses it, and says why.
+    context.route("**/catalog", lambda route: route.abort())
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        expect_status(page, "error")
+        expect(page.get_by_test_id("notice-problem")).to_contain_text("HTTP 400")
+        expect(page.get_by_test_id("notice-problem")).to_contain_text("'BAD$SYM'")
+    finally:
+        context.close()
+
+
+def test_a_relay_out_of_reach_is_named_after_a_bounded_time_and_the_notice_goes_when_it_answers(
+    browser, seeded, start_relay
+):
+    database_url, _ = seeded
+    relay = start_relay(dashboard_relay_env(database_url))
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(relay.url)
+        expect_status(page, "connected")
+        notice = page.get_by_test_id("notice-problem")
+        expect(notice).to_have_count(0)
+        relay.kill()
+        expect_not_live(page)
+        # "Reconnecting…" alone would go on for ever: 10 s (UNREACHABLE_AFTER_MS) after the attempts
+        # began failing unanswered, the page names the origin it can't reach.
+        expect(notice).to_contain_text(
+            f"Can't reach {relay.url}. Check your network connection", timeout=40_000
+        )
+        relay.start()
+        expect_status(page, "connected", 60_000)
+        expect(notice).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_favourite_teams_come_from_the_catalog_not_from_todays_games(browser, seeded, start_relay):
+    database_url, _ = seeded  # no game at all in the feed
+    relay = start_relay(dashboard_relay_env(database_url))
+    page = browser.new_page()
+    try:
+        page.goto(relay.url)
+        settings = page.get_by_test_id("sports-settings")
+        settings.locator("summary").click()
+        for league, team in (("MLB", "New York Yankees"), ("College Football", "Ohio State Buckeyes")):
+            choice = settings.locator("li", has=page.locator(".symbol", has_text=league)).get_by_label(
+                "Favourite team"
+            )
+            choice.select_option(label=team)
+        stored = page.evaluate("JSON.parse(localStorage.getItem('scrollr:preferences')).favouriteTeams")
+        assert stored == {"MLB": "NYY", "College Football": "OSU"}
+    finally:
+        page.close()

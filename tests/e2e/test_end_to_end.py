@@ -165,6 +165,28 @@ def test_a_row_update_reaches_two_dashboard_tabs_and_the_extension_popup(e2e):
     assert len(latencies) >= 50
 
 
+def test_truncate_empties_the_table_in_the_dashboard_and_the_popup(e2e):
+    relay = e2e["start_relay"](relay_env(e2e), port=free_port())
+    e2e["start_cdc"](cdc_env(e2e["db"], relay.url)).wait_streaming()
+    clients = Clients(e2e["playwright"], e2e["browser"], relay.url, e2e["stack"])
+    clients.converge(e2e["db"])
+    assert all(tab.locator("tr[data-symbol]").count() == len(SYMBOLS) for tab in clients.tabs)
+    execute(e2e["db"], "TRUNCATE trades")
+    wait_until(
+        lambda: (
+            all(view == {} for view in clients.views())
+            and all(tab.locator("tr[data-symbol]").count() == 0 for tab in clients.tabs)
+        ),
+        timeout=30,
+        interval=0.2,
+        what="every client's trades gone",
+    )
+    insert_trade(e2e["db"], "NVDA", "187.34")  # the stream goes on after the reload
+    for page in [*clients.tabs, clients.popup]:
+        expect_price(page, "NVDA", "187.34", 20_000)
+    clients.converge(e2e["db"])
+
+
 def burst_through_fault(
     e2e: dict[str, Any],
     clients: Clients,

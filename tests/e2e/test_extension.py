@@ -1,8 +1,9 @@
 """The MV3 extension in real Chromium: background stream, popup, worker stops, relay outages."""
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.support.browser import expect_not_live, expect_price, expect_status
+from tests.support.browser import dashboard_relay_env, expect_not_live, expect_price, expect_status
 from tests.support.extension import extension_browser, open_popup
 from tests.support.pg import insert_trade
 from tests.support.procs import free_port, wait_until
@@ -92,3 +93,19 @@ def test_relay_down_and_back_status_follows_and_the_stream_resumes_without_gap(
         seen = applied(popup)
         assert all(cursor in seen for cursor in cursors)
         assert len(seen) == len(set(seen))
+
+
+def test_a_relay_that_no_longer_serves_this_extension_makes_it_ask_for_its_update(
+    playwright, database_url, start_relay
+):
+    # A relay of a later release, which serves clients of protocol 2 and up only.
+    relay = start_relay(dashboard_relay_env(database_url), server="next-release")
+    with extension_browser(playwright, relay.url) as (context, extension_id):
+        popup = open_popup(context, extension_id)
+        wait_status(popup, "outdated")
+        # It asked Chrome for its update; an unpacked extension has none, and the popup says what to do.
+        check = "chrome.storage.session.get('scrollr').then((s) => s.scrollr.updateCheck)"
+        wait_until(lambda: popup.evaluate(check) is not None, what="the update check")
+        expect(popup.get_by_test_id("popup-note")).to_contain_text("A new version of Scrollr is needed")
+        expect(popup.get_by_test_id("popup-note")).to_contain_text("update the extension")
+        assert relay.metric("scrollr_streams_opened_total", 'sink="socket"') >= 1  # its own stream told it

@@ -17,7 +17,6 @@ from playwright.sync_api import Page, expect
 from tests.support.browser import (
     ARTIFACTS,
     dashboard_relay_env,
-    expect_not_live,
     expect_price,
     expect_status,
 )
@@ -90,9 +89,10 @@ def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(br
         expect_price(page, "AAPL", "101.00")
         os.kill(relay.proc.pid, signal.SIGSTOP)  # the socket stays open; nothing more comes through it
         try:
-            # The heartbeat is 1 s: the watchdog (2.5 heartbeats) must notice well within 6 s.
-            expect_not_live(page, timeout_ms=6_000)
+            # The heartbeat is 1 s: Delayed after 2 silent heartbeats, given up after 2.5.
+            expect_status(page, "delayed", timeout_ms=6_000)
             expect(page.get_by_test_id("freshness")).to_contain_text("Showing data from")
+            expect_status(page, "reconnecting", timeout_ms=6_000)
             expect_price(page, "AAPL", "101.00")  # the last data stays on screen
             set_price(database_url, "MSFT", "102.00")  # committed while the relay is frozen
             seen = []
@@ -110,6 +110,28 @@ def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(br
         expect(page.get_by_test_id("freshness")).to_have_count(0)
         applied = page.evaluate("window.__scrollr.appliedEventIds")
         assert len(applied) == len(set(applied)), "an event was applied twice"
+    finally:
+        context.close()
+
+
+def test_a_frozen_relay_on_the_default_heartbeat_is_shown_delayed_within_20_s(
+    browser, database_url, start_relay
+):
+    insert_trade(database_url, "NVDA", "100.00")
+    env = dashboard_relay_env(database_url)
+    del env["SSE_HEARTBEAT_SECONDS"]  # the default, as deployed
+    relay = start_relay(env)
+    context, (page,) = open_tabs(browser, relay, 1)
+    try:
+        os.kill(relay.proc.pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        try:
+            # The last sign of life came at most one heartbeat (5 s) before the freeze.
+            expect_status(page, "delayed", timeout_ms=15_000)
+            print(f"Delayed {time.monotonic() - frozen_at:.1f} s after SIGSTOP")
+        finally:
+            os.kill(relay.proc.pid, signal.SIGCONT)
+        expect_status(page, "connected", timeout_ms=30_000)
     finally:
         context.close()
 
@@ -352,5 +374,74 @@ def test_the_dashboard_has_no_axe_violations_and_fits_a_phone(browser, live_path
             path=str(ARTIFACTS / f"dashboard-{'phone' if width < 700 else 'desktop'}.png"), full_page=True
         )
         assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_first_price_comes_soon_and_settings_need_no_inner_scrolling(browser, live_path):
+    _, relay = live_path
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(relay.url)
+        expect_price(page, "AAPL", "100.00")
+        first_price = page.locator("tr[data-symbol] [data-field=price]").first.bounding_box()
+        assert first_price is not None
+        print(f"first price at {first_price['y']:.0f} px")
+        page.screenshot(path=str(ARTIFACTS / "phone-first-price.png"))
+        assert first_price["y"] <= 200, f"{first_price['y']:.0f} px of controls before the first price"
+        # The symbol picker: grouped by category under headings, and no list scrolls inside itself.
+        open_settings(page, "Symbols settings")
+        picker = page.get_by_test_id("finance-settings")
+        expect(picker.get_by_role("heading", name="Technology")).to_be_visible()
+        expect(picker.get_by_role("heading", name="Crypto")).to_be_visible()
+        assert (
+            picker.locator("section", has=page.get_by_role("heading", name="Crypto"))
+            .get_by_label("BTC-USD")
+            .is_visible()
+        )
+        page.get_by_role("button", name=re.compile(r"^Games")).click()
+        open_settings(page, "Leagues settings")
+        assert page.eval_on_selector_all(
+            ".choices",
+            "lists => lists.every((l) => l.scrollHeight <= l.clientHeight && getComputedStyle(l).overflowY !== 'auto')",
+        )
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_rows_and_game_cards_link_to_their_pages_and_logos_wait_behind_their_badge(browser, live_path):
+    database_url, relay = live_path
+    context = browser.new_context()
+    # The logo CDN answers slowly: until its image has loaded, the team's code shows, never a broken image.
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    context.route("https://a.espncdn.com/**", hold)
+    execute(
+        database_url,
+        "UPDATE games SET link = 'https://www.espn.com/nfl/game/_/gameId/1', "
+        "home_team_logo = 'https://a.espncdn.com/i/teamlogos/nfl/500/kc.png' WHERE home_team_code = 'KC'",
+    )
+    page = context.new_page()
+    try:
+        page.goto(relay.url)
+        expect_price(page, "AAPL", "100.00")
+        symbol = page.locator('tr[data-symbol="AAPL"] th a')
+        expect(symbol).to_have_attribute("href", "https://finance.yahoo.com/quote/AAPL")
+        card = page.locator("article.game", has_text="Kansas City Chiefs")
+        expect(card.get_by_role("link")).to_have_attribute("href", "https://www.espn.com/nfl/game/_/gameId/1")
+        home = card.locator('[data-side="home"]')
+        expect(home.locator(".badge")).to_have_text("KC")
+        expect(home.locator("[data-logo]")).to_have_attribute("data-logo", "loading")
+        assert home.locator("img").evaluate("(img) => getComputedStyle(img).opacity") == "0"
+        wait_until(lambda: held, what="the logo requested")
+        png = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "popup.png").read_bytes()
+        held[0].fulfill(body=png, content_type="image/png")
+        expect(home.locator("[data-logo]")).to_have_attribute("data-logo", "loaded")
+        expect(home.locator(".badge")).to_have_count(0)
     finally:
         context.close()

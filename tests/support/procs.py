@@ -52,6 +52,14 @@ def read_metric(base: str, name: str, labels: str = "") -> float:
     return 0.0
 
 
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory now (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 def redis_command(port: int, folder: str | Path, *extra: str) -> list[str]:
     """redis-server on 127.0.0.1:`port`, keeping nothing on disk, `extra` options last."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -90,6 +98,14 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+# This relay as a later release that no longer serves protocol-1 clients would be: its streams'
+# preamble announces protocol 2 and oldest_client 2 (sse.py); nothing else differs.
+NEXT_RELEASE = (
+    "import scrollr_relay.sse as sse; sse.protocol_frame.__defaults__ = (2, 2); "
+    "from scrollr_relay.cli import main; main()"
+)
 
 
 class RelayProcess:
@@ -133,6 +149,8 @@ class RelayProcess:
     def command(self) -> list[str]:
         if self.server == "scrollr-relay":
             return [sys.executable, "-m", "scrollr_relay"]
+        if self.server == "next-release":
+            return [sys.executable, "-c", NEXT_RELEASE]
         # The relay's ASGI app under plain uvicorn: no socket offered, streams go through `send`.
         assert self.server == "uvicorn", self.server
         return [sys.executable, "-m", "uvicorn", "scrollr_relay.other_servers:app", "--port", str(self.port)]
@@ -160,6 +178,10 @@ class RelayProcess:
 
     def metric(self, name: str, labels: str = "") -> float:
         return read_metric(self.url, name, labels)
+
+    def rss(self) -> int:
+        assert self.proc is not None
+        return rss_bytes(self.proc.pid)
 
 
 class CdcProcess:

@@ -65,7 +65,7 @@ class SSEClient:
     """GET a stream; `next()` returns the next event, `events(n)` n of them, within a timeout.
 
     Heartbeat events are counted in `heartbeats`, not returned (unless `heartbeats_too`): tests read
-    the changes and resets in between."""
+    the changes and resets in between. The preamble's `protocol` event is kept in `protocol`."""
 
     def __init__(
         self,
@@ -79,6 +79,7 @@ class SSEClient:
     ) -> None:
         parts = urlsplit(url)
         self.heartbeats = 0
+        self.protocol: Any = None
         self._heartbeats_too = heartbeats_too
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
@@ -177,6 +178,9 @@ class SSEClient:
                 self.heartbeats += 1
                 if not self._heartbeats_too:
                     continue
+            if message.event == "protocol":
+                self.protocol = message.json()
+                continue
             self._queue.append(message)
 
     def next(self, timeout: float = 10.0) -> Message:

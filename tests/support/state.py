@@ -1,15 +1,22 @@
-"""A test client's view of the rows: snapshot, then events applied by the documented client rule.
+"""A test client's view of the rows: snapshot, then events applied by the client's own rule.
 
 Rule (README, "The client's rule"): rows are keyed by table and primary key; an event replaces the
 row whole (or removes it on delete) unless the row already holds a newer change by
-(commit_lsn, commit_idx). `reset` means: refetch the snapshot.
+(commit_lsn, commit_idx). `reset` means: refetch the snapshot. The rule applied is the clients'
+real one, `web/shared/rows.ts` (tombstones capped and all), run by node (`web/tests/rows-cli.ts`),
+not a Python copy of it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
+import subprocess
+import tempfile
 import threading
+import weakref
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,33 +24,65 @@ import httpx
 from tests.support.sse import Message, SSEClient, StreamClosed
 
 CLONE_NEWNET = 0x40000000
+ROOT = Path(__file__).resolve().parents[2]
+_built: Path | None = None
+_build_lock = threading.Lock()
+
+
+def rows_cli() -> Path:
+    """rows.ts and its command-line shell bundled for node, once per test process."""
+    global _built
+    with _build_lock:
+        if _built is None:
+            out = Path(tempfile.mkdtemp(prefix="scrollr-rows-")) / "rows-cli.mjs"
+            subprocess.run(
+                [
+                    ROOT / "node_modules/.bin/esbuild",
+                    "web/tests/rows-cli.ts",
+                    "--bundle",
+                    "--platform=node",
+                    "--format=esm",
+                    f"--outfile={out}",
+                    "--log-level=warning",
+                ],
+                cwd=ROOT,
+                check=True,
+            )
+            _built = out
+        return _built
 
 
 class Rows:
+    """One client's rows, held by a node process running rows.ts."""
+
     def __init__(self) -> None:
-        self.tables: dict[str, dict[str, dict[str, Any]]] = {}
-        self.versions: dict[tuple[str, str], tuple[int, int]] = {}
         self.cursor: str | None = None
+        self._node = subprocess.Popen(
+            ["node", str(rows_cli())], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        weakref.finalize(self, self._node.kill)
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self._node.stdin is not None and self._node.stdout is not None
+        self._node.stdin.write(json.dumps(request) + "\n")
+        answer: dict[str, Any] = json.loads(self._node.stdout.readline())
+        if "error" in answer:
+            raise ValueError(f"rows.ts refused {request['op']}: {answer['error']}")
+        return answer
+
+    @property
+    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+        lists = self._ask({"op": "rows"})["tables"]
+        return {table: {str(row["id"]): row for row in rows} for table, rows in lists.items()}
 
     def load_snapshot(self, base: str) -> None:
         snapshot = httpx.get(f"{base}/snapshot", timeout=10).json()
+        self._ask({"op": "snapshot", "snapshot": snapshot})
         self.cursor = snapshot["cursor"]
-        self.tables = {t: {str(r["id"]): r for r in rows} for t, rows in snapshot["rows"].items()}
-        self.versions.clear()
 
-    def apply(self, event: Message) -> None:
-        data = event.json()
-        key = str(data["record"]["id"])
-        version = (data["commit_lsn"] or 0, data["commit_idx"] if data["commit_idx"] is not None else -1)
-        held = self.versions.get((data["table"], key))
-        if held is not None and version <= held:
-            return
-        self.versions[(data["table"], key)] = version
-        table = self.tables.setdefault(data["table"], {})
-        if data["action"] == "delete":
-            table.pop(key, None)
-        else:
-            table[key] = data["record"]
+    def apply(self, event: Message) -> bool:
+        """Apply a change event; whether it changed a row (False: not newer than the row's)."""
+        return bool(self._ask({"op": "apply", "data": event.data, "id": event.id or ""})["changed"])
 
     def follow(self, base: str) -> SSEClient:
         """Snapshot, then the stream from the snapshot's cursor."""
@@ -123,8 +162,8 @@ class Follower:
             self.live.set()
             while not self._stop.is_set():
                 message = client.next(timeout=self.silence_seconds)  # a heartbeat counts as a message
-                if message.event == "heartbeat":
-                    continue
+                if message.event not in {"change", "reset"}:
+                    continue  # heartbeats, and any event this client doesn't know
                 if message.event == "reset":
                     self.resets.append(message.json()["reason"])
                     self.rows.cursor = None  # start over: snapshot, then stream from its cursor

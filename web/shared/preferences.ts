@@ -122,3 +122,31 @@ export function gameRows(games: Row[], preferences: Preferences): Row[] {
         num(a.id) - num(b.id),
     );
 }
+
+/** What a catalog (GET /catalog) offers, as far as saved choices are checked against it. */
+export interface Offered {
+  symbols: ReadonlyArray<{ symbol: string }>;
+  leagues: ReadonlyArray<{ league: string }>;
+}
+
+/** Saved choices narrowed to what the catalog offers, and what was dropped (to say so). One value
+ * the relay doesn't know (a corrupted or older-format entry, a symbol since retired) would make it
+ * refuse the whole stream; favourite teams of a league that is gone go with it. */
+export function withinCatalog(preferences: Preferences, catalog: Offered): { preferences: Preferences; dropped: string[] } {
+  const symbols = new Set(catalog.symbols.map((s) => s.symbol));
+  const leagues = new Set(catalog.leagues.map((l) => l.league));
+  const dropped: string[] = [];
+  const keep = (chosen: string[] | null, offered: Set<string>) => {
+    if (chosen === null) return null;
+    dropped.push(...chosen.filter((value) => !offered.has(value)));
+    return chosen.filter((value) => offered.has(value));
+  };
+  const next = {
+    ...preferences,
+    symbols: keep(preferences.symbols, symbols),
+    leagues: keep(preferences.leagues, leagues),
+    favouriteTeams: Object.fromEntries(Object.entries(preferences.favouriteTeams).filter(([league]) => leagues.has(league))),
+  };
+  const changed = dropped.length > 0 || Object.keys(next.favouriteTeams).length !== Object.keys(preferences.favouriteTeams).length;
+  return { preferences: changed ? next : preferences, dropped };
+}

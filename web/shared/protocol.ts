@@ -6,7 +6,14 @@ import type { Interest } from "./interest";
 
 export const CHANGE_EVENT = "change";
 export const RESET_EVENT = "reset";
+/** A table was emptied (TRUNCATE): its data is a change event of action `truncate`. */
+export const TRUNCATE_EVENT = "truncate";
 export const HEARTBEAT_EVENT = "heartbeat";
+/** In each stream's preamble: the relay's protocol version and the oldest client protocol it serves. */
+export const PROTOCOL_EVENT = "protocol";
+/** The relay <-> client protocol this client speaks (services/relay/scrollr_relay/sse.py). A relay
+ * whose `oldest_client` is above it has moved on: the client stops and asks to be updated. */
+export const CLIENT_PROTOCOL = 1;
 export const WORKER_PATH = "/sse-worker.js";
 
 declare const __SCROLLR_BUILD__: string | undefined;
@@ -29,9 +36,10 @@ export const TABLES = ["trades", "games"] as const;
 export type Table = (typeof TABLES)[number];
 export type Row = Record<string, unknown> & { id: number | string };
 /** `connecting`: not live yet; `connected`: live; `reconnecting`: was live, retrying; `disconnected`:
- * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx). In every
- * state but `connected` the last data stays on screen, marked stale. */
-export type Status = "connecting" | "connected" | "delayed" | "reconnecting" | "disconnected" | "error";
+ * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx);
+ * `outdated`: the relay no longer serves this client's protocol (a reload or update fixes it). In
+ * every state but `connected` the last data stays on screen, marked stale. */
+export type Status = "connecting" | "connected" | "delayed" | "reconnecting" | "disconnected" | "error" | "outdated";
 
 /** One row's new value (null: deleted), with the stream id that carried it. */
 export interface RowChange {
@@ -39,16 +47,24 @@ export interface RowChange {
   key: string;
   row: Row | null;
   eventId: string;
+  /** The (commit_lsn, commit_idx) it was applied with, when applied here (rows.ts): a write queued
+   * for later (the extension's storage) must carry this one, not whatever the row holds by then. */
+  version?: [number, number];
 }
 
 /** `liveAt`: when the data was last known current (the stream's last byte while live). `interest`:
- * the rows the owner's stream follows (the union of what its views asked for). */
+ * the rows the owner's stream follows (the union of what its views asked for). `problem`: why the
+ * server refused, or that it can't be reached, in words for the user (client-machine.ts,
+ * describeProblem, unreachableProblem). */
 export type ViewMessage =
-  | { type: "state"; status: Status; liveAt: number | null; cursor: string | null; rows: Record<Table, Row[]>; interest: Interest }
+  | { type: "state"; status: Status; liveAt: number | null; problem: string | null; cursor: string | null; rows: Record<Table, Row[]>; interest: Interest }
   | { type: "changes"; changes: RowChange[] }
-  | { type: "status"; status: Status; liveAt: number | null }
+  | { type: "status"; status: Status; liveAt: number | null; problem: string | null }
   /** The worker is of another release than the tab that started it: the tab streams by itself. */
   | { type: "mismatch"; worker: string }
+  /** A new owner (a tab just elected leader) asks every view for its interest, so it streams their
+   * union instead of everything. */
+  | { type: "askInterest" }
   /** The signed-in account's preferences changed (a private event on the stream). */
   | { type: "account"; account: AccountPreferences }
   /** The stream was reset: private events may have been missed with the public ones. */

@@ -74,12 +74,25 @@ export function applyChange(state: RowsState, event: ChangeEvent, eventId: strin
     state.deleted.set(versionKey, version);
     if (state.deleted.size > DELETED_VERSIONS_KEPT) state.deleted.delete(state.deleted.keys().next().value as string);
     if (!table.delete(key)) return null;
-    return { table: event.table, key, row: null, eventId };
+    return { table: event.table, key, row: null, eventId, version };
   }
   state.deleted.delete(versionKey);
   state.versions.set(versionKey, version);
   table.set(key, event.record);
-  return { table: event.table, key, row: event.record, eventId };
+  return { table: event.table, key, row: event.record, eventId, version };
+}
+
+/** A TRUNCATE: drop every row of the table, and what is known of their versions; the row changes
+ * to show (each a removal). */
+export function truncateTable(state: RowsState, table: string, eventId: string): RowChange[] {
+  if (!isTable(table)) return [];
+  const prefix = `${table}:`;
+  for (const versions of [state.versions, state.deleted]) {
+    for (const key of [...versions.keys()]) if (key.startsWith(prefix)) versions.delete(key);
+  }
+  const removed = [...state.tables[table].keys()].map((key) => ({ table, key, row: null, eventId }));
+  state.tables[table].clear();
+  return removed;
 }
 
 /** Apply a change made elsewhere (a view following its stream owner). */

@@ -1,6 +1,7 @@
 // The streaming client shared by the dashboard's SharedWorker (or leader tab) and the extension's
 // service worker: snapshot, then /events from the snapshot's cursor, applying changes by the rule in
-// rows.ts; resume by cursor; refetch the snapshot on `reset`.
+// rows.ts; resume by cursor; refetch the snapshot on `reset`, and on `truncate` after dropping the
+// table's rows.
 //
 // A thin I/O shell: every decision is client-machine.ts's pure transition; this file performs the
 // effects it asks for (fetch, EventSource, HEAD probe, timers, status) and feeds back the results.
@@ -18,13 +19,22 @@ import {
   type ClientState,
   initialState,
   parseRetryAfter,
+  refusalDetail,
   type Phase,
   transition,
 } from "./client-machine";
 import { type AccountPreferences, parsePreferencesEvent, PREFERENCES_EVENT, TOKEN_EXPIRED_EVENT } from "./account-sync";
 import { filterQuery, type Interest, sameInterest } from "./interest";
-import { CHANGE_EVENT, HEARTBEAT_EVENT, RESET_EVENT, type RowChange, type Status } from "./protocol";
-import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot } from "./rows";
+import {
+  CHANGE_EVENT,
+  HEARTBEAT_EVENT,
+  PROTOCOL_EVENT,
+  RESET_EVENT,
+  type RowChange,
+  type Status,
+  TRUNCATE_EVENT,
+} from "./protocol";
+import { applyChange, emptyRows, parseChange, rowsFromSnapshot, type RowsState, type Snapshot, truncateTable } from "./rows";
 
 /** A control event's JSON fields; none when its data isn't a JSON object. */
 function eventFields(message: Event): Record<string, unknown> {
@@ -42,6 +52,8 @@ export interface ClientListener {
   /** Rows changed by stream events. */
   onChanges(changes: RowChange[], cursor: string): void;
   onStatus(status: Status): void;
+  /** Attempts have failed without any answer since this moment (null again once one is answered). */
+  onUnreachable?(since: number | null): void;
   /** The signed-in account's preferences changed (a private event on this stream). */
   onAccount?(account: AccountPreferences): void;
   /** The server said `reset`: what this stream missed can't be replayed (the account's private
@@ -74,8 +86,33 @@ export interface ClientOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
-function httpError(response: Response, now: number): ClientError {
-  return { kind: "http", status: response.status, retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now) };
+function httpError(response: Response, now: number, detail: string | null = null): ClientError {
+  const error: ClientError = { kind: "http", status: response.status, retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), now) };
+  return detail === null ? error : { ...error, detail };
+}
+
+const REFUSAL_BODY_MAX_BYTES = 4096;
+
+/** A refusal's own words (at most REFUSAL_BODY_MAX_BYTES of its body), so the status can name the cause. */
+async function refusal(response: Response): Promise<string | null> {
+  const reader = response.body?.getReader();
+  if (!reader) return null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < REFUSAL_BODY_MAX_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+    void reader.cancel(); // the rest, if any, is not read
+  } catch {
+    return null;
+  }
+  const bytes = new Uint8Array(size);
+  chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
+  return refusalDetail(new TextDecoder().decode(bytes.subarray(0, REFUSAL_BODY_MAX_BYTES)));
 }
 
 export class StreamClient {
@@ -169,7 +206,9 @@ export class StreamClient {
 
   private dispatch(input: ClientInput): void {
     const { state, effects } = transition(this.state, input, { backoff: this.backoff, random: this.random(), now: this.now() });
+    const unreachableBefore = this.state.unreachableSince;
     this.state = state;
+    if (state.unreachableSince !== unreachableBefore) this.options.listener.onUnreachable?.(state.unreachableSince);
     for (const effect of effects) this.perform(effect);
   }
 
@@ -238,7 +277,7 @@ export class StreamClient {
     try {
       const response = await this.fetchImpl(this.snapshotUrl(), { cache: "no-store" });
       if (!response.ok) {
-        this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now()) });
+        this.dispatch({ type: "snapshotFailed", generation, error: httpError(response, this.now(), await refusal(response)) });
         return;
       }
       snapshot = (await response.json()) as Snapshot;
@@ -299,11 +338,24 @@ export class StreamClient {
       this.options.listener.onReset?.();
       this.dispatch({ type: "reset", generation, reason: typeof reason === "string" ? reason : undefined });
     });
+    source.addEventListener(TRUNCATE_EVENT, (message) => {
+      if (source !== this.source) return;
+      // The table's rows go at once (views show it empty), then a snapshot reloads what is left.
+      const { table } = eventFields(message);
+      const eventId = (message as MessageEvent<string>).lastEventId;
+      if (typeof table === "string") this.options.listener.onChanges(truncateTable(this.rows, table, eventId), this.state.cursor ?? "");
+      this.dispatch({ type: "truncate", generation });
+    });
     source.addEventListener(HEARTBEAT_EVENT, (message) => {
       if (source !== this.source) return;
       // Still a sign of life when unreadable; the interval known so far is kept (0: unknown).
       const beat = eventFields(message);
       this.dispatch({ type: "heartbeat", generation, intervalMs: Number(beat.interval_ms) || 0, delayed: beat.delayed === true });
+    });
+    source.addEventListener(PROTOCOL_EVENT, (message) => {
+      if (source !== this.source) return;
+      const { oldest_client: oldest } = eventFields(message);
+      if (typeof oldest === "number") this.dispatch({ type: "protocol", generation, oldestClient: oldest });
     });
     source.addEventListener(PREFERENCES_EVENT, (message) => {
       if (source !== this.source) return;

@@ -2,8 +2,9 @@
 // with the stream's state, how fresh the data is, and the settings that choose what streams. On a
 // phone the two panels are tabs, so neither is a scroll past the other away.
 
-import { useState } from "react";
+import { useEffect, useState } from "react";
 
+import { withinCatalog } from "../shared/preferences";
 import { FinanceConfig } from "./components/Markets";
 import { SportsConfig } from "./components/Games";
 import { Freshness, StatusDot } from "./components/Status";
@@ -13,10 +14,20 @@ import { apiBase, useAccount, useRealtime } from "./hooks/useRealtime";
 type Tab = "markets" | "games";
 
 export function Dashboard() {
-  const { latestTrades, latestGames, status, liveAt, flashes, preferences, setPreferences } = useRealtime();
+  const { latestTrades, latestGames, status, liveAt, flashes, preferences, setPreferences, problem } = useRealtime();
   const catalog = useCatalog(apiBase());
   const [tab, setTab] = useState<Tab>("markets");
   const account = useAccount();
+  const [dropped, setDropped] = useState<string[]>([]);
+  // Saved choices are checked once the catalog is known: one the relay doesn't know would make it
+  // refuse the whole stream. Those dropped are named, not silently forgotten.
+  useEffect(() => {
+    if (catalog === null) return;
+    const checked = withinCatalog(preferences, catalog);
+    if (checked.dropped.length === 0) return;
+    setDropped(checked.dropped);
+    setPreferences(checked.preferences);
+  }, [catalog]); // once, when the catalog arrives: not again on every change of the choices
   const stale = status !== "connected";
   return (
     <div className="app">
@@ -40,6 +51,24 @@ export function Dashboard() {
             ))}
         </div>
       </header>
+      {dropped.length > 0 && (
+        <p className="notice" data-testid="notice-dropped">
+          Removed from your saved choices, as the catalog no longer has them: {dropped.join(", ")}
+        </p>
+      )}
+      {problem !== null && (
+        <p className="notice" data-testid="notice-problem">
+          {problem}
+        </p>
+      )}
+      {status === "outdated" && (
+        <p className="notice" data-testid="notice-update">
+          A new version is available —{" "}
+          <button type="button" onClick={() => location.reload()}>
+            reload
+          </button>
+        </p>
+      )}
       <nav className="tabs" aria-label="Sections">
         {(["markets", "games"] as const).map((name) => (
           <button key={name} type="button" aria-pressed={tab === name} onClick={() => setTab(name)}>

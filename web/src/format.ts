@@ -52,3 +52,8 @@ export function formatStart(timestamp: unknown, nowMs: number, timeZone?: string
   if (day(at) === day(nowMs + 86_400_000)) return `Tomorrow ${time}`;
   return `${new Intl.DateTimeFormat(LOCALE, { timeZone, weekday: "short", month: "short", day: "numeric" }).format(at)} ${time}`;
 }
+
+/** An https:// address from the data, or null: nothing else becomes a link or an image. */
+export function safeLink(value: unknown): string | null {
+  return typeof value === "string" && value.startsWith("https://") ? value : null;
+}

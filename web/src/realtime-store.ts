@@ -9,6 +9,7 @@ import { startOwner } from "../shared/owner";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../shared/preferences";
 import { channelName, type OwnerMessage, type Row, type RowChange, type Status, type ViewMessage, viewLockName, WORKER_PATH } from "../shared/protocol";
 import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
+import { newViewId, VIEW_REFRESH_MS } from "../shared/views";
 
 export const APPLIED_IDS_KEPT = 500;
 /** The fields whose change is worth a flash: a price, a score. Clock ticks and timestamps aren't. */
@@ -32,6 +33,8 @@ export interface RealtimeView {
   latestGames: Row[];
   flashes: ReadonlyMap<string, Flash>;
   preferences: Preferences;
+  /** Why the server refused the stream, in words for the user; null unless it did. */
+  problem: string | null;
 }
 
 export function flashKey(table: string, id: unknown, field: string): string {
@@ -59,6 +62,7 @@ export class RealtimeStore {
   private hasState = false;
   private early: RowChange[] = [];
   private ownerInterest: Interest | null = null;
+  private problem: string | null = null;
   private readonly flashes = new Map<string, Flash>();
   private readonly listeners = new Set<() => void>();
   private view: RealtimeView;
@@ -80,7 +84,7 @@ export class RealtimeStore {
   readonly appliedEventIds: string[] = [];
 
   constructor(preferences: Preferences = DEFAULT_PREFERENCES) {
-    this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences };
+    this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences, problem: null };
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -124,6 +128,7 @@ export class RealtimeStore {
       const early = this.early.filter((c) => isAfter(c.eventId, this.cursor));
       this.early = [];
       this.applyChanges(early);
+      this.problem = message.problem;
       this.publish(message.status, message.liveAt);
       // An owner that started (or restarted) without hearing this tab follows too little: say it again.
       if (!covers(message.interest, interestOf(this.view.preferences))) this.sendInterest(interestOf(this.view.preferences));
@@ -135,7 +140,10 @@ export class RealtimeStore {
       this.applyChanges(message.changes.filter((c) => isAfter(c.eventId, this.cursor)));
       this.publish(this.view.status, this.view.liveAt);
     } else if (message.type === "status") {
+      this.problem = message.problem;
       this.publish(message.status, message.liveAt);
+    } else if (message.type === "askInterest") {
+      this.sendInterest(interestOf(this.view.preferences));
     } else if (message.type === "account") {
       this.onAccount(message.account);
     } else if (message.type === "reset") {
@@ -167,6 +175,7 @@ export class RealtimeStore {
       latestGames: [...this.rows.tables.games.values()].filter((row) => rowWanted(interest, "games", row)),
       flashes: this.flashes,
       preferences: this.view.preferences,
+      problem: this.problem,
     };
     for (const listener of this.listeners) listener();
   }
@@ -181,7 +190,7 @@ function storedPreferences(): Preferences {
 }
 
 export function connectRealtime(store: RealtimeStore, apiBase: string): void {
-  const view = crypto.randomUUID();
+  const view = newViewId(); // crypto.randomUUID exists only in secure contexts
   store.usePreferences(storedPreferences());
   store.savePreferences = (preferences) => localStorage.setItem(PREFERENCES_KEY, JSON.stringify(preferences));
   // Another tab changed them: every tab shows (and asks for) the same choices.
@@ -200,20 +209,15 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
         // The worker is another release's code: stream with this tab's own.
         worker.port.close();
         channel.close();
-        send = electOwner(onMessage, apiBase);
+        send = streamInThisTab(store, onMessage, apiBase);
         send({ type: "interest", view, interest: interestOf(store.preferences) });
         return;
       }
       onMessage(event);
     };
     worker.port.start();
-  } else if (typeof navigator !== "undefined" && navigator.locks) {
-    send = electOwner(onMessage, apiBase);
   } else {
-    const privateName = `${channelName()}-${Math.random().toString(36).slice(2)}`;
-    new BroadcastChannel(privateName).addEventListener("message", onMessage);
-    const owner = startOwner(apiBase, new BroadcastChannel(privateName));
-    send = (message) => owner.receive(message, store.handle);
+    send = streamInThisTab(store, onMessage, apiBase);
   }
   const sayInterest = (interest: Interest) => send({ type: "interest", view, interest });
   store.sendInterest = sayInterest;
@@ -225,8 +229,20 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
       return new Promise<never>(() => {}); // held while the tab lives
     });
   } else {
+    // No Web Locks (not a secure context): the owner knows this view lives by hearing it again.
     sayInterest(interestOf(store.preferences));
+    setInterval(() => sayInterest(interestOf(store.preferences)), VIEW_REFRESH_MS);
   }
+}
+
+/** Without a (matching) SharedWorker: one tab elected with Web Locks streams for all; without Web
+ * Locks (not a secure context) no tab can be elected, so this one streams on its own. */
+function streamInThisTab(store: RealtimeStore, onMessage: (event: MessageEvent) => void, apiBase: string): (message: OwnerMessage) => void {
+  if (typeof navigator !== "undefined" && navigator.locks) return electOwner(onMessage, apiBase);
+  const privateName = `${channelName()}-${newViewId()}`;
+  new BroadcastChannel(privateName).addEventListener("message", onMessage);
+  const owner = startOwner(apiBase, new BroadcastChannel(privateName));
+  return (message) => owner.receive(message, store.handle);
 }
 
 /** One tab of this release holds the stream (Web Locks); the others follow it on the channel. */

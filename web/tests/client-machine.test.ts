@@ -10,10 +10,16 @@ import {
   isFatal,
   MAX_NATIVE_RETRIES,
   WATCHDOG_BEATS,
+  DEFAULT_HEARTBEAT_MS,
+  DELAYED_BEATS,
   parseRetryAfter,
+  describeProblem,
+  refusalDetail,
   RESET_SPREAD_MS,
   transition,
+  UNREACHABLE_AFTER_MS,
 } from "../shared/client-machine";
+import { CLIENT_PROTOCOL } from "../shared/protocol";
 
 const OPTIONS = { backoff: DEFAULT_BACKOFF, random: 0.5, now: 1_000_000 };
 
@@ -41,7 +47,11 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
   { name: "connecting -opened-> live", from: { phase: "connecting", cursor: "e-1-0" }, input: { type: "opened", generation: G, now: 5 }, phase: "live", status: "connected", effects: ["status", "armWatchdog"] },
   { name: "live -change-> live (watchdog re-armed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "change", generation: G, eventId: "e-2-0" }, phase: "live", status: "connected", effects: ["armWatchdog"] },
   { name: "live -heartbeat-> live (watchdog re-armed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "heartbeat", generation: G, intervalMs: 1000 }, phase: "live", status: "connected", effects: ["armWatchdog"] },
-  { name: "live -silence-> backoff", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
+  { name: "connecting -protocol (relay serves this client)-> connecting", from: { phase: "connecting", cursor: "e-1-0" }, input: { type: "protocol", generation: G, oldestClient: CLIENT_PROTOCOL }, phase: "connecting", status: "connecting", effects: [] },
+  { name: "connecting -protocol (this client too old)-> stopped", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "protocol", generation: G, oldestClient: CLIENT_PROTOCOL + 1 }, phase: "stopped", status: "outdated", effects: ["closeStream", "cancelTimer", "status"] },
+  { name: "stopped (outdated) -online-> stays stopped", from: { phase: "stopped", status: "outdated", cursor: "e-1-0" }, input: { type: "online" }, phase: "stopped", status: "outdated", effects: [] },
+  { name: "live -silence-> live (delayed)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "live", status: "delayed", effects: ["armWatchdog", "status"] },
+  { name: "quiet live -silence-> backoff", from: { phase: "live", status: "delayed", quiet: true, cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "connecting -silence (never opened)-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "silence", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
   { name: "live -streamError (retrying)-> connecting", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "streamError", generation: G, closed: false }, phase: "connecting", status: "reconnecting", effects: ["status", "armWatchdog"] },
   { name: "connecting -one retry too many-> backoff", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0", nativeRetries: MAX_NATIVE_RETRIES }, input: { type: "streamError", generation: G, closed: false }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer"] },
@@ -53,12 +63,15 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
   { name: "backoff -timer-> snapshot (without one)", from: { phase: "backoff", status: "reconnecting", cursor: null }, input: { type: "timer" }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot"] },
   { name: "backoff -online-> connecting", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog"] },
   { name: "failed -online-> tries again", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "online" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog", "status"] },
-  { name: "live -reset-> snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
+  { name: "live -reset-> backoff, then a snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
   { name: "live -reset (history_lost)-> backoff, then a snapshot", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_lost" }, phase: "backoff", status: "reconnecting", effects: ["closeStream", "cancelTimer", "startTimer", "status"] },
+  { name: "live -truncate-> backoff, then a snapshot (status kept)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "truncate", generation: G }, phase: "backoff", status: "connected", effects: ["closeStream", "cancelTimer", "startTimer"] },
+  { name: "backoff -timer-> snapshot (status kept after a truncate)", from: { phase: "backoff", status: "connected", cursor: null }, input: { type: "timer" }, phase: "snapshot", status: "connected", effects: ["closeStream", "fetchSnapshot"] },
   { name: "live -resubscribe-> snapshot (status kept)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "connected", effects: ["closeStream", "fetchSnapshot"] },
   { name: "live -reopen-> connecting from the cursor (signed in or out, token expired)", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reopen" }, phase: "connecting", status: "connected", effects: ["closeStream", "openStream", "armWatchdog"] },
   { name: "connecting -reopen-> connecting again", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "reopen" }, phase: "connecting", status: "reconnecting", effects: ["closeStream", "openStream", "armWatchdog"] },
   { name: "backoff -reopen-> unchanged (its next attempt opens anyway)", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "reopen" }, phase: "backoff", status: "reconnecting", effects: [] },
+  { name: "failed -resubscribe-> snapshot (a new filter is asked at once)", from: { phase: "failed", status: "error", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "snapshot", status: "reconnecting", effects: ["closeStream", "fetchSnapshot", "status"] },
   { name: "offline -resubscribe-> offline (drops the cursor)", from: { phase: "offline", status: "disconnected", cursor: "e-1-0" }, input: { type: "resubscribe" }, phase: "offline", status: "disconnected", effects: [] },
   { name: "live -offline-> offline", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer", "status"] },
   { name: "backoff -offline-> offline (no timer left)", from: { phase: "backoff", status: "reconnecting", cursor: "e-1-0" }, input: { type: "offline" }, phase: "offline", status: "disconnected", effects: ["closeStream", "cancelTimer", "status"] },
@@ -67,7 +80,7 @@ const arrows: Array<{ name: string; from: Partial<ClientState>; input: ClientInp
 ];
 
 test("the status settles: failure after failure says reconnecting once, never flapping to offline", () => {
-  let current = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 1 });
+  let current = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 1, quiet: true });
   const statuses: string[] = [];
   const step = (input: ClientInput) => {
     const result = run(current, input);
@@ -86,14 +99,38 @@ test("the status settles: failure after failure says reconnecting once, never fl
   assert.deepEqual(statuses, ["reconnecting", "connected"]);
 });
 
-test("the watchdog lasts about two heartbeats, of the interval the server announced", () => {
+test("the watchdog counts heartbeats of the interval the server announced: 2 on a live stream, 2.5 connecting", () => {
   const live = state({ phase: "live", status: "connected", cursor: "e-1-0" });
   const { state: next, effects } = run(live, { type: "heartbeat", generation: G, intervalMs: 1000 });
-  assert.deepEqual(effects, [{ type: "armWatchdog", generation: G, ms: 2500 }]);
+  assert.deepEqual(effects, [{ type: "armWatchdog", generation: G, ms: 2000 }]);
   assert.equal(next.liveAt, OPTIONS.now);
   const opened = run(state({ phase: "backoff", cursor: "e-1-0", heartbeatMs: 1000 }), { type: "timer" });
   assert.ok(opened.effects.some((e) => e.type === "armWatchdog" && e.ms === 2500 && e.generation === G + 1));
   assert.equal(WATCHDOG_BEATS, 2.5);
+  assert.equal(DELAYED_BEATS, 2);
+});
+
+test("a frozen relay: Delayed within 20 s of the last sign of life, then the stream is given up", () => {
+  // The default heartbeat, as a relay on defaults announces it.
+  const live = state({ phase: "live", status: "connected", cursor: "e-1-0", liveAt: 3 });
+  const beat = run(live, { type: "heartbeat", generation: G, intervalMs: DEFAULT_HEARTBEAT_MS });
+  const armed = beat.effects.find((e) => e.type === "armWatchdog")!;
+  assert.ok(armed.type === "armWatchdog" && armed.ms <= 20_000 - DEFAULT_HEARTBEAT_MS / 2, `Delayed after ${JSON.stringify(armed)}`);
+  const quiet = run(beat.state, { type: "silence", generation: G });
+  assert.equal(quiet.state.phase, "live"); // the stream stays: a late byte still counts
+  assert.equal(quiet.state.status, "delayed");
+  assert.equal(quiet.state.liveAt, beat.state.liveAt); // the age on screen keeps growing
+  assert.deepEqual(quiet.effects, [
+    { type: "armWatchdog", generation: G, ms: (WATCHDOG_BEATS - DELAYED_BEATS) * DEFAULT_HEARTBEAT_MS },
+    { type: "status", status: "delayed" },
+  ]);
+  const late = run(quiet.state, { type: "heartbeat", generation: G, intervalMs: DEFAULT_HEARTBEAT_MS });
+  assert.equal(late.state.status, "connected");
+  assert.deepEqual(late.effects.find((e) => e.type === "armWatchdog"), { type: "armWatchdog", generation: G, ms: DELAYED_BEATS * DEFAULT_HEARTBEAT_MS });
+  const dead = run(quiet.state, { type: "silence", generation: G });
+  assert.equal(dead.state.phase, "backoff");
+  assert.equal(dead.state.status, "reconnecting");
+  assert.equal(dead.state.quiet, false);
 });
 
 test("a delayed heartbeat (the server can't read its bus) keeps the stream but not the data's freshness", () => {
@@ -102,7 +139,7 @@ test("a delayed heartbeat (the server can't read its bus) keeps the stream but n
   assert.equal(delayed.state.status, "delayed");
   assert.equal(delayed.state.liveAt, 3); // the data's age keeps growing on screen
   assert.deepEqual(delayed.effects, [
-    { type: "armWatchdog", generation: G, ms: 2500 },
+    { type: "armWatchdog", generation: G, ms: 2000 },
     { type: "status", status: "delayed" },
   ]);
   const again = run(delayed.state, { type: "heartbeat", generation: G, intervalMs: 1000, delayed: true });
@@ -112,19 +149,18 @@ test("a delayed heartbeat (the server can't read its bus) keeps the stream but n
   assert.equal(back.state.liveAt, OPTIONS.now);
   const changed = run(delayed.state, { type: "change", generation: G, eventId: "e-2-0" });
   assert.equal(changed.state.status, "connected");
-  assert.equal(run(delayed.state, { type: "silence", generation: G }).state.status, "reconnecting");
+  const silent = run(delayed.state, { type: "silence", generation: G });
+  assert.equal(run(silent.state, { type: "silence", generation: G }).state.status, "reconnecting");
 });
 
-test("a reset for everyone (history lost) spreads the snapshots over RESET_SPREAD_MS; another reloads at once", () => {
+test("every reset spreads its snapshot over RESET_SPREAD_MS, then loads it", () => {
   const live = state({ phase: "live", status: "connected", cursor: "e-1-0" });
   for (const random of [0, 0.5, 0.999]) {
-    const { state: waiting, effects } = run(live, { type: "reset", generation: G, reason: "history_lost" }, { ...OPTIONS, random });
+    const { state: waiting, effects } = run(live, { type: "reset", generation: G, reason: "history_trimmed" }, { ...OPTIONS, random });
     assert.deepEqual(effects.find((e) => e.type === "startTimer"), { type: "startTimer", ms: Math.round(random * RESET_SPREAD_MS) });
     assert.equal(waiting.cursor, null);
     assert.deepEqual(types(run(waiting, { type: "timer" }).effects), ["closeStream", "fetchSnapshot"]); // then the snapshot
   }
-  const trimmed = run(live, { type: "reset", generation: G, reason: "history_trimmed" });
-  assert.deepEqual(types(trimmed.effects).sort(), ["closeStream", "fetchSnapshot", "status"]);
 });
 
 test("data is current only while live: a change before the stream opens doesn't freshen it", () => {
@@ -176,13 +212,43 @@ function delayOf(effects: ClientEffect[]): number {
   return timer.ms;
 }
 
-test("Retry-After is a floor for the backoff, never a ceiling", () => {
+test("Retry-After is a floor for the backoff, never a ceiling, and the jitter comes on top", () => {
   const probing = state({ phase: "probing", cursor: "e-1-0" });
   const error = (retryAfterMs: number | null) => ({ kind: "http" as const, status: 503, retryAfterMs });
-  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(20_000) }).effects), 20_000);
+  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(20_000) }).effects), 20_500);
   assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(null) }).effects), 500); // 0.5 × 1 s
-  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(100) }, { ...OPTIONS, random: 0.9 }).effects), 900);
+  assert.equal(delayOf(run(probing, { type: "probed", generation: G, error: error(100) }, { ...OPTIONS, random: 0.9 }).effects), 1000);
 });
+
+// Herds: many clients hit by one event at once, each with its own random draw. What they do next
+// must be spread out, never all at one instant.
+const HERD = Array.from({ length: 100 }, (_, n) => (n + 0.5) / 100);
+
+function spread(delays: number[]): { min: number; max: number; distinct: number } {
+  return { min: Math.min(...delays), max: Math.max(...delays), distinct: new Set(delays).size };
+}
+
+const herds: Array<{ name: string; from: Partial<ClientState>; input: ClientInput; min: number; max: number }> = [
+  { name: "a history_lost reset", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_lost" }, min: 0, max: RESET_SPREAD_MS },
+  { name: "a history_trimmed reset", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "history_trimmed" }, min: 0, max: RESET_SPREAD_MS },
+  { name: "an unknown_position reset", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "reset", generation: G, reason: "unknown_position" }, min: 0, max: RESET_SPREAD_MS },
+  { name: "a reset without a readable reason", from: { phase: "connecting", status: "reconnecting", cursor: "e-1-0" }, input: { type: "reset", generation: G }, min: 0, max: RESET_SPREAD_MS },
+  { name: "a truncate", from: { phase: "live", status: "connected", cursor: "e-1-0" }, input: { type: "truncate", generation: G }, min: 0, max: RESET_SPREAD_MS },
+  { name: "a 503 snapshot with Retry-After: 2", from: { phase: "snapshot", status: "reconnecting" }, input: { type: "snapshotFailed", generation: G, error: { kind: "http", status: 503, retryAfterMs: 2_000 } }, min: 2_000, max: 3_000 },
+  { name: "a 429 stream with Retry-After: 5", from: { phase: "probing", status: "reconnecting", cursor: "e-1-0" }, input: { type: "probed", generation: G, error: { kind: "http", status: 429, retryAfterMs: 5_000 } }, min: 5_000, max: 6_000 },
+];
+
+for (const herd of herds) {
+  test(`herd: ${herd.name} is spread over [${herd.min}, ${herd.max}) ms, then a snapshot or a retry`, () => {
+    const delays = HERD.map((random) => delayOf(run(state(herd.from), herd.input, { ...OPTIONS, random }).effects));
+    const { min, max, distinct } = spread(delays);
+    assert.ok(min >= herd.min && max < herd.max, `${min}..${max}`);
+    assert.ok(max - min >= 0.9 * (herd.max - herd.min), `spread only ${min}..${max}`);
+    assert.equal(distinct, HERD.length);
+    const waiting = run(state(herd.from), herd.input).state;
+    assert.equal(waiting.phase, "backoff");
+  });
+}
 
 test("failures back off exponentially; a connection that stayed up resets the count, a short one does not", () => {
   let s = state({ phase: "snapshot" });
@@ -222,4 +288,37 @@ test("a worker's release is read back from its name", async () => {
   assert.equal(buildOfName(channelName("abc123")), "abc123");
   assert.notEqual(channelName("a"), channelName("b"));
   assert.equal(buildOfName("scrollr-realtime"), null); // a worker named by a release before versioning
+});
+
+test("a refusal's body names the cause in the status; nothing readable, only the code", () => {
+  const body = JSON.stringify({ error: "bad_filter", detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+  assert.equal(refusalDetail(body), "symbols value 'BAD$SYM' is not a valid symbol");
+  assert.equal(refusalDetail(JSON.stringify({ error: "too many streams\nfrom here" })), "too many streams from here");
+  assert.equal(refusalDetail("<html>oops</html>"), null);
+  assert.equal(refusalDetail(JSON.stringify({ detail: "x".repeat(5000) }))?.length, 200);
+  const refused = { kind: "http" as const, status: 400, retryAfterMs: null, detail: "symbols value 'BAD$SYM' is not a valid symbol" };
+  assert.equal(describeProblem("error", refused), "The server refused the stream (HTTP 400): symbols value 'BAD$SYM' is not a valid symbol");
+  assert.equal(describeProblem("error", { kind: "http", status: 403, retryAfterMs: null }), "The server refused the stream (HTTP 403).");
+  assert.equal(describeProblem("reconnecting", refused), null);
+});
+
+test("attempts failing without an answer mark the server unreachable from the first; any answer clears it", () => {
+  let current = state({ phase: "snapshot", status: "connecting" });
+  const step = (input: ClientInput, now: number) => (current = run(current, input, { ...OPTIONS, now }).state);
+  step({ type: "snapshotFailed", generation: G, error: { kind: "network" } }, 1_000);
+  assert.equal(current.unreachableSince, 1_000);
+  step({ type: "timer" }, 3_000);
+  step({ type: "snapshotFailed", generation: current.generation, error: { kind: "network" } }, 3_500);
+  assert.equal(current.unreachableSince, 1_000); // still since the first
+  step({ type: "timer" }, 9_000);
+  step({ type: "snapshotFailed", generation: current.generation, error: { kind: "http", status: 503, retryAfterMs: null } }, 9_500);
+  assert.equal(current.unreachableSince, null); // it answered, if only to say "not now"
+  step({ type: "timer" }, 11_000);
+  step({ type: "snapshotLoaded", generation: current.generation, cursor: "e-1-0" }, 11_100);
+  step({ type: "streamError", generation: current.generation, closed: true }, 11_200);
+  step({ type: "probed", generation: current.generation, error: null }, 11_300); // the HEAD got a 2xx
+  assert.equal(current.unreachableSince, null);
+  const live = state({ phase: "live", status: "connected", cursor: "e-1-0", quiet: true });
+  assert.equal(run(live, { type: "silence", generation: G }).state.unreachableSince, null); // it had answered
+  assert.equal(UNREACHABLE_AFTER_MS, 10_000);
 });

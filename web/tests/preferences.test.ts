@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { covers, EVERYTHING, filterQuery, rowWanted, sameInterest, unionInterest } from "../shared/interest";
-import { DEFAULT_PREFERENCES, gameRows, marketRows, readPreferences, toggleChoice } from "../shared/preferences";
+import { DEFAULT_PREFERENCES, gameRows, marketRows, readPreferences, toggleChoice, withinCatalog } from "../shared/preferences";
 import { formatAgo, formatMoney, formatSigned, formatStart } from "../src/format";
 
 test("one stream for several views follows the union of their rows; null (everything) wins", () => {
@@ -84,4 +84,19 @@ test("values read as money, signed changes, ages and start times", () => {
   assert.equal(formatStart("2026-11-29T13:00:00Z", now, "UTC"), "Tomorrow 1:00 PM");
   assert.equal(formatStart("2026-12-02T01:05:00Z", now, "UTC"), "Wed, Dec 2 1:05 AM");
   assert.equal(formatStart("garbage", now, "UTC"), "Scheduled");
+});
+
+test("saved choices the catalog doesn't offer are dropped and named; the rest stay as they were", () => {
+  const catalog = { symbols: [{ symbol: "AAPL" }, { symbol: "MSFT" }], leagues: [{ league: "NFL" }] };
+  const saved = readPreferences({ symbols: ["AAPL", "BAD$SYM"], leagues: ["NFL", "XFL"], favouriteTeams: { NFL: "KC", XFL: "DC" }, sort: "price" });
+  const { preferences, dropped } = withinCatalog(saved, catalog);
+  assert.deepEqual(preferences.symbols, ["AAPL"]);
+  assert.deepEqual(preferences.leagues, ["NFL"]);
+  assert.deepEqual(preferences.favouriteTeams, { NFL: "KC" });
+  assert.equal(preferences.sort, "price");
+  assert.deepEqual(dropped, ["BAD$SYM", "XFL"]);
+  // Everything (null) stays everything; valid choices come back as the same object (nothing to save).
+  const everything = readPreferences({});
+  assert.equal(withinCatalog(everything, catalog).preferences, everything);
+  assert.deepEqual(withinCatalog(everything, catalog).dropped, []);
 });

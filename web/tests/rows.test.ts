@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { applyChange, DELETED_VERSIONS_KEPT, isAfter, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
+import { applyChange, DELETED_VERSIONS_KEPT, isAfter, rowsFromSnapshot, truncateTable, type ChangeEvent } from "../shared/rows";
 
 function change(action: ChangeEvent["action"], id: number, price: string, lsn: number, idx = 0): ChangeEvent {
   return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: idx, commit_timestamp: null };
@@ -63,4 +63,18 @@ test("a deleted row keeps no version, and only the latest deleted versions are r
   assert.notEqual(applyChange(state, change("insert", last, "9.99", 10 * last + 3), "e-x-1"), null);
   assert.equal(state.versions.size, 1);
   assert.equal(state.deleted.size, DELETED_VERSIONS_KEPT - 1);
+});
+
+test("a truncate drops every row of its table and their versions, and no other table's", () => {
+  const state = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [{ id: 1, price: "1.00" }], games: [{ id: 1 }] } });
+  applyChange(state, change("update", 2, "2.00", 20), "e-2-0");
+  applyChange(state, change("delete", 3, "3.00", 21), "e-3-0");
+  const removed = truncateTable(state, "trades", "e-4-0");
+  assert.deepEqual(removed.map((c) => [c.table, c.key, c.row]).sort(), [["trades", "1", null], ["trades", "2", null]]);
+  assert.equal(state.tables.trades.size, 0);
+  assert.equal(state.tables.games.size, 1);
+  assert.equal(state.versions.size + state.deleted.size, 0);
+  // A new row 2 after the truncate has its own, lower-or-higher version: nothing older blocks it.
+  assert.notEqual(applyChange(state, change("insert", 2, "5.00", 5), "e-5-0"), null);
+  assert.deepEqual(truncateTable(state, "users", "e-6-0"), []);
 });

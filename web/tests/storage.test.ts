@@ -4,10 +4,10 @@ import { test } from "node:test";
 import { changesWrite, readStored, rowKey, stateWrite, WriteQueue } from "../../extension/src/storage";
 import { STATE_KEY, type StoredState } from "../../extension/src/state";
 import { EVERYTHING } from "../shared/interest";
-import { applyChange, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
+import { applyChange, rowsFromLists, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
 import { APPLIED_IDS_KEPT, RealtimeStore } from "../src/realtime-store";
 
-const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [] };
+const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [], problem: null, dropped: [], unreachableSince: null, updateCheck: null };
 
 function trade(action: ChangeEvent["action"], id: number, price: string, lsn: number): ChangeEvent {
   return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: 0, commit_timestamp: null };
@@ -42,17 +42,44 @@ test("an event writes the rows it changed and the cursor, nothing else", () => {
   const rows = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [1, 2, 3].map((id) => ({ id, price: "1" })) } });
   const changed = applyChange(rows, trade("update", 2, "2.50", 20), "e-2-0")!;
   const deleted = applyChange(rows, trade("delete", 3, "1", 21), "e-2-1")!;
-  const write = changesWrite(rows, [changed, deleted], META);
+  const write = changesWrite([changed, deleted], META);
   assert.deepEqual(Object.keys(write.set).sort(), [STATE_KEY, rowKey("trades", "2")].sort());
   assert.deepEqual(write.set[rowKey("trades", "2")], { table: "trades", row: { id: 2, price: "2.50" }, version: [20, 0] });
   assert.deepEqual(write.remove, [rowKey("trades", "3")]);
+});
+
+test("a queued write carries the version its change was applied with, not the row's later one", async () => {
+  // The background applies changes as they arrive and queues their storage writes: c2 is applied
+  // before c1's write has run. Stored with version 30 and c1's price, the row would stay stale after
+  // a restart (replaying c2 would be skipped as not newer).
+  const rows = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [{ id: 1, price: "1.00" }] } });
+  const storage: Record<string, unknown> = {};
+  const queue = new WriteQueue((error) => assert.fail(String(error)));
+  const c1 = applyChange(rows, trade("update", 1, "2.00", 20), "e-2-0")!;
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const c1Written = queue.enqueue(async () => {
+    await held; // storage is slow: c2 arrives meanwhile
+    Object.assign(storage, changesWrite([c1], META).set);
+  });
+  const c2 = applyChange(rows, trade("update", 1, "3.00", 30), "e-3-0")!;
+  assert.deepEqual(rows.versions.get("trades:1"), [30, 0]);
+  release();
+  await c1Written; // only c1's write has run
+  assert.deepEqual(storage[rowKey("trades", "1")], { table: "trades", row: { id: 1, price: "2.00" }, version: [20, 0] });
+  // After a restart from what was stored, c2 is newer and applies.
+  const restored = readStored(storage);
+  const again = rowsFromLists(restored.rows, restored.versions);
+  assert.ok(applyChange(again, trade("update", 1, "3.00", 30), "e-3-0"));
+  assert.equal(again.tables.trades.get("1")?.price, "3.00");
+  assert.deepEqual(changesWrite([c2], META).set[rowKey("trades", "1")], { table: "trades", row: { id: 1, price: "3.00" }, version: [30, 0] });
 });
 
 test("a row deleted and inserted again in one batch ends up written", () => {
   const rows = rowsFromSnapshot({ cursor: "e-1-0", rows: { trades: [{ id: 1, price: "1" }] } });
   const gone = applyChange(rows, trade("delete", 1, "1", 30), "e-2-0")!;
   const back = applyChange(rows, trade("insert", 1, "5", 31), "e-2-1")!;
-  const write = changesWrite(rows, [gone, back], META);
+  const write = changesWrite([gone, back], META);
   assert.deepEqual(write.remove, []);
   assert.ok(rowKey("trades", "1") in write.set);
 });
@@ -72,7 +99,7 @@ test("a tab keeps only the latest applied ids and forgets the flashes of deleted
   const store = new RealtimeStore();
   const count = APPLIED_IDS_KEPT + 100;
   const rows = Array.from({ length: count }, (_, n) => ({ id: n, symbol: `S${n}`, price: "1.00" }));
-  store.handle({ type: "state", rows: { trades: rows, games: [] }, cursor: "e-1-0", status: "connected", liveAt: 1, interest: EVERYTHING });
+  store.handle({ type: "state", rows: { trades: rows, games: [] }, cursor: "e-1-0", status: "connected", liveAt: 1, problem: null, interest: EVERYTHING });
   const change = (n: number, deleted: boolean) => ({
     table: "trades" as const,
     key: String(n),

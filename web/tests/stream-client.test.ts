@@ -4,6 +4,7 @@ import { test } from "node:test";
 import type { AccountPreferences } from "../shared/account-sync";
 import type { Interest } from "../shared/interest";
 import type { Status } from "../shared/protocol";
+import { RESET_SPREAD_MS } from "../shared/client-machine";
 import { type ClientListener, StreamClient } from "../shared/stream-client";
 
 /** An EventSource stand-in that the test drives: opens, errors, closes. */
@@ -81,7 +82,7 @@ test("a stream refused with 503 and Retry-After waits at least that long", async
   FakeEventSource.last!.failForGood();
   await settle();
   assert.ok(requests.includes("HEAD http://relay/events?lastEventId=e-1-0"), requests.join(", "));
-  assert.deepEqual(timers, [37_500, 12_000]); // the stream's watchdog (2.5 heartbeats of 15 s), then the wait
+  assert.deepEqual(timers, [12_500, 12_500]); // the stream's watchdog (2.5 heartbeats of 5 s), then the wait (12 s and the jitter)
   assert.equal(stream.phase, "backoff");
 });
 
@@ -93,7 +94,7 @@ test("a stream refused with 400 is shown as an error, not retried for ever", asy
   await settle();
   assert.equal(stream.status, "error");
   assert.equal(statuses.at(-1), "error");
-  assert.deepEqual(timers, [37_500]); // only the stream's watchdog: no retry
+  assert.deepEqual(timers, [12_500]); // only the stream's watchdog: no retry
   assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null });
   stream.retryNow(); // `online`, or the user: try again
   assert.equal(stream.phase, "connecting");
@@ -106,7 +107,10 @@ test("a silent stream is closed by the watchdog and resumed from its cursor", as
   const first = FakeEventSource.last!;
   first.onopen?.();
   assert.equal(stream.status, "connected");
-  callbacks[timers.lastIndexOf(37_500)](); // nothing arrived for 2.5 heartbeats
+  callbacks[timers.lastIndexOf(10_000)](); // nothing arrived for 2 heartbeats: delayed, still open
+  assert.equal(stream.status, "delayed");
+  assert.notEqual(first.readyState, FakeEventSource.CLOSED);
+  callbacks[timers.lastIndexOf(2_500)](); // nor for half a heartbeat more: dead
   assert.equal(first.readyState, FakeEventSource.CLOSED);
   assert.equal(stream.phase, "backoff");
   assert.equal(statuses.at(-1), "reconnecting");
@@ -130,6 +134,44 @@ test("the filter goes on the snapshot and the stream, and a new one reloads the 
   await settle();
   assert.equal(requests.at(-1), "GET http://relay/snapshot?symbols=&leagues=NFL");
   assert.equal(FakeEventSource.last!.url, "http://relay/events?symbols=&leagues=NFL&lastEventId=e-1-0");
+});
+
+test("a truncate empties its table at once, then reloads the rows from a snapshot after a spread wait", async () => {
+  const changes: Array<[string, string, unknown]> = [];
+  const timers: Array<[() => void, number]> = [];
+  let snapshots = 0;
+  const stream = new StreamClient({
+    apiBase: "http://relay",
+    listener: { onState: () => {}, onChanges: (cs) => changes.push(...cs.map((c) => [c.table, c.key, c.row] as [string, string, unknown])), onStatus: () => {} },
+    fetchImpl: (async () => {
+      snapshots += 1;
+      const trades = snapshots === 1 ? [{ id: 1, price: "1.00" }, { id: 2, price: "2.00" }] : [{ id: 9, price: "9.00" }];
+      return respond(200, { cursor: `e-${snapshots}-0`, rows: { trades, games: [{ id: 5 }] } });
+    }) as typeof fetch,
+    eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
+    now: () => 0,
+    random: () => 0.25,
+    setTimer: (fn, ms) => timers.push([fn, ms]),
+    clearTimer: () => {},
+  });
+  stream.start();
+  await settle();
+  FakeEventSource.last!.onopen?.();
+  timers.length = 0;
+  FakeEventSource.last!.emit("truncate", JSON.stringify({ table: "trades", action: "truncate", record: {} }));
+  assert.deepEqual(changes.sort(), [["trades", "1", null], ["trades", "2", null]]);
+  assert.equal(stream.rows.tables.trades.size, 0);
+  assert.equal(stream.rows.tables.games.size, 1);
+  assert.equal(stream.status, "connected"); // a reload, not a lost connection
+  await settle();
+  assert.equal(snapshots, 1); // not at once: every client of the table heard it in this instant
+  const spread = timers.find(([, ms]) => ms === 0.25 * RESET_SPREAD_MS);
+  assert.ok(spread, `timers: ${timers.map(([, ms]) => ms).join(", ")}`);
+  spread[0]();
+  await settle();
+  assert.equal(snapshots, 2);
+  assert.deepEqual([...stream.rows.tables.trades.keys()], ["9"]);
+  assert.equal(FakeEventSource.last!.url, "http://relay/events?lastEventId=e-2-0");
 });
 
 test("heartbeats saying the server can't read its bus show the stream as delayed, until they don't", async () => {
@@ -186,4 +228,73 @@ test("a reset is told to the listener: what else the client keeps (the account's
   FakeEventSource.last!.emit("reset", JSON.stringify({ reason: "history_trimmed", cursor: "e-9-0" }));
   assert.equal(resets, 1);
   assert.equal(stream.phase, "snapshot");
+});
+
+test("a relay that no longer serves this client's protocol stops the stream and says outdated", async () => {
+  const { stream, statuses, requests } = client(respond(200));
+  stream.start();
+  await settle();
+  const source = FakeEventSource.last!;
+  source.onopen?.();
+  source.emit("protocol", JSON.stringify({ version: 1, oldest_client: 1 }));
+  assert.equal(stream.status, "connected"); // served: nothing changes
+  source.emit("protocol", JSON.stringify({ version: 9, oldest_client: 9 }));
+  assert.equal(stream.status, "outdated");
+  assert.equal(stream.phase, "stopped");
+  assert.equal(source.readyState, FakeEventSource.CLOSED);
+  assert.deepEqual(statuses.slice(-1), ["outdated"]);
+  const asked = requests.length;
+  stream.retryNow(); // `online` doesn't bring back a client the relay no longer serves
+  await settle();
+  assert.equal(requests.length, asked);
+});
+
+test("a snapshot refused with 400 keeps the relay's reason, and a new filter asks again at once", async () => {
+  const bad = { symbols: ["BAD$SYM"], leagues: null };
+  const requests: string[] = [];
+  const fetchImpl = (async (url: string) => {
+    requests.push(String(url));
+    if (String(url).includes("BAD")) return respond(400, { error: "bad_filter", detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+    return respond(200, { cursor: "e-1-0", rows: { trades: [], games: [] } });
+  }) as typeof fetch;
+  const stream = new StreamClient({
+    apiBase: "http://relay",
+    interest: bad,
+    listener: { onState: () => {}, onChanges: () => {}, onStatus: () => {} },
+    fetchImpl,
+    eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
+    setTimer: () => 0,
+    clearTimer: () => {},
+  });
+  stream.start();
+  await settle();
+  assert.equal(stream.status, "error");
+  assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null, detail: "symbols value 'BAD$SYM' is not a valid symbol" });
+  stream.setInterest({ symbols: ["AAPL"], leagues: null });
+  await settle();
+  assert.equal(requests.at(-1), "http://relay/snapshot?symbols=AAPL");
+  assert.equal(stream.phase, "connecting");
+});
+
+test("a refusal's body is read only up to its bound: an endless one doesn't hold the client", async () => {
+  let pulled = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += 1;
+      controller.enqueue(new TextEncoder().encode(`{"detail":"${"x".repeat(1000)}`));
+    },
+  });
+  const stream = new StreamClient({
+    apiBase: "http://relay",
+    listener: { onState: () => {}, onChanges: () => {}, onStatus: () => {} },
+    fetchImpl: (async () => new Response(endless, { status: 400 })) as typeof fetch,
+    eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
+    setTimer: () => 0,
+    clearTimer: () => {},
+  });
+  stream.start();
+  for (let i = 0; i < 50 && stream.status !== "error"; i++) await settle();
+  assert.equal(stream.status, "error");
+  assert.deepEqual(stream.error, { kind: "http", status: 400, retryAfterMs: null }); // unreadable: no detail
+  assert.ok(pulled < 10, `read ${pulled} chunks`);
 });

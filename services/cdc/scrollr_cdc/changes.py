@@ -12,6 +12,7 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from scrollr_core.pgvalues import decode
 
 from scrollr_cdc.pgoutput import UNCHANGED_TOAST, Relation, TupleData
@@ -121,6 +122,24 @@ def change_message(
     )
 
 
+def truncate_message(
+    source: Source, relation: Relation, *, commit_lsn: int, commit_idx: int, commit_time: datetime
+) -> dict[str, Any]:
+    """A TRUNCATE of one table: action `truncate`, no row (this project's; Sequin sends none)."""
+    return message(
+        source,
+        relation,
+        action="truncate",
+        record={},
+        changes=None,
+        primary_key=[],
+        commit_lsn=commit_lsn,
+        commit_idx=commit_idx,
+        commit_time=commit_time,
+        idempotency=f"{commit_lsn}:{commit_idx}",
+    )
+
+
 def backfill_message(
     source: Source,
     relation: Relation,
@@ -144,3 +163,15 @@ def backfill_message(
         commit_time=commit_time,
         idempotency=f"{backfill_id}:{pk}",
     )
+
+
+def message_group(message: dict[str, Any]) -> str:
+    """Sequin's message group: the row a message is about (table and primary key). A row's changes
+    are delivered in commit order; rows are independent of each other."""
+    meta = message["metadata"]
+    return msgspec.json.encode([meta["table_schema"], meta["table_name"], meta["record_pks"]]).decode()
+
+
+def lsn_text(lsn: int | None) -> str:
+    """An LSN as Postgres writes it (`16/B374D848`)."""
+    return "-" if lsn is None else f"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}"

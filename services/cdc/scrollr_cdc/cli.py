@@ -9,13 +9,17 @@ from types import FrameType
 from scrollr_core.logs import configure
 from scrollr_core.settings import load_or_exit
 
+from scrollr_cdc import metrics
 from scrollr_cdc.config import load_cdc_settings
 from scrollr_cdc.emitter import CdcError, Emitter
 
 
 def main() -> None:
-    configure(quiet=("httpx",))  # a line per webhook POST would drown the log
-    emitter = Emitter(load_or_exit("scrollr-cdc", load_cdc_settings))
+    configure("scrollr-cdc", quiet=("httpx",))  # a line per webhook POST would drown the log
+    settings = load_or_exit("scrollr-cdc", load_cdc_settings)
+    if settings.metrics_port:
+        metrics.serve(settings.metrics_host, settings.metrics_port)
+    emitter = Emitter(settings)
 
     def stop(_sig: int, _frame: FrameType | None) -> None:
         emitter.stop()

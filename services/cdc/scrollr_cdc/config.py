@@ -21,6 +21,7 @@ DEFAULT_BATCH_SIZE = 100
 DEFAULT_BATCH_LINGER_MS = 5
 DEFAULT_HTTP_TIMEOUT_SECONDS = 30.0
 DEFAULT_RETRY_MAX_SECONDS = 30.0
+DEFAULT_PARKED_RETRY_MAX_SECONDS = 600.0  # Sequin's own cap between retries of a failing message
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -34,6 +35,9 @@ class CdcSettings(msgspec.Struct, frozen=True, kw_only=True):
     batch_linger_ms: int = DEFAULT_BATCH_LINGER_MS
     http_timeout_seconds: float = DEFAULT_HTTP_TIMEOUT_SECONDS
     retry_max_seconds: float = DEFAULT_RETRY_MAX_SECONDS
+    parked_retry_max_seconds: float = DEFAULT_PARKED_RETRY_MAX_SECONDS
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0  # 0: no metrics endpoint
 
 
 def _name(env: Mapping[str, str], name: str, default: str) -> str:
@@ -63,4 +67,9 @@ def load_cdc_settings(env: Mapping[str, str]) -> CdcSettings:
         retry_max_seconds=number_setting(
             env, "CDC_RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECONDS, minimum=1, kind=float
         ),
+        parked_retry_max_seconds=number_setting(
+            env, "CDC_PARKED_RETRY_MAX_SECONDS", DEFAULT_PARKED_RETRY_MAX_SECONDS, minimum=1, kind=float
+        ),
+        metrics_host=env.get("CDC_METRICS_HOST", "").strip() or "127.0.0.1",
+        metrics_port=int(number_setting(env, "CDC_METRICS_PORT", 0, minimum=0, maximum=65535, kind=int)),
     )

@@ -344,7 +344,7 @@ def load_demo_settings(env: Mapping[str, str]) -> DemoSettings:
 
 
 def main() -> None:
-    configure()
+    configure("scrollr-demo")
     settings = load_or_exit("scrollr-demo", load_demo_settings)
     demo = Demo(settings.database_url, rate=settings.rate)
 

@@ -7,6 +7,7 @@ Prints where to look; Ctrl-C stops everything it started.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
@@ -20,6 +21,7 @@ from types import FrameType
 
 import httpx
 import msgspec
+from scrollr_core import pgconnect
 from scrollr_core.logs import configure
 from scrollr_core.settings import (
     DEFAULT_PORT,
@@ -137,12 +139,25 @@ def load_dev_settings(env: Mapping[str, str]) -> DevSettings:
     )
 
 
-def main() -> None:
-    configure()
+def preflight(settings: DevSettings) -> None:
+    """What would stop the stack, checked before anything is built or started: a second `just dev`
+    on a busy port must not rebuild the running one's dashboard and extension first."""
+    if not _port_free(settings.port):
+        raise SystemExit(f"scrollr-dev: port {settings.port} is in use; set PORT to another port")
+    if settings.database_url is not None and (problem := pgconnect.check(settings.database_url)):
+        raise SystemExit(f"scrollr-dev: {problem.message}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="scrollr-dev", description=__doc__)
+    parser.add_argument("--preflight", action="store_true", help="only check the port and DATABASE_URL")
+    args = parser.parse_args(argv)
+    configure("scrollr-dev")
     settings = load_or_exit("scrollr-dev", load_dev_settings)
+    preflight(settings)
+    if args.preflight:
+        return
     port = settings.port
-    if not _port_free(port):
-        raise SystemExit(f"scrollr-dev: port {port} is in use; set PORT to another port")
     cluster = None
     database_url = settings.database_url
     if database_url is None:

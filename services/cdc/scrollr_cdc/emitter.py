@@ -22,20 +22,24 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import psycopg
 import psycopg2
 import psycopg2.extras
+from scrollr_core import pgconnect
 from scrollr_core.backoff import Backoff
 from scrollr_core.pgrows import rows_from, select_all, use_text_values
 
 from scrollr_cdc import pgoutput
-from scrollr_cdc.changes import Source, backfill_message, change_message
+from scrollr_cdc.changes import Source, backfill_message, change_message, truncate_message
 from scrollr_cdc.config import CdcSettings
-from scrollr_cdc.delivery import Delivery
+from scrollr_cdc.delivery import Delivery, body_of
+from scrollr_cdc.parking import Parking
 
 log = logging.getLogger("scrollr.cdc")
 
 FEEDBACK_INTERVAL_SECONDS = 10.0
+PARKED_POLL_SECONDS = 1.0  # how often parked changes are looked at (and the table reread)
 RECONNECT_BACKOFF = Backoff(initial_seconds=0.5, max_seconds=10.0)
 SESSION_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3"
 
@@ -70,6 +74,12 @@ class Emitter:
             keepalive=self._keepalive,
             should_stop=lambda: self._stop,
         )
+        self._parking = Parking(
+            settings.database_url,
+            settings.slot,
+            Backoff(initial_seconds=1.0, max_seconds=settings.parked_retry_max_seconds),
+        )
+        self._parked_polled = 0.0
 
     def stop(self) -> None:
         self._stop = True
@@ -78,7 +88,13 @@ class Emitter:
 
     def preflight(self) -> list[tuple[str, str]]:
         """Fail with a clear message if the database can't feed the emitter; return published tables."""
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+        try:
+            connection = psycopg.connect(
+                self.settings.database_url, autocommit=True, connect_timeout=pgconnect.CONNECT_TIMEOUT_SECONDS
+            )
+        except psycopg.OperationalError as exc:
+            raise CdcError(pgconnect.problem_of(self.settings.database_url, exc).message) from None
+        with connection as conn:
             wal_level = conn.execute("SHOW wal_level").fetchone()
             if wal_level is None or wal_level[0] != "logical":
                 raise CdcError(
@@ -92,6 +108,11 @@ class Emitter:
                     f"publication {self.settings.publication!r} does not exist: run the migrations "
                     f"(CREATE PUBLICATION {self.settings.publication} FOR TABLE trades, games)"
                 )
+            for own in ("scrollr_cdc_backfills", "scrollr_cdc_parked"):
+                if conn.execute("SELECT to_regclass(%s)", (own,)).fetchone() == (None,):
+                    raise CdcError(
+                        f"table {own} does not exist: apply the migrations in services/cdc/scrollr_cdc/migrations"
+                    )
             tables = [
                 (r[0], r[1])
                 for r in conn.execute(
@@ -180,42 +201,41 @@ class Emitter:
         snapshot_lsn = _lsn_int(consistent_point)
         backfill_id = uuid.uuid4().hex[:12]
         now = datetime.now(UTC)
-        messages: list[dict[str, Any]] = []
+        rows = 0
+        log.info("backfilling %d tables (snapshot at %s)", len(tables), consistent_point)
         with psycopg.connect(self.settings.database_url, options=SESSION_OPTIONS) as conn:
             use_text_values(conn)
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_name}'")
             for schema, table in tables:
-                cur = conn.execute(select_all(schema, table))
                 relation = pgoutput.Relation(0, schema, table, [])
-                for record in rows_from(cur.description or [], cur.fetchall()):
-                    messages.append(
-                        backfill_message(
-                            self._source,
-                            relation,
-                            record,
-                            primary_key=self._primary_keys[(schema, table)],
-                            backfill_id=backfill_id,
-                            snapshot_lsn=snapshot_lsn,
-                            commit_time=now,
-                        )
-                    )
+                # A server-side cursor: rows arrive and go out a batch at a time, so a table of any
+                # size holds one batch in memory.
+                with conn.cursor(name="scrollr_backfill") as cur:
+                    cur.execute(select_all(schema, table))
+                    while records := cur.fetchmany(self.settings.batch_size):
+                        messages = [
+                            backfill_message(
+                                self._source,
+                                relation,
+                                record,
+                                primary_key=self._primary_keys[(schema, table)],
+                                backfill_id=backfill_id,
+                                snapshot_lsn=snapshot_lsn,
+                                commit_time=now,
+                            )
+                            for record in rows_from(cur.description or [], records)
+                        ]
+                        if not self._deliver(messages):
+                            return
+                        rows += len(messages)
             conn.execute("COMMIT")
-        log.info(
-            "backfilling %d rows from %d tables (snapshot at %s)",
-            len(messages),
-            len(tables),
-            consistent_point,
-        )
-        for start in range(0, len(messages), self.settings.batch_size):
-            if not self._delivery.deliver(messages[start : start + self.settings.batch_size]):
-                return
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             conn.execute(
                 "INSERT INTO scrollr_cdc_backfills (slot_name, backfill_id) VALUES (%s, %s)",
                 (self.settings.slot, backfill_id),
             )
-        log.info("backfill %s finished", backfill_id)
+        log.info("backfill %s finished: %d rows", backfill_id, rows)
 
     # -- streaming ---------------------------------------------------------------------------------
 
@@ -248,46 +268,82 @@ class Emitter:
             commit_time=begin.commit_time,
         )
 
+    def _truncate_messages(
+        self, truncate: pgoutput.Truncate, begin: pgoutput.Begin, first_idx: int
+    ) -> list[dict[str, Any]]:
+        messages = []
+        for offset, oid in enumerate(truncate.relation_oids):
+            relation = self._relations[oid]  # pgoutput sends each table's Relation before its Truncate
+            self._parking.discard_table(relation.schema, relation.table, begin.final_lsn)
+            messages.append(
+                truncate_message(
+                    self._source,
+                    relation,
+                    commit_lsn=begin.final_lsn,
+                    commit_idx=first_idx + offset,
+                    commit_time=begin.commit_time,
+                )
+            )
+        return messages
+
+    def _messages_of(
+        self, decoded: pgoutput.Message, begin: pgoutput.Begin, idx: int
+    ) -> list[dict[str, Any]]:
+        """The Sequin messages of a change read inside a transaction (none for other kinds)."""
+        if isinstance(decoded, pgoutput.Insert | pgoutput.Update | pgoutput.Delete):
+            return [self._message_for(decoded, begin, idx)]
+        if isinstance(decoded, pgoutput.Truncate):
+            return self._truncate_messages(decoded, begin, idx)
+        return []
+
     def _stream(self) -> None:
-        """Read, batch, deliver and confirm until stopped or the connection fails."""
+        """Read, batch, deliver and confirm until stopped or the connection fails.
+
+        Changes go out in batches as they are read, a transaction's too: a transaction of any size
+        holds at most a batch in memory. The slot is confirmed only up to the end of the last
+        transaction read whole and delivered, so a crash mid-transaction replays all of it (the
+        relay drops what it already has by idempotency key)."""
         pending: list[dict[str, Any]] = []
-        pending_end = 0  # end LSN of the last whole transaction in `pending`
+        committed_end = 0  # end LSN of the last transaction read whole
         first_pending_at = 0.0
-        transaction: list[dict[str, Any]] = []
         begin: pgoutput.Begin | None = None
+        idx = 0  # the next change's position in its transaction (commit_idx)
         last_feedback = time.monotonic()
         linger = self.settings.batch_linger_ms / 1000
 
         def flush() -> None:
             nonlocal pending, last_feedback
             for start in range(0, len(pending), self.settings.batch_size):
-                if not self._delivery.deliver(pending[start : start + self.settings.batch_size]):
+                if not self._deliver(pending[start : start + self.settings.batch_size]):
                     return
             pending = []
-            self._confirm(pending_end)
+            self._confirm(committed_end)
             last_feedback = time.monotonic()
 
+        def add(messages: list[dict[str, Any]]) -> None:
+            nonlocal first_pending_at, idx
+            if messages and not pending:
+                first_pending_at = time.monotonic()
+            pending.extend(messages)
+            idx += len(messages)
+            if len(pending) >= self.settings.batch_size:
+                flush()
+
         while not self._stop:
+            self._retry_parked()
             message = self._cursor.read_message()
             if message is not None:
                 decoded = pgoutput.decode(message.payload)
                 if isinstance(decoded, pgoutput.Begin):
-                    begin, transaction = decoded, []
+                    begin, idx = decoded, 0
                 elif isinstance(decoded, pgoutput.Relation):
                     self._relations[decoded.oid] = decoded
-                elif isinstance(decoded, pgoutput.Insert | pgoutput.Update | pgoutput.Delete):
-                    assert begin is not None
-                    transaction.append(self._message_for(decoded, begin, len(transaction)))
                 elif isinstance(decoded, pgoutput.Commit):
-                    if transaction and not pending:
-                        first_pending_at = time.monotonic()
-                    pending += transaction
-                    pending_end = decoded.end_lsn
-                    transaction, begin = [], None
+                    committed_end, begin = decoded.end_lsn, None
                     if not pending:
-                        self._confirm(pending_end)
-                    elif len(pending) >= self.settings.batch_size:
-                        flush()
+                        self._confirm(committed_end)
+                elif begin is not None:
+                    add(self._messages_of(decoded, begin, idx))
                 continue
             now = time.monotonic()
             if pending and now - first_pending_at >= linger:
@@ -298,6 +354,39 @@ class Emitter:
                 last_feedback = now
             wait = linger - (now - first_pending_at) if pending else FEEDBACK_INTERVAL_SECONDS
             select.select([self._cursor], [], [], max(0.0, min(wait, 1.0)))
+
+    # -- delivery and parked changes -----------------------------------------------------------------
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> bool:
+        """Deliver a batch, parking what the relay refuses; False only if asked to stop first.
+
+        Parked changes are committed to Postgres before this returns, so confirming the slot past
+        them afterwards loses nothing."""
+        refusals = self._delivery.deliver(messages, blocked=set(self._parking.groups))
+        if refusals is None:
+            return False
+        if refusals:
+            self._parking.park(refusals)
+        return True
+
+    def _retry_parked(self) -> None:
+        """Send each row's oldest parked change whose retry is due; a row drains in order."""
+        now = time.monotonic()
+        if now - self._parked_polled < PARKED_POLL_SECONDS:
+            return
+        self._parked_polled = now
+        progress = True
+        while progress and not self._stop:
+            progress = False
+            for head in self._parking.heads():
+                if head.message is None:
+                    continue
+                answer = self._delivery.post(body_of([msgspec.Raw(head.message)]))
+                if answer.accepted:
+                    self._parking.delivered(head)
+                    progress = True  # the row's next parked change is due at once
+                else:
+                    self._parking.refused_again(head, answer.cause)
 
     def _confirm(self, lsn: int) -> None:
         self._confirmed = max(self._confirmed, lsn)
@@ -340,3 +429,4 @@ class Emitter:
             finally:
                 self._close_replication()
         self._delivery.close()
+        self._parking.close()

@@ -1,8 +1,8 @@
 """Decoder for PostgreSQL's built-in logical replication output, `pgoutput`, protocol version 1.
 
 Pure: bytes in, typed messages out (PostgreSQL docs, "Logical Replication Message Formats"). Only
-what the emitter needs is decoded; other message kinds (Origin, Type, Truncate, Message) come back
-as `Other` so a stream holding them never breaks the emitter.
+what the emitter needs is decoded; other message kinds (Origin, Type, Message) come back as `Other`
+so a stream holding them never breaks the emitter.
 """
 
 from __future__ import annotations
@@ -63,11 +63,15 @@ class Delete(NamedTuple):
     old: TupleData
 
 
+class Truncate(NamedTuple):
+    relation_oids: list[int]  # every table one TRUNCATE statement emptied (CASCADE included)
+
+
 class Other(NamedTuple):
     kind: str
 
 
-Message = Begin | Commit | Relation | Insert | Update | Delete | Other
+Message = Begin | Commit | Relation | Insert | Update | Delete | Truncate | Other
 
 
 class _Reader:
@@ -155,4 +159,7 @@ def decode(payload: bytes) -> Message:
         if r.byte() not in ("K", "O"):
             raise PgOutputError("delete without old tuple")
         return Delete(oid, r.tuple_data())
+    if kind == "T":
+        count, _options = r.take("!iB")
+        return Truncate([r.take("!I")[0] for _ in range(count)])
     return Other(kind)

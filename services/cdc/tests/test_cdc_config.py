@@ -8,6 +8,7 @@ OK = {"DATABASE_URL": "postgresql://localhost/x", "SEQUIN_WEBHOOK_SECRET": "s" *
 def test_defaults():
     settings = load_cdc_settings(OK)
     assert (settings.slot, settings.publication, settings.batch_size) == ("scrollr_cdc", "scrollr", 100)
+    assert (settings.parked_retry_max_seconds, settings.metrics_port) == (600.0, 0)  # no metrics endpoint
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,8 @@ def test_defaults():
         ({"RELAY_WEBHOOK_URL": "ftp://x"}, "RELAY_WEBHOOK_URL"),
         ({"CDC_SLOT": "Bad-Name"}, "CDC_SLOT"),
         ({"CDC_BATCH_SIZE": "0"}, "CDC_BATCH_SIZE"),
+        ({"CDC_PARKED_RETRY_MAX_SECONDS": "0.5"}, "CDC_PARKED_RETRY_MAX_SECONDS"),
+        ({"CDC_METRICS_PORT": "70000"}, "CDC_METRICS_PORT"),
     ],
 )
 def test_invalid_settings_name_the_variable(env, names):

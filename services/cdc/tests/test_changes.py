@@ -1,7 +1,7 @@
 import base64
 from datetime import UTC, datetime
 
-from scrollr_cdc.changes import Source, backfill_message, change_message
+from scrollr_cdc.changes import Source, backfill_message, change_message, truncate_message
 from scrollr_cdc.pgoutput import UNCHANGED_TOAST, Column, Relation
 
 TRADES = Relation(
@@ -64,3 +64,10 @@ def test_backfill_rows_are_reads_keyed_by_backfill_and_pk():
     )
     assert message["action"] == "read" and message["changes"] is None
     assert base64.b64decode(message["metadata"]["idempotency_key"]) == b"bf1:9"
+
+
+def test_truncate_is_a_rowless_message_keyed_by_its_position():
+    message = truncate_message(SOURCE, TRADES, commit_lsn=24023128, commit_idx=2, commit_time=WHEN)
+    assert (message["action"], message["record"], message["changes"]) == ("truncate", {}, None)
+    assert message["metadata"]["table_name"] == "trades" and message["metadata"]["record_pks"] == []
+    assert base64.b64decode(message["metadata"]["idempotency_key"]) == b"24023128:2"

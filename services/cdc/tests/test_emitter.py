@@ -5,6 +5,8 @@ import subprocess
 import sys
 import threading
 
+import httpx
+
 from tests.support.faults import FlakyFront
 from tests.support.pg import (
     cdc_env,
@@ -16,7 +18,7 @@ from tests.support.pg import (
     start_cluster,
     trade_prices,
 )
-from tests.support.procs import SECRET, CdcProcess, free_port, wait_until
+from tests.support.procs import SECRET, CdcProcess, free_port, read_metric, wait_until
 from tests.support.sse import open_stream
 from tests.support.state import Rows
 
@@ -217,6 +219,13 @@ def test_missing_publication_is_a_clear_error(pg_cluster):
     assert "publication 'scrollr' does not exist" in result.stderr
 
 
+def test_a_database_without_the_emitters_own_tables_is_a_clear_error(database_url):
+    execute(database_url, "DROP TABLE scrollr_cdc_parked")  # as if migrated by an older release
+    result = run_cdc({"DATABASE_URL": database_url, "CDC_SLOT": slot_for(database_url)})
+    assert result.returncode == 3
+    assert "table scrollr_cdc_parked does not exist: apply the migrations" in result.stderr
+
+
 def test_unreachable_relay_is_retried_with_each_failure_logged(database_url, start_cdc, start_relay):
     port = free_port()
     emitter = start_cdc(cdc_env(database_url, f"http://127.0.0.1:{port}"))
@@ -269,3 +278,169 @@ def test_a_slot_of_another_database_is_a_clear_error_not_taken_over(
     result = run_cdc(cdc_env(other, relay.url, CDC_SLOT=slot_for(database_url)))
     assert result.returncode == 3
     assert f"replication slot '{slot_for(database_url)}' belongs to database" in result.stderr
+
+
+def test_timestamps_out_of_pythons_range_reach_a_stream_and_the_snapshot(
+    database_url, start_relay, start_cdc
+):
+    relay = start_relay({"DATABASE_URL": database_url})
+    client = open_stream(relay)
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    starts = ["10000-01-01 00:00:00+00", "0044-03-15 12:00:00+00 BC", "infinity"]
+    for n, start in enumerate(starts):
+        execute(
+            database_url,
+            "INSERT INTO games (league, external_game_id, start_time) VALUES ('NFL', %s, %s)",
+            (f"far-{n}", start),
+        )
+    insert_trade(database_url, "AFTER")  # the emitter is still up behind them
+    events = [e.json() for e in client.events(4, timeout=30)]
+    assert [e["record"].get("start_time") for e in events[:3]] == starts
+    assert events[3]["record"]["symbol"] == "AFTER"
+    response = httpx.get(f"{relay.url}/snapshot?topics=games", timeout=10)
+    assert response.status_code == 200
+    assert sorted(r["start_time"] for r in response.json()["rows"]["games"]) == sorted(starts)
+
+
+def test_a_row_the_relay_refuses_is_parked_and_later_changes_of_other_rows_flow(
+    database_url, start_relay, start_cdc, redis_server
+):
+    bus = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:cdc-parked"}
+    relay = start_relay({**bus, "WEBHOOK_MAX_BODY_BYTES": "65536"})
+    watcher = start_relay(bus)  # keeps the client's stream while the refusing relay is replaced
+    client = open_stream(watcher)
+    metrics_port = free_port()
+    env = cdc_env(
+        database_url, relay.url, CDC_PARKED_RETRY_MAX_SECONDS="1", CDC_METRICS_PORT=str(metrics_port)
+    )
+    emitter = start_cdc(env)
+    emitter.wait_streaming()
+    game = park_a_big_game(database_url, client)  # and a trade after it arrived
+    rows = execute(database_url, "SELECT table_name, record_pks, reason FROM scrollr_cdc_parked ORDER BY id")
+    assert [(r[0], r[1]) for r in rows] == [("games", [str(game)])] * 3
+    assert rows[0][2].startswith("HTTP 413") and all(r[2].startswith("waiting behind") for r in rows[1:])
+    assert f"parked a change of public.games key {game} at LSN " in emitter.log()
+    metrics = f"http://127.0.0.1:{metrics_port}"
+    wait_until(lambda: read_metric(metrics, "scrollr_cdc_parked_changes") == 3, what="the gauge")
+    assert read_metric(metrics, "scrollr_cdc_parked_total") == 3
+    # The relay's limit is raised: the parked changes go out by themselves, in commit order.
+    relay.kill()
+    start_relay({**bus}, port=relay.port)
+    inserted, shrunk, scored = (e.json() for e in client.events(3, timeout=30))
+    assert (inserted["action"], len(inserted["record"]["venue"])) == ("insert", 200_000)
+    assert (shrunk["action"], shrunk["record"]["venue"]) == ("update", "small")
+    assert (scored["action"], scored["record"]["home_team_score"]) == ("update", 3)
+    wait_until(lambda: parked_count(database_url) == 0, what="the parking table emptied")
+
+
+def test_truncate_reaches_every_stream_that_takes_the_table(database_url, start_relay, start_cdc):
+    insert_trade(database_url, "KEEP")
+    relay = start_relay({})
+    everything, by_symbol, games_only = (
+        open_stream(relay, query) for query in ("", "?symbols=OTHER", "?topics=games")
+    )
+    start_cdc(cdc_env(database_url, relay.url)).wait_streaming()
+    assert everything.next(timeout=20).json()["action"] == "read"
+    execute(database_url, "TRUNCATE trades")
+    execute(database_url, "INSERT INTO games (league, external_game_id) VALUES ('NFL', 'after')")
+    for client in (everything, by_symbol):
+        truncate = client.next(timeout=20)
+        assert truncate.event == "truncate" and truncate.id is not None
+        assert (truncate.json()["table"], truncate.json()["action"]) == ("trades", "truncate")
+    for client in (everything, games_only):  # in commit order after it; a games-only stream skips it
+        inserted = client.next(timeout=20)
+        assert (inserted.event, inserted.json()["table"]) == ("change", "games")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM)."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+# Measured here (`pytest services/cdc/tests/test_emitter.py -s -k 100000`): an emitter peaks at about
+# 55 MB sending these in batches; holding them, it peaked at 238 MB (backfill) and 220 MB (transaction).
+PEAK_RSS_BOUND_MB = 120
+MANY_ROWS = "INSERT INTO trades (symbol, price) SELECT %s || g, 1 FROM generate_series(1, 100000) g"
+
+
+def test_a_100000_row_backfill_streams_in_bounded_memory(database_url, start_relay, start_cdc):
+    execute(database_url, MANY_ROWS, ("B",))
+    relay = start_relay({})
+    emitter = start_cdc(cdc_env(database_url, relay.url, CDC_BATCH_SIZE="500"))
+    emitter.wait_streaming(timeout=300)  # the backfill is delivered before streaming starts
+    assert "finished: 100000 rows" in emitter.log()
+    peak = peak_rss_mb(emitter.proc.pid)
+    print(f"\nemitter peak RSS after a 100,000-row backfill: {peak:.1f} MB")
+    assert peak < PEAK_RSS_BOUND_MB
+
+
+def test_a_100000_row_transaction_streams_in_bounded_memory(database_url, start_relay, start_cdc):
+    relay = start_relay({})
+    emitter = start_cdc(cdc_env(database_url, relay.url, CDC_BATCH_SIZE="500"))
+    emitter.wait_streaming()
+    execute(database_url, MANY_ROWS, ("T",))  # one transaction
+    (lsn,) = execute(database_url, "SELECT pg_current_wal_lsn()")[0]
+    wait_until(
+        lambda: execute(
+            database_url,
+            "SELECT confirmed_flush_lsn >= %s FROM pg_replication_slots WHERE slot_name = %s",
+            (lsn, slot_for(database_url)),
+        )[0][0],
+        timeout=300,
+        interval=0.5,
+        what="the transaction delivered and confirmed",
+    )
+    peak = peak_rss_mb(emitter.proc.pid)
+    print(f"\nemitter peak RSS after a 100,000-row transaction: {peak:.1f} MB")
+    assert peak < PEAK_RSS_BOUND_MB
+
+
+def park_a_big_game(database_url, client):
+    """Insert a game over the relay's 64 kB body limit, shrink it (the update carries the old venue in
+    `changes`, so it is as big), then change its score: all three end up parked."""
+    (game,) = execute(
+        database_url,
+        "INSERT INTO games (league, external_game_id, venue) VALUES ('NFL', 'big', repeat('v', 200000)) "
+        "RETURNING id",
+    )[0]
+    execute(database_url, "UPDATE games SET venue = 'small' WHERE id = %s", (game,))
+    execute(database_url, "UPDATE games SET home_team_score = 3 WHERE id = %s", (game,))
+    insert_trade(database_url, "AFTER")
+    assert [e.json()["record"].get("symbol") for e in client.events(1, timeout=30)] == ["AFTER"]
+    wait_until(lambda: parked_count(database_url) == 3, what="all three parked")
+    return game
+
+
+def parked_count(database_url):
+    return execute(database_url, "SELECT count(*) FROM scrollr_cdc_parked")[0][0]
+
+
+def test_an_operator_deleting_parked_changes_lets_the_rows_next_one_through(
+    database_url, start_relay, start_cdc
+):
+    relay = start_relay({"WEBHOOK_MAX_BODY_BYTES": "65536"})
+    client = open_stream(relay)
+    start_cdc(cdc_env(database_url, relay.url, CDC_PARKED_RETRY_MAX_SECONDS="1")).wait_streaming()
+    game = park_a_big_game(database_url, client)
+    execute(
+        database_url, "DELETE FROM scrollr_cdc_parked WHERE length(message) > 65536"
+    )  # as the README says
+    (updated,) = (e.json() for e in client.events(1, timeout=30))
+    assert (updated["action"], updated["record"]["id"]) == ("update", game)
+    assert (updated["record"]["venue"], updated["record"]["home_team_score"]) == ("small", 3)
+    wait_until(lambda: parked_count(database_url) == 0, what="nothing parked")
+
+
+def test_a_truncate_discards_the_tables_parked_changes(database_url, start_relay, start_cdc):
+    relay = start_relay({"WEBHOOK_MAX_BODY_BYTES": "65536"})
+    client = open_stream(relay)
+    emitter = start_cdc(cdc_env(database_url, relay.url, CDC_PARKED_RETRY_MAX_SECONDS="1"))
+    emitter.wait_streaming()
+    park_a_big_game(database_url, client)
+    execute(database_url, "TRUNCATE games")
+    truncate = client.next(timeout=30)
+    assert (truncate.event, truncate.json()["table"]) == ("truncate", "games")
+    assert parked_count(database_url) == 0
+    assert "TRUNCATE of public.games discarded 3 parked changes" in emitter.log()

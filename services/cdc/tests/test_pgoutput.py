@@ -51,6 +51,11 @@ def test_insert_update_with_old_tuple_and_delete():
     )
 
 
+def test_truncate_names_every_table_it_emptied():
+    payload = b"T" + struct.pack("!iB", 2, 1) + struct.pack("!II", 16390, 16401)
+    assert pgoutput.decode(payload) == pgoutput.Truncate([16390, 16401])
+
+
 def test_other_messages_pass_through():
     assert pgoutput.decode(b"Y" + b"\0" * 10) == pgoutput.Other("Y")
 

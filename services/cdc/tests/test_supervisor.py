@@ -1,8 +1,10 @@
 """`scrollr-dev` keeps its children up: a killed relay is back by itself; Ctrl-C stops everything."""
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +87,97 @@ def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp
         if dev.poll() is None:
             dev.kill()
             dev.wait()
+
+
+def built_files():
+    """The dashboard and extension a running `just dev` serves, by modification time."""
+    files = [ROOT / "web" / "dist" / "app.js", ROOT / "extension" / "dist" / "manifest.json"]
+    return {f: f.stat().st_mtime_ns for f in files if f.exists()}
+
+
+def just_dev(env):
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "just"), "dev"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_second_just_dev_on_a_busy_port_builds_nothing_and_says_why():
+    with socket.socket() as running:  # the first stack's port
+        running.bind(("127.0.0.1", 0))
+        running.listen()
+        port = running.getsockname()[1]
+        before = built_files()
+        result = just_dev({"PORT": str(port)})
+    assert result.returncode != 0
+    assert f"scrollr-dev: port {port} is in use; set PORT to another port" in result.stderr
+    assert "web/build.mjs" not in result.stderr and "Traceback" not in result.stderr
+    assert built_files() == before
+
+
+def test_just_dev_with_a_wrong_database_url_says_what_to_fix_before_building(pg_cluster):
+    before = built_files()
+    url = pg_cluster.url("no_such_database")
+    result = just_dev({"PORT": str(free_port()), "DATABASE_URL": url})
+    assert result.returncode != 0
+    assert 'scrollr-dev: database "no_such_database" does not exist on 127.0.0.1:' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert built_files() == before
+
+
+def interrupt_group(just: subprocess.Popen[bytes]) -> None:
+    """What Ctrl-C in just's terminal does: SIGINT to its whole (foreground) process group."""
+    os.killpg(just.pid, signal.SIGINT)
+
+
+def terminate_just(just: subprocess.Popen[bytes]) -> None:
+    """`kill <just's pid>`: SIGTERM to just alone, which it forwards to its recipe."""
+    just.send_signal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("stop", [terminate_just, interrupt_group], ids=["sigterm-to-just", "ctrl-c"])
+def test_stopping_just_dev_stops_the_whole_stack(database_url, tmp_path, stop):
+    """`kill <just's pid>` and Ctrl-C each stop every process of the stack. (A SIGINT to just's PID
+    alone can't: on Linux just ignores it while a recipe runs, leaving SIGINT to the process group.)"""
+    for name in ("scripts", "web", "services", ".venv", "node_modules", "package.json", "package-lock.json"):
+        (tmp_path / name).symlink_to(ROOT / name)  # the project, but the extension is built here
+    for name in ("pyproject.toml", "requirements.lock", "justfile"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "SEQUIN_WEBHOOK_SECRET": SECRET}
+    env["CDC_SLOT"] = "dev_" + database_url.rsplit("/", 1)[-1]
+    log = (tmp_path / "dev.log").open("wb")
+    just = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "just"), "dev"],
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=tmp_path,
+        start_new_session=True,  # a process group of its own, as a shell's foreground job has
+    )
+    stack: list[int] = []
+    try:
+        # `scrollr-dev$`: the stack itself, not the `scrollr-dev --preflight` that runs first.
+        (dev,) = wait_until(lambda: children_of(just.pid, "scrollr-dev$"), timeout=120, what="scrollr-dev")
+        stack.append(dev)
+        wait_until(lambda: len(children_of(dev, "scrollr")) == 3, timeout=60, what="relay, emitter and demo")
+        stack += children_of(dev, "scrollr")
+        stop(just)
+        assert just.wait(30) != 0  # just says it was interrupted
+        wait_until(
+            lambda: not [pid for pid in stack if os.path.exists(f"/proc/{pid}")],
+            timeout=30,
+            what="all stopped",
+        )
+    finally:
+        if just.poll() is None:
+            just.kill()
+            just.wait()
+        for pid in stack:  # whatever is left after a failure
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

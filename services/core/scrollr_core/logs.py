@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
+
+from scrollr_core.settings import load_or_exit, log_level_setting
 
 
-def configure(default_level: str = "INFO", *, quiet: tuple[str, ...] = ()) -> None:
-    """One line per record at LOG_LEVEL; the `quiet` loggers only from WARNING (a command's noise)."""
-    level = os.environ.get("LOG_LEVEL", default_level).upper()
+def configure(command: str, *, quiet: tuple[str, ...] = ()) -> None:
+    """One line per record at LOG_LEVEL; the `quiet` loggers only from WARNING (a command's noise).
+    A level logging doesn't know stops `command` with one line, as any bad setting does."""
+    level = load_or_exit(command, log_level_setting)
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

@@ -79,6 +79,17 @@ def merged_environment(env_file: str | os.PathLike[str] | None = ".env") -> dict
     return values
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_setting(env: Mapping[str, str]) -> str:
+    """LOG_LEVEL (INFO when unset), any case."""
+    raw = env.get("LOG_LEVEL", "").strip()
+    if raw.upper() not in LOG_LEVELS and raw:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
+    return raw.upper() or "INFO"
+
+
 def load_or_exit(command: str, loader: Callable[[Mapping[str, str]], T]) -> T:
     """Settings for a command, or exit status 2 with the message that names the bad variable."""
     try:

@@ -16,6 +16,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.logging.config import LoggingConfig
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -32,11 +33,12 @@ from scrollr_relay.bus import Bus
 from scrollr_relay.catalog import catalog_handler
 from scrollr_relay.config import Settings
 from scrollr_relay.events import events_route
-from scrollr_relay.health import healthz, readyz
+from scrollr_relay.health import check_bus_at_start, healthz, readyz
 from scrollr_relay.hub import Hub
 from scrollr_relay.issuer_keys import IssuerKeys
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.redis_bus import RedisBus
+from scrollr_relay.response_headers import SCHEMA_PATH, response_headers
 from scrollr_relay.snapshot import make_pool, snapshot_handler
 from scrollr_relay.static import static_site
 from scrollr_relay.stream import EventStream
@@ -44,6 +46,7 @@ from scrollr_relay.tickets import RedisTickets, make_tickets
 from scrollr_relay.webhook import WebhookActivity, WebhookRejected, sequin_webhook
 
 log = logging.getLogger("scrollr.relay")
+UNREAD_BODY_STATUSES = (401, 413)
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -59,11 +62,17 @@ def make_bus(settings: Settings) -> Bus:
         maxlen=settings.stream_maxlen,
         max_age_seconds=settings.stream_max_age_seconds,
         dedupe_window_seconds=settings.dedupe_window_seconds,
+        deadline_seconds=settings.bus_timeout_seconds,
     )
 
 
 def _rejected(_: Request[Any, Any, Any], exc: WebhookRejected) -> Response[dict[str, str]]:
     headers = {"Retry-After": str(random.randint(1, 5))} if exc.status == 503 else {}
+    if exc.status in UNREAD_BODY_STATUSES:
+        # Refused before (or while) its body was read: close instead of reading the rest of it to
+        # reach the next request, which let each such connection hold its buffered body for up to
+        # BODY_TIMEOUT_SECONDS (uvicorn closes once a response says `Connection: close`).
+        headers["Connection"] = "close"
     return Response({"error": exc.reason, "detail": exc.detail}, status_code=exc.status, headers=headers)
 
 
@@ -106,6 +115,7 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         bus,
         heartbeat_seconds=settings.heartbeat_seconds,
         bus_outage_grace_seconds=settings.bus_outage_grace_seconds,
+        resume_cache_bytes=settings.resume_cache_bytes,
     )
     keys = (
         IssuerKeys(settings.auth_issuer, settings.auth_audience)
@@ -127,6 +137,7 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await hub.start()
         summaries = asyncio.create_task(_summarise_forever(activity, settings.log_summary_seconds))
+        bus_check = asyncio.create_task(check_bus_at_start(bus))
         # What exists now (modules, the app) lives as long as the process: keep it out of the
         # cyclic GC's full passes, whose pauses grow with every object they visit and stall every
         # stream (measured at 5,000 streams: the longest pass went from 85 to 55 ms).
@@ -136,9 +147,10 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         try:
             yield
         finally:
-            summaries.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await summaries
+            for task in (summaries, bus_check):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await hub.stop()
             if pool is not None:
                 await pool.close()
@@ -174,14 +186,20 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
     app = Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, response_headers],
         exception_handlers={
             WebhookRejected: _rejected,
             AccountError: account_error_response,
             HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
         },
         cors_config=cors,
-        openapi_config=OpenAPIConfig(title="Scrollr relay", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Scrollr relay",
+            version="0.1.0",
+            path=SCHEMA_PATH,
+            # JSON only: no HTML viewer pulling scripts from a CDN (response_headers.py).
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),
         request_max_body_size=None,
         # Litestar's default would take over the root logger (and LOG_LEVEL) with its own handlers.
         logging_config=LoggingConfig(configure_root_logger=False),

@@ -19,6 +19,10 @@ class BusUnavailable(Exception):
     """The bus can't be reached; nothing was written."""
 
 
+class EvictionRisk(BusUnavailable):
+    """The bus answers, but is configured so that it may silently lose what it must keep."""
+
+
 class HistoryGap(Exception):
     """The cursor can't be resumed without a gap: the client must refetch its snapshot."""
 
@@ -62,12 +66,18 @@ class Bus(Protocol):
         """Up to `limit` events after `cursor`, oldest first; HistoryGap if that would skip any."""
         ...
 
+    async def replay_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
+        """read_after for a client's backlog: it never takes the turns that publishing, the hub's
+        reader and readiness need (a flood of resumes must not delay them)."""
+        ...
+
     async def wait_after(self, position: StreamId, timeout_seconds: float) -> None:
         """Return once there may be events after `position`, or after the timeout."""
         ...
 
     async def ping(self) -> None:
-        """Raise BusUnavailable unless the bus answers and takes the relay's commands."""
+        """Raise BusUnavailable unless the bus answers and takes the relay's commands (EvictionRisk
+        if it may evict what it must keep)."""
         ...
 
     async def close(self) -> None: ...

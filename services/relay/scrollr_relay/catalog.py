@@ -1,4 +1,5 @@
-"""`GET /catalog`: the symbols and leagues a user can follow (`tracked_symbols`, `tracked_leagues`).
+"""`GET /catalog`: the symbols and leagues a user can follow (`tracked_symbols`, `tracked_leagues`),
+each league with its teams (`tracked_teams`) for the favourite-team choice.
 
 Clients build their settings from it and send the chosen values back as `/events` and `/snapshot`
 filters (filters.py). Only enabled entries are served: the feeds update nothing else.
@@ -7,13 +8,14 @@ filters (filters.py). Only enabled entries are served: the feeds update nothing 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import msgspec
 import psycopg
 from litestar import Response, get
 from psycopg_pool import AsyncConnectionPool
 
-from scrollr_relay.snapshot import SnapshotError, unavailable
+from scrollr_relay.snapshot import SnapshotError, on_pooled_connection, unavailable
 
 log = logging.getLogger("scrollr.catalog")
 CACHE_SECONDS = 60
@@ -27,6 +29,11 @@ class TrackedSymbol(msgspec.Struct, frozen=True):
     link: str | None
 
 
+class TrackedTeam(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
 class TrackedLeague(msgspec.Struct, frozen=True):
     league: str
     name: str
@@ -35,6 +42,7 @@ class TrackedLeague(msgspec.Struct, frozen=True):
     country: str
     logo: str | None
     season_months: list[int]
+    teams: list[TrackedTeam] = []
 
 
 class Catalog(msgspec.Struct, frozen=True):
@@ -47,6 +55,29 @@ LEAGUES_QUERY = (
     "SELECT league, name, sport, category, country, logo, season_months::int[] FROM tracked_leagues "
     "WHERE enabled ORDER BY league"
 )
+TEAMS_QUERY = "SELECT league, code, name FROM tracked_teams ORDER BY league, name"
+
+
+def with_teams(leagues: list[TrackedLeague], teams: list[tuple[str, str, str]]) -> list[TrackedLeague]:
+    """Each league with its teams (in the order given)."""
+    by_league: dict[str, list[TrackedTeam]] = {}
+    for league, code, name in teams:
+        by_league.setdefault(league, []).append(TrackedTeam(code, name))
+    return [msgspec.structs.replace(league, teams=by_league.get(league.league, [])) for league in leagues]
+
+
+async def _read_catalog(
+    conn: psycopg.AsyncConnection[Any],
+) -> tuple[list[TrackedSymbol], list[TrackedLeague]]:
+    # The pool loads every value as text (snapshot.py); these queries want typed values.
+    async with conn.cursor(binary=True) as cur:
+        await cur.execute(SYMBOLS_QUERY)
+        symbols = [TrackedSymbol(*row) for row in await cur.fetchall()]
+        await cur.execute(LEAGUES_QUERY)
+        leagues = [TrackedLeague(*row) for row in await cur.fetchall()]
+        await cur.execute(TEAMS_QUERY)
+        leagues = with_teams(leagues, await cur.fetchall())
+    return symbols, leagues
 
 
 def catalog_handler(pool: AsyncConnectionPool | None) -> object:
@@ -55,12 +86,7 @@ def catalog_handler(pool: AsyncConnectionPool | None) -> object:
         if pool is None:
             return unavailable("unavailable", "the catalog is not configured on this relay")
         try:
-            # The pool loads every value as text (snapshot.py); these queries want typed values.
-            async with pool.connection() as conn, conn.cursor(binary=True) as cur:
-                await cur.execute(SYMBOLS_QUERY)
-                symbols = [TrackedSymbol(*row) for row in await cur.fetchall()]
-                await cur.execute(LEAGUES_QUERY)
-                leagues = [TrackedLeague(*row) for row in await cur.fetchall()]
+            symbols, leagues = await on_pooled_connection(pool, _read_catalog)
         except (psycopg.Error, TimeoutError) as exc:
             log.warning("catalog failed, database error: %s", exc)
             return unavailable("database_unavailable", "the database is unavailable; retry shortly")

@@ -24,7 +24,7 @@ from scrollr_core.settings import (
 from scrollr_relay.redis_topology import RedisSettings, redis_settings
 
 DEFAULT_HOST = "0.0.0.0"
-DEFAULT_HEARTBEAT_SECONDS = 15.0
+DEFAULT_HEARTBEAT_SECONDS = 5.0  # clients show Delayed after 2 silent intervals: 10 s, within 20 s
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_STREAM_MAXLEN = 10_000
 DEFAULT_STREAM_MAX_AGE_SECONDS = 0  # 0: trim by length only
@@ -34,15 +34,32 @@ DEFAULT_CLIENT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_RETRY_MILLISECONDS = 2000
 DEFAULT_STREAM_MAX_TOPICS = 64
 DEFAULT_MAX_STREAMS_PER_CLIENT = 0  # 0: no per-client cap
+# Resumes that must read the bus (older than the recent frames), at once: a reconnect storm resumes
+# from within the recent frames and takes none of these.
+DEFAULT_MAX_REPLAYS = 256
+DEFAULT_MAX_REPLAYS_PER_CLIENT = 4
+# Distinct symbols and leagues the open streams' filters name, per process; and the values one client's
+# streams name (128 maximal filters, or 6,500 streams of 10 symbols): filter_budget.py.
+DEFAULT_MAX_FILTER_VALUES = 100_000
+DEFAULT_MAX_FILTER_VALUES_PER_CLIENT = 65_536
+# The recent frames resumes are served from, and their joined backlogs (recent.py): half each.
+DEFAULT_RESUME_CACHE_BYTES = 64 * 1024 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+# Browsers send a few KiB; nginx's large_client_header_buffers default allows 32 KiB.
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_LOG_SUMMARY_SECONDS = 30.0
 # Longer than a Redis restart or failover (seconds), short enough that clients of a relay cut off
 # from Redis move to another before their data is long stale.
 DEFAULT_BUS_OUTAGE_GRACE_SECONDS = 30.0
+# A webhook's publish and /readyz's check give up after this: under nginx's proxy_read_timeout (30 s),
+# so Sequin gets a 503 to retry, not a gateway timeout.
+DEFAULT_BUS_TIMEOUT_SECONDS = 5.0
 MAX_WORKERS = 64
 DEFAULT_DASHBOARD_CLIENT_ID = "scrollr-dashboard"
 DEFAULT_EXTENSION_CLIENT_ID = "scrollr-extension"
+# WORKERS: a worker whose event loop is silent this long is killed and replaced (workers.py).
+DEFAULT_WORKER_TIMEOUT_SECONDS = 5.0
 STREAM_KEY = "events:broadcast"
 PACKAGED_WEB_DIR = Path(__file__).resolve().parent / "web"
 
@@ -67,13 +84,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_dir: str | None = None
     sequin_webhook_url: str | None = None
     workers: int = 1
+    worker_timeout_seconds: float = DEFAULT_WORKER_TIMEOUT_SECONDS
     stream_max_topics: int = DEFAULT_STREAM_MAX_TOPICS
     max_streams_per_client: int = DEFAULT_MAX_STREAMS_PER_CLIENT
+    max_replays: int = DEFAULT_MAX_REPLAYS
+    max_replays_per_client: int = DEFAULT_MAX_REPLAYS_PER_CLIENT
+    max_filter_values: int = DEFAULT_MAX_FILTER_VALUES
+    max_filter_values_per_client: int = DEFAULT_MAX_FILTER_VALUES_PER_CLIENT
+    resume_cache_bytes: int = DEFAULT_RESUME_CACHE_BYTES
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     log_summary_seconds: float = DEFAULT_LOG_SUMMARY_SECONDS
     bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS
+    bus_timeout_seconds: float = DEFAULT_BUS_TIMEOUT_SECONDS
     # Accounts (OpenID Connect): both set, or neither (everyone is signed out).
     auth_issuer: str | None = None
     auth_audience: str | None = None
@@ -188,11 +213,35 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         web_dir=web_dir,
         sequin_webhook_url=url_setting(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
         workers=workers,
+        worker_timeout_seconds=number_setting(
+            env, "WORKER_TIMEOUT_SECONDS", DEFAULT_WORKER_TIMEOUT_SECONDS, minimum=0.5, kind=float
+        ),
         stream_max_topics=int(
             number_setting(env, "STREAM_MAX_TOPICS", DEFAULT_STREAM_MAX_TOPICS, minimum=1, kind=int)
         ),
         max_streams_per_client=int(
             number_setting(env, "MAX_STREAMS_PER_CLIENT", DEFAULT_MAX_STREAMS_PER_CLIENT, minimum=0, kind=int)
+        ),
+        max_replays=int(number_setting(env, "MAX_REPLAYS", DEFAULT_MAX_REPLAYS, minimum=1, kind=int)),
+        max_replays_per_client=int(
+            number_setting(env, "MAX_REPLAYS_PER_CLIENT", DEFAULT_MAX_REPLAYS_PER_CLIENT, minimum=0, kind=int)
+        ),
+        max_filter_values=int(
+            number_setting(env, "MAX_FILTER_VALUES", DEFAULT_MAX_FILTER_VALUES, minimum=512, kind=int)
+        ),
+        max_filter_values_per_client=int(
+            number_setting(
+                env,
+                "MAX_FILTER_VALUES_PER_CLIENT",
+                DEFAULT_MAX_FILTER_VALUES_PER_CLIENT,
+                minimum=512,
+                kind=int,
+            )
+        ),
+        resume_cache_bytes=int(
+            number_setting(
+                env, "RESUME_CACHE_BYTES", DEFAULT_RESUME_CACHE_BYTES, minimum=1024 * 1024, kind=int
+            )
         ),
         trusted_proxies=_addresses(env, "TRUSTED_PROXIES"),
         header_timeout_seconds=number_setting(
@@ -201,10 +250,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         body_timeout_seconds=number_setting(
             env, "BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_SECONDS, minimum=0.1, kind=float
         ),
+        max_header_bytes=int(
+            number_setting(env, "MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES, minimum=1024, kind=int)
+        ),
         log_summary_seconds=number_setting(
             env, "LOG_SUMMARY_SECONDS", DEFAULT_LOG_SUMMARY_SECONDS, minimum=0.1, kind=float
         ),
         bus_outage_grace_seconds=number_setting(
             env, "BUS_OUTAGE_GRACE_SECONDS", DEFAULT_BUS_OUTAGE_GRACE_SECONDS, minimum=0, kind=float
+        ),
+        bus_timeout_seconds=number_setting(
+            env, "BUS_TIMEOUT_SECONDS", DEFAULT_BUS_TIMEOUT_SECONDS, minimum=0.1, kind=float
         ),
     )

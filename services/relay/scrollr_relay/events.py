@@ -25,11 +25,13 @@ from scrollr_relay.stream import EventStream
 log = logging.getLogger("scrollr.stream")
 
 EVENTS_DESCRIPTION = """Server-Sent Events: `change` events (id `<epoch>-<ms>-<seq>`, data the change as
-JSON), `reset` when the client's position can't be resumed (refetch `/snapshot`), and `: ping`
-comments every `SSE_HEARTBEAT_SECONDS`. Resume with `Last-Event-ID` (or `lastEventId`). With
-`ticket` (from `POST /events/ticket`) the stream also carries that user's private events
-(`event: preferences`), under the same cursor, until the token behind the ticket expires
-(`event: token_expired`, then the stream ends: reconnect from the cursor with a new ticket)."""
+JSON), `truncate` when a table was emptied (TRUNCATE: id and data as a change's, `action`
+`truncate`; drop the table's rows and refetch `/snapshot`), `reset` when the client's position can't
+be resumed (refetch `/snapshot`), and `: ping` comments every `SSE_HEARTBEAT_SECONDS`. Resume with
+`Last-Event-ID` (or `lastEventId`). With `ticket` (from `POST /events/ticket`) the stream also
+carries that user's private events (`event: preferences`), under the same cursor, until the token
+behind the ticket expires (`event: token_expired`, then the stream ends: reconnect from the cursor
+with a new ticket)."""
 
 
 class _StreamRunner(ASGIResponse):

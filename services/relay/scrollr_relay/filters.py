@@ -13,6 +13,7 @@ once per client. Pure: no I/O.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,7 @@ class StreamFilter:
         if self.topics is not None and topic not in self.topics:
             return False
         chosen = self.rows_of(topic)
-        return chosen is None or not chosen.isdisjoint(keys)
+        return chosen is None or not chosen.isdisjoint(keys) or keys is EVERY_ROW
 
 
 def parse_values(spec: RowFilter, raw_values: list[str]) -> frozenset[str]:
@@ -86,7 +87,8 @@ def parse_values(spec: RowFilter, raw_values: list[str]) -> frozenset[str]:
                 f"{spec.param} value {value[:64]!r} is not a valid {spec.column}: up to {spec.max_chars} "
                 "letters, digits, spaces or . & ' ^ = _ / : -"
             )
-    return frozenset(values)
+    # Interned: a value named by many streams' filters (and the fan-out's index of them) is one string.
+    return frozenset(sys.intern(value) for value in values)
 
 
 def parse_filter(query_string: bytes, max_topics: int) -> StreamFilter | None:
@@ -107,7 +109,12 @@ class _Keys(msgspec.Struct):
     league: Any = None
 
 
+# The keys of a TRUNCATE: every row of its table, so every filter that takes the table passes it.
+EVERY_ROW: tuple[str, ...] = ("*",)  # "*" is no symbol or league (parse_values)
+
+
 class _Change(msgspec.Struct):
+    action: str = ""
     record: _Keys | None = None
     changes: _Keys | None = None
 
@@ -117,13 +124,16 @@ _decode_change = msgspec.json.Decoder(_Change).decode
 
 def filter_keys(topic: str, data: bytes) -> tuple[str, ...]:
     """The filter column's values in a change's new row and old one (Sequin's `changes` holds the old
-    values of the columns an update changed). Empty for tables without a row filter."""
+    values of the columns an update changed). Empty for tables without a row filter; `EVERY_ROW` for
+    a TRUNCATE."""
     spec = FILTER_BY_TABLE.get(topic)
-    if spec is None:
-        return ()
     try:
         change = _decode_change(data)
     except msgspec.DecodeError:
+        return ()
+    if change.action == "truncate":
+        return EVERY_ROW
+    if spec is None:
         return ()
     keys = []
     for row in (change.record, change.changes):

@@ -15,14 +15,14 @@ from scrollr_core.backoff import Backoff
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
-from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS
+from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS, DEFAULT_RESUME_CACHE_BYTES
 from scrollr_relay.cursor import Cursor
 from scrollr_relay.event import StoredEvent
-from scrollr_relay.filters import filter_keys
+from scrollr_relay.filters import EVERY_ROW, filter_keys
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
 from scrollr_relay.recent import RecentFrames
-from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame
+from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
 
 log = logging.getLogger("scrollr.hub")
@@ -35,10 +35,13 @@ READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
 def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
     """The public frames of `events`: a user's private events never become one (private.py)."""
     return [
-        (e.id, e.topic, change_frame(Cursor(epoch, e.id), e.data), filter_keys(e.topic, e.data))
-        for e in events
-        if e.topic not in PRIVATE_TOPICS
+        _encode_frame(epoch, e, filter_keys(e.topic, e.data)) for e in events if e.topic not in PRIVATE_TOPICS
     ]
+
+
+def _encode_frame(epoch: str, event: StoredEvent, keys: tuple[str, ...]) -> Frame:
+    encode = truncate_frame if keys is EVERY_ROW else change_frame
+    return (event.id, event.topic, encode(Cursor(epoch, event.id), event.data), keys)
 
 
 class Hub:
@@ -48,6 +51,7 @@ class Hub:
         *,
         heartbeat_seconds: float,
         bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
+        resume_cache_bytes: int = DEFAULT_RESUME_CACHE_BYTES,
     ) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
@@ -61,7 +65,7 @@ class Hub:
         # Subscribers grouped by filter (None: everything), indexed by the rows they choose: the
         # fan-out decides per group which frames pass, and only for the groups a batch concerns.
         self._groups = FilterGroups()
-        self.recent = RecentFrames()
+        self.recent = RecentFrames(max_bytes=resume_cache_bytes)
         self.private = PrivateRoutes()  # signed-in streams' private events (private.py)
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []

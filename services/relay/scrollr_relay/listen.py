@@ -28,15 +28,25 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def accept_queues(host: str, port: int, count: int = ACCEPT_QUEUES) -> list[socket.socket]:
-    """`count` listening sockets on one port (a free one when `port` is 0).
+def check_free(host: str, port: int) -> int:
+    """The port, once a plain bind shows nothing listens there (a free one when `port` is 0).
 
-    SO_REUSEPORT would let these join another process's sockets on the port and split its traffic;
-    a plain bind first makes a port that is already in use an error, as it is without them.
+    SO_REUSEPORT would let a relay's sockets join another process's on the port and split its
+    traffic; the plain bind makes a port that is already in use an error (OSError, EADDRINUSE).
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))  # OSError (EADDRINUSE) when something listens there
-        port = probe.getsockname()[1]
+        probe.bind((host, port))
+        return int(probe.getsockname()[1])
+
+
+def port_taken(host: str, port: int, exc: OSError) -> str:
+    """The one line said when the relay can't have its port."""
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another relay or server using it?)"
+
+
+def accept_queues(host: str, port: int, count: int = ACCEPT_QUEUES) -> list[socket.socket]:
+    """`count` listening sockets on one port (a free one when `port` is 0), which must be free."""
+    port = check_free(host, port)
     return [listening_socket(host, port) for _ in range(count)]

@@ -3,18 +3,28 @@
 Same semantics as the Redis stream: ids `<ms>-<seq>`, bounded history by length and age, dedupe
 within a window, and an epoch per process lifetime (a restart loses the history, so the epoch changes
 and old cursors get a `reset`).
+
+The history is a list searched by bisection, trimmed from the front in chunks: a read costs its own
+events, wherever its cursor lies. (It used to walk back from the newest event to the cursor and copy
+that whole tail on every read, so a resume from 10,000 events back rebuilt a 10,000-event list for
+each of its ten 1,000-event reads: 34 ms of CPU per resume even when its filter matched nothing.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict, deque
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from scrollr_relay.bus import HistoryGap, PublishResult, gap_reason
 from scrollr_relay.cursor import ORIGIN, Cursor, StreamId, new_epoch
 from scrollr_relay.event import Envelope, StoredEvent
+
+
+def _position(event: StoredEvent) -> StreamId:
+    return event.id
 
 
 class MemoryBus:
@@ -33,7 +43,8 @@ class MemoryBus:
         self._max_age_ms = max_age_seconds * 1000
         self._dedupe_window_ms = dedupe_window_seconds * 1000
         self._clock = clock
-        self._events: deque[StoredEvent] = deque()
+        self._events: list[StoredEvent] = []
+        self._first = 0  # the index of the oldest event kept; those before it are trimmed
         self._last = ORIGIN
         self._max_deleted = ORIGIN
         self._seen: OrderedDict[str, int] = OrderedDict()  # dedupe key -> accepted at (ms), oldest first
@@ -48,10 +59,17 @@ class MemoryBus:
         return StreamId(self._last.ms, self._last.seq + 1)
 
     def _trim(self, now_ms: int) -> None:
-        while len(self._events) > self._maxlen or (
-            self._max_age_ms and self._events and self._events[0].id.ms < now_ms - self._max_age_ms
+        events = self._events
+        while len(events) - self._first > self._maxlen or (
+            self._max_age_ms
+            and self._first < len(events)
+            and events[self._first].id.ms < now_ms - self._max_age_ms
         ):
-            self._max_deleted = self._events.popleft().id
+            self._max_deleted = events[self._first].id
+            self._first += 1
+        if self._first > self._maxlen:  # drop the trimmed ones in chunks: amortised O(1) per event
+            del events[: self._first]
+            self._first = 0
         horizon = now_ms - self._dedupe_window_ms
         while self._seen and next(iter(self._seen.values())) < horizon:
             self._seen.popitem(last=False)
@@ -80,14 +98,11 @@ class MemoryBus:
         reason = gap_reason(cursor, self.epoch, self._max_deleted, self._last)
         if reason is not None:
             raise HistoryGap(reason)
-        out: list[StoredEvent] = []
-        # Newest first from the right is cheap when the client is nearly caught up (the common case).
-        for event in reversed(self._events):
-            if event.id <= cursor.position:
-                break
-            out.append(event)
-        out.reverse()
-        return out[:limit]
+        start = bisect_right(self._events, cursor.position, lo=self._first, key=_position)
+        return self._events[start : start + limit]
+
+    # One process, no connections to share: a client's backlog is read like the hub's batches.
+    replay_after = read_after
 
     async def wait_after(self, position: StreamId, timeout_seconds: float) -> None:
         if self._last > position:

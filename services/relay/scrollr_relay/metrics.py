@@ -37,3 +37,16 @@ UNHANDLED_ERRORS = Counter(
 STREAMS_REFUSED_PER_CLIENT = Counter(
     "scrollr_streams_refused_per_client_total", "Streams refused at the per-client-address cap"
 )
+LIMITS_REACHED = Counter(
+    "scrollr_limits_reached_total",
+    "Requests refused or work cut short at a configured bound, by which bound (README, settings)",
+    ["limit"],
+)
+REPLAYS_ABANDONED = Counter(
+    "scrollr_replays_abandoned_total", "Backlog replays stopped because their stream closed first"
+)
+WORKERS_KILLED_SILENT = Gauge(
+    "scrollr_workers_killed_silent",
+    "WORKERS: workers the supervisor killed and replaced for falling silent (it tells each worker it starts)",
+    multiprocess_mode="max",
+)

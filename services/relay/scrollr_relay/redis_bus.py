@@ -28,18 +28,29 @@ from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from scrollr_relay.bus import BusUnavailable, HistoryGap, PublishResult, gap_reason
+from scrollr_relay.bus import BusUnavailable, EvictionRisk, HistoryGap, PublishResult, gap_reason
+from scrollr_relay.config import DEFAULT_BUS_TIMEOUT_SECONDS
 from scrollr_relay.cursor import LAST_POSSIBLE, Cursor, StreamId, new_epoch
 from scrollr_relay.event import Envelope, StoredEvent
 from scrollr_relay.redis_topology import SOCKET_TIMEOUT_SECONDS, Client, RedisSettings, connect
 
 T = TypeVar("T")
 
+# The replication id in INFO's text; a server that reports none (a Redis-compatible one without
+# replication ids) has one lineage for its whole life, so a constant stands in for it.
+LINEAGE_SCRIPT = """
+local function lineage_of(info)
+  return string.match(info, 'master_replid:(%w+)') or 'no-replid'
+end
+"""
+
 # KEYS[5] holds the replication id the epoch was issued under: see the module's docstring.
-_ENSURE_EPOCH = """
+_ENSURE_EPOCH = (
+    LINEAGE_SCRIPT
+    + """
 local function ensure_epoch()
   local epoch = redis.call('GET', KEYS[2])
-  local lineage = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  local lineage = lineage_of(redis.call('INFO', 'replication'))
   if not epoch or redis.call('GET', KEYS[5]) ~= lineage then
     redis.call('SET', KEYS[2], ARGV[1])
     redis.call('SET', KEYS[5], lineage)
@@ -56,6 +67,14 @@ local function last_id()
   return '0-0'
 end
 """
+)
+
+# The eviction policy of the server holding the stream (KEYS[1] routes the script to it in a Cluster).
+_EVICTION_POLICY = "return string.match(redis.call('INFO', 'memory'), 'maxmemory_policy:([%w-]+)') or ''"
+# Policies that may evict keys without a TTL: the bus's keys (the stream, its epoch, its trimmed
+# marker, its dedupe set) have none. Evicting the trimmed marker would let a trimmed cursor resume
+# with a silent gap; evicting the dedupe set would publish a retried delivery twice.
+EVICTING_POLICY_PREFIX = "allkeys-"
 
 # KEYS: stream, epoch, dedupe zset, trimmed, lineage
 # ARGV: candidate epoch, maxlen, min id ('' = no age limit), now ms, dedupe window ms,
@@ -113,6 +132,9 @@ return {epoch, last_id(), trimmed, entries}
 # thousands of backlog reads at once: they wait their turn for one of these (up to the socket
 # timeout) instead of each opening a connection, which ran into Redis's client limits and ended streams.
 CONCURRENT_COMMANDS = 32
+# Backlog reads (replays) take turns of their own: 20 clients resuming from far back and hanging up
+# in a loop once queued on the turns above and held webhooks and /readyz for 10 s each.
+REPLAY_COMMANDS = 8
 
 
 @contextlib.contextmanager
@@ -143,11 +165,14 @@ class RedisBus:
         maxlen: int,
         max_age_seconds: int = 0,
         dedupe_window_seconds: int,
+        deadline_seconds: float = DEFAULT_BUS_TIMEOUT_SECONDS,
     ) -> None:
         self._settings = settings
+        self._deadline_seconds = deadline_seconds
         self._client: Client | None = None
         self._connecting = asyncio.Lock()
         self._turns = asyncio.Semaphore(CONCURRENT_COMMANDS)
+        self._replay_turns = asyncio.Semaphore(REPLAY_COMMANDS)
         tag = "{" + stream_key + "}"
         self._keys = [stream_key, f"{tag}:epoch", f"{tag}:dedupe", f"{tag}:trimmed", f"{tag}:lineage"]
         self._maxlen = maxlen
@@ -166,21 +191,39 @@ class RedisBus:
                     self._client = await connect(self._settings)
         return self._client
 
-    async def _command(self, call: Callable[[Client], Awaitable[T]]) -> T:
+    async def _command(self, call: Callable[[Client], Awaitable[T]], turns: asyncio.Semaphore) -> T:
         """Run one command in its turn; any Redis failure (or no turn in time) is BusUnavailable."""
         try:
             async with asyncio.timeout(SOCKET_TIMEOUT_SECONDS):
-                await self._turns.acquire()
+                await turns.acquire()
         except TimeoutError:
             raise BusUnavailable("redis: no free connection in time") from None
         try:
             with _unavailable_on_failure():
                 return await call(await self._redis())
         finally:
-            self._turns.release()
+            turns.release()
 
-    async def _eval(self, script: str, *, keys: list[str], args: Sequence[Any]) -> Any:
-        return await self._command(lambda r: r.eval(script, len(keys), *keys, *args))
+    async def _within_deadline(self, command: Awaitable[T]) -> T:
+        """`command`, or BusUnavailable once BUS_TIMEOUT_SECONDS have passed, turn and retries included.
+
+        A frozen Redis (accepting connections, answering nothing) otherwise held a webhook for three
+        socket timeouts (30 s), past a proxy's read timeout, so Sequin saw a gateway error instead of
+        the 503 it retries. redis-py drops a connection whose command was cancelled, so nothing
+        stale is read from it later.
+        """
+        try:
+            async with asyncio.timeout(self._deadline_seconds):
+                return await command
+        except TimeoutError:
+            raise BusUnavailable(f"redis: no answer within {self._deadline_seconds:g} s") from None
+
+    async def _eval(
+        self, script: str, *, keys: list[str], args: Sequence[Any], turns: asyncio.Semaphore | None = None
+    ) -> Any:
+        return await self._command(
+            lambda r: r.eval(script, len(keys), *keys, *args), turns if turns is not None else self._turns
+        )
 
     async def publish(self, envelopes: Sequence[Envelope]) -> PublishResult:
         now_ms = int(time.time() * 1000)
@@ -188,15 +231,17 @@ class RedisBus:
         args: list[str | bytes | int] = [new_epoch(), self._maxlen, min_id, now_ms, self._dedupe_window_ms]
         for envelope in envelopes:
             args += [envelope.dedupe_key, envelope.topic, envelope.data]
-        epoch, published, duplicates, last = await self._publish(keys=self._keys, args=args)
+        epoch, published, duplicates, last = await self._within_deadline(
+            self._publish(keys=self._keys, args=args)
+        )
         head = Cursor(_text(epoch), StreamId.parse(last))
         return PublishResult(published=int(published), duplicates=int(duplicates), head=head)
 
     async def _read_script(
-        self, after: StreamId | None, limit: int
+        self, after: StreamId | None, limit: int, turns: asyncio.Semaphore | None = None
     ) -> tuple[str, StreamId, StreamId, list[Any]]:
         epoch, last, trimmed, entries = await self._read(
-            keys=self._keys, args=[new_epoch(), "" if after is None else str(after), limit]
+            keys=self._keys, args=[new_epoch(), "" if after is None else str(after), limit], turns=turns
         )
         return _text(epoch), StreamId.parse(last), StreamId.parse(trimmed), entries
 
@@ -205,9 +250,15 @@ class RedisBus:
         return Cursor(epoch, last)
 
     async def read_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
+        return await self._read_after(cursor, limit, self._turns)
+
+    async def replay_after(self, cursor: Cursor, limit: int) -> list[StoredEvent]:
+        return await self._read_after(cursor, limit, self._replay_turns)
+
+    async def _read_after(self, cursor: Cursor, limit: int, turns: asyncio.Semaphore) -> list[StoredEvent]:
         # Nothing can follow the largest id, and XRANGE refuses an interval that starts past it.
         after = None if cursor.position == LAST_POSSIBLE else cursor.position
-        epoch, last, trimmed, entries = await self._read_script(after, limit)
+        epoch, last, trimmed, entries = await self._read_script(after, limit, turns)
         reason = gap_reason(cursor, epoch, trimmed, last)
         if reason is not None:
             raise HistoryGap(reason)
@@ -222,7 +273,17 @@ class RedisBus:
     async def ping(self) -> None:
         # The read script, not PING: ready means the bus works, and Redis can answer PING while
         # refusing the scripts (a replica's READONLY, a user without the `info` or `eval` command).
+        policy = await self._within_deadline(self._readiness())
+        if policy.startswith(EVICTING_POLICY_PREFIX):
+            raise EvictionRisk(
+                f"redis maxmemory-policy is {policy}, which can evict the bus's keys (a trimmed cursor "
+                "would then resume with a silent gap): set maxmemory-policy to noeviction"
+            )
+
+    async def _readiness(self) -> str:
+        """The read script runs; and the eviction policy of the server holding the stream."""
         await self.head()
+        return _text(await self._eval(_EVICTION_POLICY, keys=self._keys[:1], args=[]))
 
     async def close(self) -> None:
         if self._client is not None:

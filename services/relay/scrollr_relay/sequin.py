@@ -19,7 +19,8 @@ import msgspec
 
 from scrollr_relay.topics import topic_problem
 
-Action = Literal["insert", "update", "delete", "read"]
+# `truncate` (record `{}`) is this project's emitter's, for a TRUNCATE of the table; Sequin sends none.
+Action = Literal["insert", "update", "delete", "read", "truncate"]
 
 
 class WebhookFormatError(ValueError):

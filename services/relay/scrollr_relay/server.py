@@ -15,7 +15,11 @@ as complete, the app's call returns, and the stream ends later by writing its la
 It also bounds how long a request may take to arrive (slowloris): the headers within
 `HEADER_TIMEOUT_SECONDS` of the request's start, the body within `BODY_TIMEOUT_SECONDS` after them.
 uvicorn has only an idle keep-alive timeout, so a request trickling in byte by byte would otherwise
-hold its connection (and, for a webhook, its buffered body) for ever.
+hold its connection (and, for a webhook, its buffered body) for ever. And it bounds how many bytes
+the headers may take (`MAX_HEADER_BYTES`): the parser keeps an unfinished header line whole, so
+without a cap 64 MiB of one unterminated header grew the process by 143 MiB. Bytes are counted as
+they arrive, before the parser sees them; past the cap the request gets 431 and its connection is
+closed, with no more of it buffered.
 
 The uvicorn internals this touches are few, and `self_check` names them: the protocol's
 `_start_asgi_task` (where the socket is offered, before the request's task exists) and the request's
@@ -28,8 +32,10 @@ says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
+import os
 import re
 import socket
 from collections.abc import Callable
@@ -41,10 +47,11 @@ from litestar import Litestar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from scrollr_relay import metrics
-from scrollr_relay.config import Settings
+from scrollr_relay.config import DEFAULT_MAX_HEADER_BYTES, Settings
 from scrollr_relay.hub import Hub
-from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues
+from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues, port_taken
 from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN, CLOSE_SLOW
+from scrollr_relay.workers import beat_interval
 
 log = logging.getLogger("scrollr.server")
 
@@ -59,6 +66,10 @@ CYCLE_ATTRIBUTES = (
     "disconnected",
 )
 GRACEFUL_SHUTDOWN_SECONDS = 5
+HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b'content-length: 29\r\nconnection: close\r\n\r\n{"error":"headers_too_large"}'
+)
 
 
 def self_check() -> str | None:
@@ -167,15 +178,25 @@ class StreamingHttpProtocol(HttpToolsProtocol):
     _deadline: asyncio.TimerHandle | None = None  # for the part of the request still to arrive
     header_timeout_seconds = 10.0
     body_timeout_seconds = 30.0
+    max_header_bytes = DEFAULT_MAX_HEADER_BYTES
+    # Bytes received towards the headers of the request being read; None once they are complete
+    # (its body, if any, is bounded elsewhere).
+    _header_bytes: int | None = 0
 
     @classmethod
     def configured(
-        cls, *, header_seconds: float, body_seconds: float, offers_socket: bool
+        cls,
+        *,
+        header_seconds: float,
+        body_seconds: float,
+        offers_socket: bool,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
     ) -> type[StreamingHttpProtocol]:
         """This protocol with its own settings (uvicorn instantiates the class it is given)."""
         attrs = {
             "header_timeout_seconds": header_seconds,
             "body_timeout_seconds": body_seconds,
+            "max_header_bytes": max_header_bytes,
             "offers_socket": offers_socket,
         }
         return type(cls.__name__, (cls,), attrs)
@@ -200,15 +221,44 @@ class StreamingHttpProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._arm(self.header_timeout_seconds, "headers")  # a connection that never sends a request
 
+    def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return  # refused: nothing more of it is parsed or kept
+        counted = self._header_bytes
+        if counted is None or counted + len(data) <= self.max_header_bytes:
+            if counted is not None:
+                self._header_bytes = counted + len(data)
+            super().data_received(data)
+            return
+        # Only up to the cap goes to the parser; the rest is parsed only if the headers ended in it.
+        room = self.max_header_bytes - counted
+        self._header_bytes = self.max_header_bytes
+        super().data_received(data[:room])
+        if self._header_bytes is not None and self._header_bytes >= self.max_header_bytes:
+            self._refuse_headers()
+        else:
+            self.data_received(data[room:])
+
+    def _refuse_headers(self) -> None:
+        metrics.LIMITS_REACHED.labels("header_bytes").inc()
+        log.info("refusing a request from %s: headers over %d bytes", self.client, self.max_header_bytes)
+        self._disarm()
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.write(HEADERS_TOO_LARGE)
+        # else a response is under way on this connection: a 431 can't go in its middle
+        self.transport.close()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._arm(self.header_timeout_seconds, "headers")
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._header_bytes = 0  # what arrives next is the next request's
         super().on_message_complete()
 
     def on_headers_complete(self) -> None:
+        self._header_bytes = None
         self._arm(self.body_timeout_seconds, "body")
         super().on_headers_complete()
 
@@ -239,19 +289,48 @@ class StreamingHttpProtocol(HttpToolsProtocol):
 class RelayServer(uvicorn.Server):
     """uvicorn waits for open responses to finish before it runs the lifespan shutdown, and SSE
     responses never finish by themselves; so the exit hook first ends every stream (clients
-    reconnect elsewhere and resume from their last id), then lets the server stop."""
+    reconnect elsewhere and resume from their last id), then lets the server stop.
 
-    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+    Under WORKERS it also tells the supervisor it is alive: a byte down `heartbeat_fd` every
+    `beat_seconds`, from the event loop itself, so a stuck loop falls silent (workers.py)."""
+
+    def __init__(
+        self, config: uvicorn.Config, hub: Hub, heartbeat_fd: int | None = None, beat_seconds: float = 1.0
+    ) -> None:
         super().__init__(config)
         self._hub = hub
+        self._heartbeat_fd = heartbeat_fd
+        self._beat_seconds = beat_seconds
+        self._beats: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self._heartbeat_fd is not None:
+            self._beats = asyncio.create_task(_beat_forever(self._heartbeat_fd, self._beat_seconds))
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._hub.close_all_soon(CLOSE_SHUTDOWN)
         super().handle_exit(sig, frame)
 
 
-def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None = None) -> None:
-    """Serve `app` in this process: on HOST:PORT, or on an inherited listening socket (workers.py)."""
+async def _beat_forever(fd: int, seconds: float) -> None:
+    os.set_blocking(fd, False)  # a supervisor slow to read must not stop this loop
+    while True:
+        with contextlib.suppress(BlockingIOError):
+            os.write(fd, b".")
+        await asyncio.sleep(seconds)
+
+
+def serve(
+    app: Litestar,
+    hub: Hub,
+    settings: Settings,
+    *,
+    listen_fd: int | None = None,
+    heartbeat_fd: int | None = None,
+) -> None:
+    """Serve `app` in this process: on HOST:PORT, or on an inherited listening socket and telling
+    the supervisor it is alive through `heartbeat_fd` (workers.py)."""
     problem = self_check()
     if problem is None:
         log.info("streams write straight to their sockets (uvicorn %s)", uvicorn.__version__)
@@ -260,6 +339,7 @@ def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None 
     protocol = StreamingHttpProtocol.configured(
         header_seconds=settings.header_timeout_seconds,
         body_seconds=settings.body_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
         offers_socket=problem is None,
     )
     config = uvicorn.Config(
@@ -281,5 +361,9 @@ def serve(app: Litestar, hub: Hub, settings: Settings, *, listen_fd: int | None 
     if listen_fd is not None:
         sockets = [socket.socket(fileno=listen_fd)]
     else:
-        sockets = accept_queues(settings.host, settings.port)  # several queues absorb a storm (listen.py)
-    RelayServer(config, hub).run(sockets=sockets)
+        try:
+            sockets = accept_queues(settings.host, settings.port)  # several queues absorb a storm (listen.py)
+        except OSError as exc:
+            log.error(port_taken(settings.host, settings.port, exc))
+            raise SystemExit(2) from None
+    RelayServer(config, hub, heartbeat_fd, beat_interval(settings)).run(sockets=sockets)

@@ -12,7 +12,8 @@ to the log only.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import psycopg
@@ -26,6 +27,7 @@ from scrollr_relay.bus import Bus, BusUnavailable
 from scrollr_relay.filters import FILTER_BY_TABLE, FilterError, StreamFilter, parse_filter
 
 log = logging.getLogger("scrollr.snapshot")
+T = TypeVar("T")
 SNAPSHOT_TABLES = ("trades", "games")
 SNAPSHOT_SCHEMA = "public"
 
@@ -46,18 +48,47 @@ def make_pool(database_url: str) -> AsyncConnectionPool:
         await conn.set_autocommit(True)
         await conn.execute("SET TimeZone = 'UTC'")
 
+    # No check on checkout: after a Postgres restart every pooled connection is dead, and the pool
+    # backs off a second, then two, then four between checks of each, so with four pooled the first
+    # snapshot waited out its 5 s and answered 503. A request that meets a dead connection checks
+    # the whole pool at once and tries again instead (`on_pooled_connection`).
     return AsyncConnectionPool(
         database_url,
         min_size=1,
         max_size=4,
         open=False,
         configure=configure,
-        # A pooled connection dies with a Postgres restart: test each on checkout, so the first
-        # snapshot after the database is back gets a fresh connection instead of a 503.
-        check=AsyncConnectionPool.check_connection,
         timeout=5,
         name="snapshot",
     )
+
+
+async def on_pooled_connection(
+    pool: AsyncConnectionPool, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]
+) -> T:
+    """`work` on a pooled connection; done again once, on fresh connections, when the pooled one
+    turns out dead (a restarted database: the others pooled with it are dead too)."""
+    try:
+        async with pool.connection() as conn:
+            return await work(conn)
+    except psycopg.OperationalError as exc:
+        log.info("met a broken pooled connection (%s): checking the pool, trying again", exc)
+        await pool.check()  # every idle connection tested; the dead ones replaced
+        async with pool.connection() as conn:
+            return await work(conn)
+
+
+async def read_rows(
+    conn: psycopg.AsyncConnection[Any], tables: list[str], chosen: StreamFilter | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of `tables` under the filter, in one repeatable-read transaction."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        for table in tables:
+            cur = await conn.execute(*select_rows(table, chosen))
+            rows[table] = rows_from(cur.description or [], await cur.fetchall())
+    return rows
 
 
 def unavailable(error: str, detail: str) -> Response[Any]:
@@ -107,12 +138,7 @@ def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
             return unavailable("unavailable", "snapshots are not configured on this relay")
         try:
             cursor = await bus.head()
-            rows: dict[str, list[dict[str, Any]]] = {}
-            async with pool.connection() as conn, conn.transaction():
-                await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                for table in sorted(wanted):
-                    cur = await conn.execute(*select_rows(table, chosen))
-                    rows[table] = rows_from(cur.description or [], await cur.fetchall())
+            rows = await on_pooled_connection(pool, lambda conn: read_rows(conn, sorted(wanted), chosen))
         except BusUnavailable as exc:
             log.warning("snapshot failed, bus unavailable: %s", exc)
             return unavailable("bus_unavailable", "the event bus is unavailable; retry shortly")

@@ -11,6 +11,7 @@ from scrollr_relay.cursor import Cursor
 
 CHANGE_EVENT = "change"
 RESET_EVENT = "reset"
+TRUNCATE_EVENT = "truncate"
 HEARTBEAT_EVENT = "heartbeat"
 
 
@@ -33,6 +34,12 @@ def frame(*, event: str, data: bytes, event_id: str | None = None) -> bytes:
 
 def change_frame(cursor: Cursor, data: bytes) -> bytes:
     return frame(event=CHANGE_EVENT, data=data, event_id=str(cursor))
+
+
+def truncate_frame(cursor: Cursor, data: bytes) -> bytes:
+    """A TRUNCATE: the change event of action `truncate` under its own event name, so a client drops
+    the table's rows (and one that doesn't know the name ignores it, as EventSource does)."""
+    return frame(event=TRUNCATE_EVENT, data=data, event_id=str(cursor))
 
 
 class ResetNotice(msgspec.Struct, frozen=True):
@@ -70,7 +77,29 @@ def heartbeat_frame(interval_seconds: float, *, delayed: bool = False) -> bytes:
     return b": ping\n" + frame(event=HEARTBEAT_EVENT, data=data)
 
 
+PROTOCOL_EVENT = "protocol"
+# The relay <-> client protocol: `version` is what this relay speaks; `oldest_client` the oldest
+# client protocol it still serves. Raise `oldest_client` when a change would make older clients
+# misbehave: they then say "a new version is available" (the dashboard) or update themselves (the
+# extension) instead. Clients compare it with their own (web/shared/protocol.ts, CLIENT_PROTOCOL).
+PROTOCOL_VERSION = 1
+OLDEST_CLIENT_PROTOCOL = 1
+
+
+class ProtocolNotice(msgspec.Struct, frozen=True):
+    version: int
+    oldest_client: int
+
+
+def protocol_frame(version: int = PROTOCOL_VERSION, oldest_client: int = OLDEST_CLIENT_PROTOCOL) -> bytes:
+    return frame(event=PROTOCOL_EVENT, data=msgspec.json.encode(ProtocolNotice(version, oldest_client)))
+
+
 def preamble(retry_milliseconds: int, heartbeat_seconds: float) -> bytes:
     """The first bytes of every stream, sent at once: proxies see the stream is live, and the client
-    learns the heartbeat interval (its watchdog) before the first one is due."""
-    return f"retry: {int(retry_milliseconds)}\n: connected\n\n".encode() + heartbeat_frame(heartbeat_seconds)
+    learns the protocol version and the heartbeat interval (its watchdog) before the first one is due."""
+    return (
+        f"retry: {int(retry_milliseconds)}\n: connected\n\n".encode()
+        + protocol_frame()
+        + heartbeat_frame(heartbeat_seconds)
+    )

@@ -11,21 +11,25 @@ cursor, or send `reset` when it can't be honoured → release the held frames ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
 
-from scrollr_relay import metrics
+from scrollr_relay import filter_budget, metrics, replays
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
+from scrollr_relay.clients import client_key
 from scrollr_relay.config import Settings
 from scrollr_relay.cursor import Cursor, CursorError, StreamId
+from scrollr_relay.filter_budget import FilterBudget
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.private import PrivatePart
+from scrollr_relay.replays import ReplaySlot, ReplaySlots
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
@@ -88,11 +92,27 @@ def _retry_after() -> tuple[bytes, bytes]:
     return (b"retry-after", str(random.randint(1, 10)).encode())
 
 
+# The bounds a stream may reach before its 200 (filter_budget.py, replays.py): a full process is a
+# 503 (a balancer tries another relay), one client past its share a 429.
+REFUSALS = {
+    filter_budget.LIMIT_PROCESS: (503, "filter capacity reached"),
+    filter_budget.LIMIT_CLIENT: (429, "filters from this address name too many values"),
+    replays.LIMIT_PROCESS: (503, "replay limit reached"),
+    replays.LIMIT_CLIENT: (429, "too many resumes from this address"),
+}
+
+
+async def _refuse(send: Send, limit: str) -> None:
+    metrics.LIMITS_REACHED.labels(limit).inc()
+    status, message = REFUSALS[limit]
+    await _plain(send, status, message, [_retry_after()])
+
+
 def _client_address(scope: dict[str, Any]) -> str:
-    """The client's address; behind a proxy named in TRUSTED_PROXIES the server took it from
-    X-Forwarded-For (server.py), otherwise it is the peer's."""
+    """The client's address, as the per-client caps count it (clients.py); behind a proxy named in
+    TRUSTED_PROXIES the server took it from X-Forwarded-For (server.py), otherwise it is the peer's."""
     client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+    return client_key(str(client[0])) if client else "unknown"
 
 
 async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
@@ -119,10 +139,30 @@ async def _replay(
         if backlog:
             subscriber.write(backlog)
         return end
+    return await _until_closed(subscriber, _replay_from_bus(bus, subscriber, cursor, private))
+
+
+async def _until_closed(subscriber: Subscriber, work: Coroutine[Any, Any, StreamId]) -> StreamId | None:
+    """`work`'s result, or None once the stream has closed: a replay stops when its client hangs up,
+    instead of reading a backlog no one will receive (orphaned replays once starved the webhooks)."""
+    task = asyncio.ensure_future(work)
+    await asyncio.wait((task, subscriber.done), return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        metrics.REPLAYS_ABANDONED.inc()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+    return task.result()
+
+
+async def _replay_from_bus(
+    bus: Bus, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
+) -> StreamId:
     try:
         position = cursor
         while True:
-            events = await bus.read_after(position, READ_BATCH)
+            events = await bus.replay_after(position, READ_BATCH)
             frames = [(f[0], f[2]) for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
             if private is not None:
                 frames = sorted(frames + private.own(cursor.epoch, events))
@@ -149,12 +189,16 @@ class EventStream:
         self._settings = settings
         self._tickets = tickets  # None: no accounts on this relay
         self._endings: set[asyncio.Task[None]] = set()
+        self._filter_budget = FilterBudget(
+            max_values=settings.max_filter_values, max_values_per_client=settings.max_filter_values_per_client
+        )
+        self._replays = ReplaySlots(
+            per_process=settings.max_replays, per_client=settings.max_replays_per_client
+        )
         self._preamble = preamble(settings.retry_milliseconds, settings.heartbeat_seconds)
 
     # One connection's whole order, top to bottom (the module's docstring): kept in one place.
-    async def __call__(  # noqa: PLR0915
-        self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool
-    ) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool) -> None:
         settings = self._settings
         try:
             request = parse_stream_request(
@@ -163,7 +207,8 @@ class EventStream:
         except StreamRequestError as exc:
             await _plain(send, 400, str(exc), [])
             return
-        client = _client_address(scope) if settings.max_streams_per_client else None
+        address = _client_address(scope)
+        client = address if settings.max_streams_per_client else None
         if len(self._hub.subscribers) >= settings.max_streams:
             metrics.STREAMS_REFUSED.inc()
             await _plain(send, 503, "stream limit reached", [_retry_after()])
@@ -176,20 +221,58 @@ class EventStream:
             metrics.STREAMS_REFUSED_PER_CLIENT.inc()
             await _plain(send, 429, "too many streams from this address", [_retry_after()])
             return
+        too_costly = self._filter_budget.refusal(address, request.filter)
+        if too_costly is not None:
+            await _refuse(send, too_costly)
+            return
+        slot = None
+        # A signed-in resume always reads the bus (its private events aren't among the recent
+        # frames: _replay), so it takes a replay slot even where the recent frames cover its cursor.
+        cursor = request.cursor
+        if cursor is not None and (request.ticket is not None or not self._hub.recent.covers(cursor)):
+            # This resume will read the bus (replays.py): refused before the 200 past a cap.
+            taken = self._replays.take(address)
+            if isinstance(taken, str):
+                await _refuse(send, taken)
+                return
+            slot = taken
         # A fresh list each time: ASGI middleware (CORS) may append to it in place.
         headers = list(STREAM_HEADERS)
         if head:
+            if slot is not None:
+                slot.give_back()
             await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
             return
-        grant = await self._redeem(request.ticket, send) if request.ticket is not None else None
-        if request.ticket is not None and grant is None:
-            return  # refused (401 or 503)
+        try:
+            # Redeemed once the stream is admitted: a refusal for a bound doesn't use the ticket up.
+            grant = await self._redeem(request.ticket, send) if request.ticket is not None else None
+            if request.ticket is not None and grant is None:
+                return  # refused (401 or 503)
+            await self._stream(scope, receive, send, request, headers, address, slot, grant)
+        finally:
+            if slot is not None:
+                slot.give_back()
+
+    async def _stream(
+        self,
+        scope: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        request: StreamRequest,
+        headers: list[tuple[bytes, bytes]],
+        address: str,
+        slot: ReplaySlot | None,
+        grant: TicketGrant | None,
+    ) -> None:
+        settings = self._settings
+        client = address if settings.max_streams_per_client else None
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(sink, filter=request.filter, client=client)
         self._hub.add(subscriber)
         private = self._hub.private.add(subscriber, grant) if grant is not None else None
+        self._filter_budget.charge(address, subscriber.filter)
         log.debug("stream opened after %s filter %s", request.cursor, request.filter)
         watcher: asyncio.Task[None] | None = None
         detached = False
@@ -205,6 +288,8 @@ class EventStream:
                     # The position can't be checked now; ending the stream makes the client retry.
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)
                     subscriber.close(CLOSE_BUS_UNAVAILABLE)
+            if slot is not None:
+                slot.give_back()  # the replay is over; the stream may live on for hours
             subscriber.go_live(resume_after)
             if private is not None:
                 private.go_live(resume_after)
@@ -213,12 +298,12 @@ class EventStream:
                 # request returns (and the middleware chain above it with it); its end comes from
                 # the hub, a lost connection or shutdown, through `done`.
                 detached = True
-                subscriber.done.add_done_callback(functools.partial(self._end_detached, subscriber))
+                subscriber.done.add_done_callback(functools.partial(self._end_detached, subscriber, address))
                 return
             await subscriber.done
         finally:
             if not detached:
-                self._hub.remove(subscriber)
+                self._remove(subscriber, address)
                 if watcher is not None:
                     watcher.cancel()
                 subscriber.close(CLOSE_CLIENT_GONE)
@@ -239,8 +324,12 @@ class EventStream:
             )
         return grant
 
-    def _end_detached(self, subscriber: Subscriber, _: asyncio.Future[str]) -> None:
+    def _remove(self, subscriber: Subscriber, address: str) -> None:
         self._hub.remove(subscriber)
+        self._filter_budget.release(address, subscriber.filter)
+
+    def _end_detached(self, subscriber: Subscriber, address: str, _: asyncio.Future[str]) -> None:
+        self._remove(subscriber, address)
         ending = asyncio.get_running_loop().create_task(_end(subscriber))
         self._endings.add(ending)  # the loop keeps only weak references to tasks
         ending.add_done_callback(self._endings.discard)

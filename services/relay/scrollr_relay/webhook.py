@@ -164,8 +164,10 @@ def sequin_webhook(bus: Bus, settings: Settings, activity: WebhookActivity) -> o
             try:
                 result = await bus.publish(envelopes)
             except BusUnavailable as exc:
+                # Which dependency, not where it lives: the address and error are for the log only.
+                log.warning("publish failed, bus unavailable: %s", exc)
                 raise WebhookRejected(
-                    503, "bus_unavailable", f"Event bus unavailable, retry: {exc}"
+                    503, "bus_unavailable", "Event bus unavailable, retry shortly"
                 ) from None
         except WebhookRejected as rejected:
             metrics.WEBHOOK_REJECTIONS.labels(rejected.reason).inc()

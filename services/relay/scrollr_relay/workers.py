@@ -6,6 +6,15 @@ would let whichever process wakes first take a burst of reconnects. They share t
 relays on separate machines do. This process only supervises: it restarts a worker that dies (its
 clients reconnect and resume), ends them all on SIGTERM/SIGINT, and keeps the Prometheus
 multiprocess directory through which /metrics, answered by any worker, counts for all of them.
+
+A worker that stops without dying (frozen, stopped, its event loop stuck) would keep its socket in
+the port's group, and the kernel would go on handing it half the new connections, unanswered. So
+each worker's event loop writes a byte down a pipe every fifth of `WORKER_TIMEOUT_SECONDS`
+(server.py), and a worker silent for that long is killed and replaced, taking its socket with it.
+
+SO_REUSEPORT would also let the workers join the sockets of another process already serving the
+port and split its traffic with it (a second relay with another secret): the port is first bound
+plainly, which fails when anything listens there.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import select
 import shutil
 import signal
 import socket
@@ -37,6 +47,17 @@ RESTART_BACKOFF = Backoff(initial_seconds=0.5, max_seconds=10.0)
 HEALTHY_AFTER_SECONDS = 5.0
 MAX_FAILED_STARTS = 5
 STOP_TIMEOUT_SECONDS = 15.0
+# A starting worker imports and builds its app before its first heartbeat.
+START_TIMEOUT_SECONDS = 60.0
+HEARTBEATS_PER_TIMEOUT = 5
+KILLED_SILENT_ENV = "SCROLLR_WORKERS_KILLED_SILENT"
+
+
+def beat_interval(settings: Settings) -> float:
+    """How often a worker's event loop says it is alive (and the supervisor looks)."""
+    return settings.worker_timeout_seconds / HEARTBEATS_PER_TIMEOUT
+
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -90,24 +111,78 @@ class Supervisor:
         self._metrics_dir = tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-")
         # pid -> (worker, when it started)
         self._workers: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
+        # heartbeat pipe (read end) -> (pid, when it last spoke); the clock starts at the spawn
+        self._beats: dict[int, tuple[int, float]] = {}
         self._failed_starts = 0
+        self._killed_silent = 0
 
     def _spawn(self) -> None:
         sock = listening_socket(self._settings.host, self._settings.port)
+        beat_read, beat_write = os.pipe()
         try:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "scrollr_relay", "--listen-fd", str(sock.fileno())],
-                env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir},
-                pass_fds=[sock.fileno()],
+                [
+                    sys.executable,
+                    "-m",
+                    "scrollr_relay",
+                    *("--listen-fd", str(sock.fileno())),
+                    *("--heartbeat-fd", str(beat_write)),
+                ],
+                env={
+                    **os.environ,
+                    "PROMETHEUS_MULTIPROC_DIR": self._metrics_dir,
+                    # The supervisor exports no metrics itself: its workers export its count.
+                    KILLED_SILENT_ENV: str(self._killed_silent),
+                },
+                pass_fds=[sock.fileno(), beat_write],
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads in the supervisor
             )
+        except BaseException:
+            os.close(beat_read)
+            raise
         finally:
             sock.close()  # the worker holds it now; a dead worker's socket must leave the group
-        self._workers[worker.pid] = (worker, time.monotonic())
+            os.close(beat_write)
+        now = time.monotonic()
+        self._workers[worker.pid] = (worker, now)
+        self._beats[beat_read] = (
+            worker.pid,
+            now + START_TIMEOUT_SECONDS - self._settings.worker_timeout_seconds,
+        )
+
+    def _listen_for_beats(self, seconds: float) -> None:
+        """Note every worker that spoke within `seconds`."""
+        ready, _, _ = select.select(list(self._beats), [], [], seconds)
+        now = time.monotonic()
+        for fd in ready:
+            pid, _ = self._beats[fd]
+            if os.read(fd, 4096):
+                self._beats[fd] = (pid, now)
+            else:  # the worker closed it: it is exiting, and its exit will be reaped
+                self._forget_beats(fd)
+
+    def _forget_beats(self, fd: int) -> None:
+        del self._beats[fd]
+        os.close(fd)
+
+    def _kill_the_silent(self) -> None:
+        now = time.monotonic()
+        for fd, (pid, spoke) in list(self._beats.items()):
+            if now - spoke > self._settings.worker_timeout_seconds:
+                log.error(
+                    "worker %d silent for %.1f s (WORKER_TIMEOUT_SECONDS): killing it", pid, now - spoke
+                )
+                self._forget_beats(fd)
+                self._killed_silent += 1
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # SIGKILL: a stopped or stuck process can't act on SIGTERM
 
     def _reap(self, pid: int, status: int) -> None:
         if pid not in self._workers:
             return
+        for fd, (beating, _) in list(self._beats.items()):
+            if beating == pid:
+                self._forget_beats(fd)
         worker, started = self._workers.pop(pid)
         worker.returncode = os.waitstatus_to_exitcode(status)
         multiprocess.mark_process_dead(pid, self._metrics_dir)  # type: ignore[no-untyped-call]
@@ -125,19 +200,23 @@ class Supervisor:
             for _ in range(self._settings.workers):
                 self._spawn()
             while True:
-                pid, status = os.waitpid(-1, 0)
-                self._reap(pid, status)
-                if self._failed_starts >= MAX_FAILED_STARTS:
-                    log.error("workers keep dying at start; giving up")
-                    return 1
-                time.sleep(RESTART_BACKOFF.delay(self._failed_starts))
-                self._spawn()
+                self._listen_for_beats(beat_interval(self._settings))
+                self._kill_the_silent()
+                while self._workers and (exited := os.waitpid(-1, os.WNOHANG))[0]:
+                    self._reap(*exited)
+                    if self._failed_starts >= MAX_FAILED_STARTS:
+                        log.error("workers keep dying at start; giving up")
+                        return 1
+                    time.sleep(RESTART_BACKOFF.delay(self._failed_starts))
+                    self._spawn()
         except _Stop:
             return 0
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             self._stop_all()
+            for fd in list(self._beats):
+                self._forget_beats(fd)
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
     def _stop_all(self) -> None:
@@ -158,9 +237,9 @@ class Supervisor:
 def supervise(settings: Settings) -> int:
     """Run `settings.workers` relay processes on one port until told to stop; the exit status."""
     try:
-        # Fails here, loudly, when the port is taken by something other than our own workers.
-        listening_socket(settings.host, settings.port).close()
+        # A plain bind first: SO_REUSEPORT alone would join another process's sockets on the port.
+        listen.check_free(settings.host, settings.port)
     except OSError as exc:
-        log.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
+        log.error(listen.port_taken(settings.host, settings.port, exc))
         return 2
     return Supervisor(settings).run()

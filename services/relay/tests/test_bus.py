@@ -3,13 +3,15 @@
 import asyncio
 import itertools
 import time
+import tracemalloc
 
 import pytest
+import redis as redis_client
 from scrollr_relay.bus import HistoryGap
 from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
 from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.redis_bus import RedisBus
+from scrollr_relay.redis_bus import LINEAGE_SCRIPT, RedisBus
 from scrollr_relay.redis_topology import redis_settings
 
 _keys = itertools.count()
@@ -139,3 +141,31 @@ async def test_wait_after_returns_when_an_event_arrives(make_bus):
     await bus.publish([env(1)])
     await asyncio.wait_for(waiter, 5)
     await bus.close()
+
+
+def test_the_memory_bus_reads_far_back_without_copying_its_tail():
+    """A read costs its own events: resuming from 10,000 back once rebuilt the whole tail per read."""
+    bus = MemoryBus(maxlen=20_000, dedupe_window_seconds=60)
+    start = asyncio.run(bus.head())
+    asyncio.run(bus.publish([env(n) for n in range(10_000)]))
+    tracemalloc.start()
+    try:
+        events = asyncio.run(bus.read_after(start, 100))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [e.data for e in events] == [b'{"n":%d}' % n for n in range(100)]
+    assert peak < 40_000, f"{peak} bytes allocated to read 100 events"
+
+
+@pytest.mark.parametrize(
+    ("info", "lineage"),
+    [
+        ("# Replication\r\nrole:master\r\nmaster_replid:8f1c2d\r\nmaster_repl_offset:0\r\n", "8f1c2d"),
+        ("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n", "no-replid"),  # a server without one
+    ],
+)
+def test_a_server_without_a_replication_id_still_has_a_lineage(redis_server, info, lineage):
+    """The scripts read `master_replid` from INFO; a Redis-compatible server may not report it."""
+    with redis_client.Redis(port=redis_server.port) as r:
+        assert r.eval(LINEAGE_SCRIPT + "return lineage_of(ARGV[1])", 0, info).decode() == lineage

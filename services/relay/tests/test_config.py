@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 import pytest
-from scrollr_core.settings import ConfigError
+from scrollr_core.settings import ConfigError, log_level_setting
 from scrollr_relay.config import load_settings
 
 OK = {"SEQUIN_WEBHOOK_SECRET": "x" * 20}
@@ -10,7 +10,7 @@ OK = {"SEQUIN_WEBHOOK_SECRET": "x" * 20}
 
 def test_defaults():
     settings = load_settings(OK)
-    assert settings.heartbeat_seconds == 15
+    assert settings.heartbeat_seconds == 5
     assert settings.port == 8080
     assert settings.redis is None
     assert settings.max_body_bytes == 1024 * 1024
@@ -141,3 +141,30 @@ def test_accounts_take_an_issuer_and_an_audience():
 def test_bad_account_settings_name_the_variable(env, names):
     with pytest.raises(ConfigError, match=names):
         load_settings({**OK, **env})
+
+
+@pytest.mark.parametrize("module", ["scrollr_relay", "scrollr_cdc"])
+def test_an_unknown_log_level_is_one_line_naming_it_not_a_traceback(tmp_path, module):
+    env = {"PATH": "/usr/bin", "LOG_LEVEL": "verbose", "SEQUIN_WEBHOOK_SECRET": "y" * 20}
+    result = subprocess.run(
+        [sys.executable, "-m", module],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    command = module.replace("_", "-")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"{command}: configuration error: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL,"
+        " not 'verbose'\n"
+    )
+
+
+def test_the_log_level_is_read_in_any_case_and_defaults_to_info():
+    assert log_level_setting({}) == "INFO"
+    assert log_level_setting({"LOG_LEVEL": " debug "}) == "DEBUG"
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        log_level_setting({"LOG_LEVEL": "5"})

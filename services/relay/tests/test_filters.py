@@ -2,7 +2,14 @@
 
 import msgspec
 import pytest
-from scrollr_relay.filters import MAX_FILTER_VALUES, FilterError, StreamFilter, filter_keys, parse_filter
+from scrollr_relay.filters import (
+    EVERY_ROW,
+    MAX_FILTER_VALUES,
+    FilterError,
+    StreamFilter,
+    filter_keys,
+    parse_filter,
+)
 
 
 def change(table: str, record: dict, changes: dict | None = None) -> bytes:
@@ -59,6 +66,15 @@ def test_a_change_matches_by_its_new_or_its_old_row():
         "trades", filter_keys("trades", change("trades", {"symbol": "AAPL"}))
     )  # no symbol filter
     assert filter_keys("users", change("users", {"symbol": "AAPL"})) == ()
+
+
+def test_a_truncate_passes_every_filter_that_takes_its_table():
+    truncate = msgspec.json.encode({"table": "trades", "action": "truncate", "record": {}, "changes": None})
+    for table in ("trades", "users"):
+        assert filter_keys(table, truncate) is EVERY_ROW
+    assert StreamFilter(symbols=frozenset({"AAPL"})).wants("trades", EVERY_ROW)
+    assert StreamFilter(symbols=frozenset(), leagues=frozenset({"NFL"})).wants("trades", EVERY_ROW)
+    assert not StreamFilter(topics=frozenset({"games"})).wants("trades", EVERY_ROW)
 
 
 def test_keys_of_odd_rows_are_empty_not_errors():

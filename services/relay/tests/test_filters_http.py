@@ -118,6 +118,8 @@ def test_catalog_serves_the_enabled_symbols_and_leagues(database_url, start_rela
     relay = start_relay({"DATABASE_URL": database_url})
     response = httpx.get(f"{relay.url}/catalog")
     assert response.status_code == 200 and "max-age" in response.headers["cache-control"]
+    # Cached publicly: every copy, with an Origin or without, must say it depends on it.
+    assert response.headers["vary"] == "Origin"
     catalog = response.json()
     symbols = {s["symbol"]: s for s in catalog["symbols"]}
     assert len(symbols) == 32 and "SOL-USD" not in symbols  # disabled in the seed
@@ -131,5 +133,16 @@ def test_catalog_serves_the_enabled_symbols_and_leagues(database_url, start_rela
     leagues = {league["league"]: league for league in catalog["leagues"]}
     assert {"NFL", "NBA", "NHL", "MLB"} <= set(leagues)
     assert leagues["NFL"]["sport"] == "football" and leagues["NFL"]["season_months"] == [9, 10, 11, 12, 1, 2]
+    # Every league offers its teams, whether or not it has a game today.
+    assert {league: len(leagues[league]["teams"]) for league in ("NFL", "NBA", "NHL", "MLB")} == {
+        "NFL": 32,
+        "NBA": 30,
+        "NHL": 32,
+        "MLB": 30,
+    }
+    assert len(leagues["College Football"]["teams"]) >= 50
+    assert {"code": "KC", "name": "Kansas City Chiefs"} in leagues["NFL"]["teams"]
+    names = [team["name"] for team in leagues["MLB"]["teams"]]
+    assert names == sorted(names)
     execute(database_url, "UPDATE tracked_symbols SET enabled = false WHERE symbol = 'BTC-USD'")
     assert "BTC-USD" not in {s["symbol"] for s in httpx.get(f"{relay.url}/catalog").json()["symbols"]}

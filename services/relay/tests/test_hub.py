@@ -2,7 +2,7 @@
 
 from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
-from scrollr_relay.filters import StreamFilter
+from scrollr_relay.filters import EVERY_ROW, StreamFilter
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
@@ -182,6 +182,8 @@ async def test_a_batch_reaches_only_the_groups_its_rows_concern_and_every_one_th
     assert reached(trade) == {"msft", "nfl", "games", "all"}  # "games" is scanned, then refused by topic
     assert reached(game) == {"aapl", "msft", "nfl", "games", "all"}
     assert reached(other) == set(made)  # a table without a row filter: every group
+    truncate = (StreamId(4, 0), "trades", b"", EVERY_ROW)
+    assert reached(truncate) == set(made)  # every row of the table: every group
     groups.remove(made["msft"])
     assert reached(trade) == {"nfl", "games", "all"}
     assert ("trades", "MSFT") not in groups._keyed and ("trades", "TSLA") not in groups._keyed

@@ -373,3 +373,25 @@ def test_an_oversized_body_and_a_gzip_bomb_get_413(bus_and_client):
 def test_a_content_length_larger_than_any_limit_is_413_not_500(client, digits):
     headers = bearer({"content-length": "9" * digits})
     assert client.post("/webhooks/sequin", content=b"{}", headers=headers).status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/schema", "/schema/openapi.json"])
+def test_the_schema_is_json_with_a_pages_security_headers(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Scrollr relay"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("path", ["/schema/swagger", "/schema/redoc", "/schema/elements", "/schema/rapidoc"])
+def test_no_schema_page_loads_scripts_from_a_cdn(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "<script" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/catalog", "/snapshot", "/schema"])
+def test_every_response_varies_with_origin(client, path):
+    assert client.get(path).headers["vary"] == "Origin"

@@ -1,6 +1,6 @@
 import pytest
 from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.sse import change_frame, frame, heartbeat_frame, preamble, reset_frame
+from scrollr_relay.sse import change_frame, frame, heartbeat_frame, preamble, reset_frame, truncate_frame
 
 from tests.support.sse import Parser
 
@@ -8,6 +8,12 @@ from tests.support.sse import Parser
 def test_change_frame_bytes():
     assert change_frame(Cursor("abc", StreamId(5, 1)), b'{"a":1}') == (
         b'id: abc-5-1\nevent: change\ndata: {"a":1}\n\n'
+    )
+
+
+def test_truncate_frame_is_a_change_under_its_own_event_name():
+    assert truncate_frame(Cursor("abc", StreamId(5, 2)), b'{"table":"trades"}') == (
+        b'id: abc-5-2\nevent: truncate\ndata: {"table":"trades"}\n\n'
     )
 
 
@@ -32,8 +38,12 @@ def test_heartbeat_is_a_comment_for_proxies_and_an_event_for_browsers():
     )  # no id: the cursor stays
 
 
-def test_preamble_says_the_heartbeat_interval_at_once():
-    assert preamble(2000, 0.5) == b"retry: 2000\n: connected\n\n" + heartbeat_frame(0.5)
+def test_preamble_says_the_protocol_and_the_heartbeat_interval_at_once():
+    assert preamble(2000, 0.5) == (
+        b"retry: 2000\n: connected\n\n"
+        + b'event: protocol\ndata: {"version":1,"oldest_client":1}\n\n'
+        + heartbeat_frame(0.5)
+    )
 
 
 @pytest.mark.parametrize(

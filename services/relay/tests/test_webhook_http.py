@@ -223,3 +223,32 @@ def test_a_redis_user_refused_the_bus_commands_is_not_ready_and_says_why(start_r
     assert httpx.get(f"{relay.url}/readyz").status_code == 503
     assert post(relay.url, batch(trade_message("NOPE", "1.00"))).status_code == 503
     wait_until(lambda: "no permissions to run the 'info' command" in relay.log(), what="why, in the log")
+
+
+@pytest.mark.parametrize(
+    ("policy", "ready"),
+    [("allkeys-lru", False), ("allkeys-lfu", False), ("volatile-lru", True), ("noeviction", True)],
+)
+def test_an_eviction_policy_that_can_drop_the_bus_keys_is_refused_loudly(
+    start_relay, fresh_redis, policy, ready
+):
+    with redis.Redis(port=fresh_redis.port) as admin:
+        admin.config_set("maxmemory-policy", policy)
+    relay = start_relay({"REDIS_URL": fresh_redis.url})
+    response = httpx.get(f"{relay.url}/readyz")
+    if ready:
+        assert response.status_code == 200
+        assert "maxmemory-policy" not in relay.log()
+        return
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "unavailable": "bus", "reason": "eviction_policy"}
+    # Said at start-up already, at ERROR, naming the policy and the fix.
+    wait_until(
+        lambda: "ERROR scrollr.health the event bus is misconfigured" in relay.log(), what="start-up error"
+    )
+    assert (
+        f"maxmemory-policy is {policy}" in relay.log() and "set maxmemory-policy to noeviction" in relay.log()
+    )
+    with redis.Redis(port=fresh_redis.port) as admin:
+        admin.config_set("maxmemory-policy", "noeviction")
+    assert httpx.get(f"{relay.url}/readyz").status_code == 200

@@ -1,15 +1,17 @@
 """WORKERS=N: several relay processes on one port, on one Redis, supervised by `scrollr-relay`."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 from scrollr_relay.workers import METRICS_DIR_PREFIX, remove_stale_metrics_dirs
 
-from tests.support.procs import wait_until
+from tests.support.procs import RelayProcess, wait_until
 from tests.support.sequin import publish
 from tests.support.sse import StreamClosed, open_stream
 
@@ -117,3 +119,62 @@ def test_only_the_metrics_of_dead_supervisors_are_removed(tmp_path):
         path.mkdir()
     assert remove_stale_metrics_dirs(str(tmp_path)) == [str(stale)]
     assert not stale.exists() and mine.exists() and unrelated.exists()
+
+
+def answered(relay, count: int) -> int:
+    """How many of `count` fresh connections get their /healthz answered within 5 s."""
+    ok = 0
+    for _ in range(count):
+        with contextlib.suppress(httpx.HTTPError):
+            ok += (
+                httpx.get(f"{relay.url}/healthz", timeout=5, headers={"Connection": "close"}).status_code
+                == 200
+            )
+    return ok
+
+
+def serving(relay, count: int) -> bool:
+    return relay.log().count("Application startup complete") == count
+
+
+def test_a_frozen_worker_is_replaced_within_the_worker_timeout(workers_relay):
+    # Both serving, so both speak: a worker frozen before its first word has START_TIMEOUT_SECONDS.
+    wait_until(lambda: serving(workers_relay, 2), timeout=30, what="both workers serving")
+    before = workers_of(workers_relay)
+    frozen = min(before)
+    os.kill(frozen, signal.SIGSTOP)  # alive, its socket still in the port's group, answering nothing
+    try:
+        # The issue's check: 15 s after the freeze, 38 of 40 new connections are answered.
+        wait_until(lambda: frozen not in workers_of(workers_relay), timeout=15, what="the frozen worker gone")
+        wait_until(lambda: len(workers_of(workers_relay)) == 2, timeout=15, what="a replacement worker")
+        wait_until(lambda: serving(workers_relay, 3), timeout=30, what="the replacement serving")
+        assert answered(workers_relay, 40) >= 38
+        assert "silent for" in workers_relay.log()
+        assert workers_relay.metric("scrollr_workers_killed_silent") == 1
+    finally:
+        if alive(frozen):
+            os.kill(frozen, signal.SIGCONT)
+
+
+def refused_start(start_env: dict[str, str], port: int, tmp_path) -> str:
+    """Start a relay on a port another already serves; its log, once it has exited with status 2."""
+    second = RelayProcess(start_env, log_dir=tmp_path, port=port).start(wait=False)
+    assert second.proc is not None
+    try:
+        assert second.proc.wait(30) == 2
+    finally:
+        second.kill()
+    return second.log()
+
+
+@pytest.mark.parametrize(("first_workers", "second_workers"), [("1", "2"), ("2", "2"), ("2", "1")])
+def test_a_relay_refuses_a_port_another_already_serves_in_one_line(
+    start_relay, redis_server, tmp_path, first_workers, second_workers
+):
+    env = {"REDIS_URL": redis_server.url, "STREAM_KEY": "events:port-taken"}
+    first = start_relay({**env, "WORKERS": first_workers})
+    log = refused_start({**env, "WORKERS": second_workers}, first.port, tmp_path)
+    assert "cannot listen on 127.0.0.1:" in log and "Address already in use" in log, log
+    assert "Traceback" not in log, log
+    # The first relay still answers every request itself (a joined group would take some of them).
+    assert answered(first, 20) == 20

@@ -4,7 +4,7 @@
 
 import { type ReactNode, useState } from "react";
 
-import { formatStart } from "../format";
+import { formatStart, safeLink } from "../format";
 import { useNow } from "../hooks/useNow";
 import type { Catalog } from "../hooks/useCatalog";
 import { type Flash, flashKey } from "../realtime-store";
@@ -13,20 +13,27 @@ import type { Row } from "../../shared/protocol";
 import { FlashOn } from "./Markets";
 import { SportsSettings } from "./Settings";
 
-function text(value: unknown): string {
+export function text(value: unknown): string {
   return value === null || value === undefined ? "" : String(value);
 }
 
-function Logo({ src, code }: { src: unknown; code: string }) {
-  const [failed, setFailed] = useState(false);
-  if (failed || typeof src !== "string" || !src.startsWith("https://")) {
-    return (
-      <span className="logo badge" aria-hidden="true">
-        {code.slice(0, 4)}
-      </span>
-    );
-  }
-  return <img className="logo" src={src} alt="" width={28} height={28} loading="lazy" onError={() => setFailed(true)} />;
+/** The team's code as a badge until its logo (a third-party CDN) has loaded, and for good if it
+ * fails: never a broken-image icon. The image loads unseen behind the badge. */
+export function Logo({ src, code }: { src: unknown; code: string }) {
+  const [state, setState] = useState<"loading" | "loaded" | "failed">("loading");
+  const url = safeLink(src);
+  return (
+    <span className="logo-slot" data-logo={url === null || state === "failed" ? "badge" : state}>
+      {state !== "loaded" && (
+        <span className="logo badge" aria-hidden="true">
+          {code.slice(0, 4)}
+        </span>
+      )}
+      {url !== null && state !== "failed" && (
+        <img className="logo" src={url} alt="" width={28} height={28} loading="lazy" onLoad={() => setState("loaded")} onError={() => setState("failed")} />
+      )}
+    </span>
+  );
 }
 
 interface TeamProps {
@@ -44,7 +51,7 @@ function Team({ game, side, flash, favourite }: TeamProps) {
   const code = text(game[`${side}_team_code`]);
   return (
     <div className={`team${won ? " winner" : ""}`} data-side={side}>
-      <Logo src={game[`${side}_team_logo`]} code={code} />
+      <Logo key={text(game[`${side}_team_logo`])} src={game[`${side}_team_logo`]} code={code} />
       <span className="name">
         {text(game[`${side}_team_name`]) || code}
         {favourite && <span className="favourite" aria-label="favourite team"> ★</span>}
@@ -60,7 +67,7 @@ function Team({ game, side, flash, favourite }: TeamProps) {
   );
 }
 
-function statusText(game: Row, now: number): string {
+export function statusText(game: Row, now: number): string {
   if (game.state === "pre") return formatStart(game.start_time, now);
   return text(game.short_detail) || text(game.status_long);
 }
@@ -99,6 +106,7 @@ export function SportsConfig({ games, flashes, preferences, onPreferences, catal
         <div className="games">
           {rows.map((game) => {
             const team = preferences.favouriteTeams[text(game.league)];
+            const link = safeLink(game.link);
             return (
               <article
                 key={String(game.id)}
@@ -108,7 +116,13 @@ export function SportsConfig({ games, flashes, preferences, onPreferences, catal
               >
                 <header>
                   <span className="league">{text(game.league)}</span>
-                  <span className="detail">{statusText(game, now)}</span>
+                  {link === null ? (
+                    <span className="detail">{statusText(game, now)}</span>
+                  ) : (
+                    <a className="detail" href={link} target="_blank" rel="noreferrer" title="Game page">
+                      {statusText(game, now)}
+                    </a>
+                  )}
                 </header>
                 <Team game={game} side="away" flash={flashes.get(flashKey("games", game.id, "away_team_score"))} favourite={team === game.away_team_code} />
                 <Team game={game} side="home" flash={flashes.get(flashKey("games", game.id, "home_team_score"))} favourite={team === game.home_team_code} />

@@ -3,7 +3,7 @@
 
 import type { ReactNode } from "react";
 
-import { ageOf, formatMoney, formatSigned } from "../format";
+import { ageOf, formatMoney, formatSigned, safeLink } from "../format";
 import { useNow } from "../hooks/useNow";
 import type { Catalog } from "../hooks/useCatalog";
 import { type Flash, flashKey } from "../realtime-store";
@@ -32,7 +32,7 @@ export function FlashOn({ flash, children }: { flash: Flash | undefined; childre
   );
 }
 
-function direction(row: Row): string {
+export function direction(row: Row): "up" | "down" | "flat" {
   const change = Number(row.price_change);
   return change > 0 ? "up" : change < 0 ? "down" : "flat";
 }
@@ -51,6 +51,7 @@ export function FinanceConfig({ trades, flashes, preferences, onPreferences, cat
   const now = useNow(5000);
   const rows = marketRows([...trades], preferences);
   const names = new Map(catalog?.symbols.map((s) => [s.symbol, s.name]) ?? []);
+  const links = new Map(catalog?.symbols.map((s) => [s.symbol, safeLink(s.link)]) ?? []);
   const set = (change: Partial<Preferences>) => onPreferences?.({ ...preferences, ...change });
   let message: ReactNode = null;
   if (preferences.symbols !== null && preferences.symbols.length === 0) message = "No symbols selected — choose some in Symbols settings.";
@@ -114,7 +115,13 @@ export function FinanceConfig({ trades, flashes, preferences, onPreferences, cat
               return (
                 <tr key={String(trade.id)} data-symbol={String(trade.symbol)} className={`dir-${dir}`}>
                   <th scope="row" className="symbol">
-                    {String(trade.symbol)}
+                    {links.get(String(trade.symbol)) ? (
+                      <a href={links.get(String(trade.symbol))!} target="_blank" rel="noreferrer" title="Quote page">
+                        {String(trade.symbol)}
+                      </a>
+                    ) : (
+                      String(trade.symbol)
+                    )}
                     {!compact && names.has(String(trade.symbol)) && <span className="name">{names.get(String(trade.symbol))}</span>}
                   </th>
                   <td className="num" data-field="price">

@@ -5,7 +5,7 @@
 
 import { useId, useState } from "react";
 
-import { type Catalog, inSeason } from "../hooks/useCatalog";
+import { type Catalog, type CatalogTeam, inSeason } from "../hooks/useCatalog";
 import { type Preferences, toggleChoice } from "../../shared/preferences";
 import type { Row } from "../../shared/protocol";
 
@@ -56,31 +56,41 @@ export function FinanceSettings({ catalog, preferences, onChange, open = false }
               Clear all
             </button>
           </div>
-          <ul className="choices">
-            {shown.map((s) => (
-              <li key={s.symbol}>
-                <label>
-                  <input type="checkbox" checked={chosen.has(s.symbol)} onChange={(e) => choose([s.symbol], e.target.checked)} />
-                  <span className="symbol">{s.symbol}</span> <span className="muted">{s.name}</span>
-                </label>
-              </li>
+          {shown.length === 0 && <p className="muted">No symbol matches.</p>}
+          {categories
+            .filter((c) => shown.some((s) => s.category === c))
+            .map((c, n) => (
+              <section key={c} className="category" aria-labelledby={`${id}-category-${n}`}>
+                <h3 id={`${id}-category-${n}`}>{c}</h3>
+                <ul className="choices">
+                  {shown
+                    .filter((s) => s.category === c)
+                    .map((s) => (
+                      <li key={s.symbol}>
+                        <label>
+                          <input type="checkbox" checked={chosen.has(s.symbol)} onChange={(e) => choose([s.symbol], e.target.checked)} />
+                          <span className="symbol">{s.symbol}</span> <span className="muted">{s.name}</span>
+                        </label>
+                      </li>
+                    ))}
+                </ul>
+              </section>
             ))}
-            {shown.length === 0 && <li className="muted">No symbol matches.</li>}
-          </ul>
         </>
       )}
     </details>
   );
 }
 
-/** The teams seen in a league's games, by code, for the favourite-team choice. */
-function teamsOf(games: Row[], league: string): Array<[string, string]> {
-  const teams = new Map<string, string>();
+/** A league's teams, by code, for the favourite-team choice: the catalog's, and any other seen in
+ * its games (a team the catalog doesn't list yet). */
+function teamsOf(catalogTeams: CatalogTeam[], games: Row[], league: string): Array<[string, string]> {
+  const teams = new Map<string, string>(catalogTeams.map((team) => [team.code, team.name]));
   for (const game of games) {
     if (game.league !== league) continue;
     for (const side of ["home", "away"]) {
       const code = game[`${side}_team_code`];
-      if (typeof code === "string") teams.set(code, String(game[`${side}_team_name`] ?? code));
+      if (typeof code === "string" && !teams.has(code)) teams.set(code, String(game[`${side}_team_name`] ?? code));
     }
   }
   return [...teams].sort((a, b) => a[1].localeCompare(b[1]));
@@ -107,7 +117,7 @@ export function SportsSettings({ catalog, preferences, onChange, games = [], ope
         <>
           <ul className="choices leagues">
             {catalog.leagues.map((league) => {
-              const teams = teamsOf(games, league.league);
+              const teams = teamsOf(league.teams ?? [], games, league.league);
               const favourite = preferences.favouriteTeams[league.league] ?? "";
               return (
                 <li key={league.league}>

@@ -12,6 +12,7 @@ const STATUS_LABEL: Record<Status, string> = {
   reconnecting: "Reconnecting…",
   disconnected: "Offline",
   error: "Unavailable",
+  outdated: "Update needed",
 };
 
 export function StatusDot({ status }: { status: Status }) {

@@ -10,6 +10,11 @@ export interface CatalogSymbol {
   link: string | null;
 }
 
+export interface CatalogTeam {
+  code: string;
+  name: string;
+}
+
 export interface CatalogLeague {
   league: string;
   name: string;
@@ -18,6 +23,8 @@ export interface CatalogLeague {
   country: string;
   logo: string | null;
   season_months: number[];
+  /** Its teams (tracked_teams), for the favourite-team choice; absent from an older relay. */
+  teams?: CatalogTeam[];
 }
 
 export interface Catalog {
@@ -27,9 +34,11 @@ export interface Catalog {
 
 const RETRY_MS = 5000;
 
-export function useCatalog(apiBase: string): Catalog | null {
+/** The catalog of `apiBase`; null while it loads, or while the API origin isn't known yet (null). */
+export function useCatalog(apiBase: string | null): Catalog | null {
   const [catalog, setCatalog] = useState<Catalog | null>(null);
   useEffect(() => {
+    if (apiBase === null) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = async () => {
