@@ -148,6 +148,18 @@ def preflight(settings: DevSettings) -> None:
         raise SystemExit(f"scrollr-dev: {problem.message}")
 
 
+def _database(settings: DevSettings) -> tuple[LocalPostgres | None, str]:
+    """The migrated database to run on: DATABASE_URL's, else one in a project-local cluster."""
+    cluster = None
+    database_url = settings.database_url
+    if database_url is None:
+        cluster = _local_postgres()
+        database_url = cluster.create_database("scrollr")
+    applied = migrate(database_url)
+    log.info("database ready (%s); migrations applied now: %s", database_url, applied or "none")
+    return cluster, database_url
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="scrollr-dev", description=__doc__)
     parser.add_argument("--preflight", action="store_true", help="only check the port and DATABASE_URL")
@@ -158,13 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.preflight:
         return
     port = settings.port
-    cluster = None
-    database_url = settings.database_url
-    if database_url is None:
-        cluster = _local_postgres()
-        database_url = cluster.create_database("scrollr")
-    applied = migrate(database_url)
-    log.info("database ready (%s); migrations applied now: %s", database_url, applied or "none")
+    cluster, database_url = _database(settings)
     secret = settings.secret
     web_dir = Path("web/dist").resolve()
     env = {
