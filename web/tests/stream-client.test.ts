@@ -227,7 +227,7 @@ test("a reset is told to the listener: what else the client keeps (the account's
   FakeEventSource.last!.onopen?.();
   FakeEventSource.last!.emit("reset", JSON.stringify({ reason: "history_trimmed", cursor: "e-9-0" }));
   assert.equal(resets, 1);
-  assert.equal(stream.phase, "snapshot");
+  assert.equal(stream.phase, "backoff"); // every reset's snapshot is spread over RESET_SPREAD_MS
 });
 
 test("a relay that no longer serves this client's protocol stops the stream and says outdated", async () => {
