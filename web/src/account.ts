@@ -99,7 +99,7 @@ export class Account {
 
   private useUser(user: User | null): void {
     this.user = user;
-    this.store.sendAuth(user?.access_token ?? null);
+    this.store.setAuth(user?.access_token ?? null);
     this.publish(this.view.enabled);
   }
 

@@ -72,6 +72,8 @@ export class RealtimeStore {
   savePreferences: (preferences: Preferences) => void = () => {};
   /** Tells the stream owner the signed-in user's access token, or null (set by connectRealtime). */
   sendAuth: (token: string | null) => void = () => {};
+  /** The access token this tab last told its owner (null: signed out, or not known yet). */
+  private token: string | null = null;
   /** The user changed a preference in this tab (account.ts saves it to the account). */
   onUserChange: (preferences: Preferences) => void = () => {};
   /** The account's preferences changed on the stream (account.ts applies the newer ones). */
@@ -111,6 +113,21 @@ export class RealtimeStore {
     this.usePreferences(preferences);
   }
 
+  /** The signed-in user's access token, or null (account.ts): told to the stream owner now, and
+   * again to any owner that starts later. */
+  setAuth(token: string | null): void {
+    this.token = token;
+    this.sendAuth(token);
+  }
+
+  /** Tell an owner that knows nothing of this tab (a newly elected leader, or this tab's own stream
+   * after a worker mismatch) its access token, then its interest: signed in, its first stream then
+   * already carries a ticket instead of streaming signed out. */
+  reintroduce(): void {
+    if (this.token !== null) this.sendAuth(this.token);
+    this.sendInterest(interestOf(this.view.preferences));
+  }
+
   /** Preferences changed elsewhere (another tab) or were loaded. */
   usePreferences(preferences: Preferences): void {
     const interestChanged = JSON.stringify(interestOf(preferences)) !== JSON.stringify(interestOf(this.view.preferences));
@@ -143,7 +160,7 @@ export class RealtimeStore {
       this.problem = message.problem;
       this.publish(message.status, message.liveAt);
     } else if (message.type === "askInterest") {
-      this.sendInterest(interestOf(this.view.preferences));
+      this.reintroduce();
     } else if (message.type === "account") {
       this.onAccount(message.account);
     } else if (message.type === "reset") {
@@ -210,7 +227,7 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
         worker.port.close();
         channel.close();
         send = streamInThisTab(store, onMessage, apiBase);
-        send({ type: "interest", view, interest: interestOf(store.preferences) });
+        store.reintroduce();
         return;
       }
       onMessage(event);
