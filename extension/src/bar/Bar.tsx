@@ -15,7 +15,8 @@ import { Freshness, StatusDot } from "../../../web/src/components/Status";
 import { formatMoney, formatSigned } from "../../../web/src/format";
 import { useNow } from "../../../web/src/hooks/useNow";
 import { flashKey } from "../../../web/src/realtime-store";
-import { type BarModel, shownStatus } from "./model";
+import { shownStatus } from "../state";
+import type { BarModel } from "./model";
 import { type BarSettings, type Category, clampHeight, HEIGHT_MAX, HEIGHT_MIN, shownCategory } from "./settings";
 
 const RESIZE_STEP = 8;
