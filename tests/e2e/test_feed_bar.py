@@ -309,6 +309,29 @@ def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
         expect(bar(other)).to_have_class(re.compile(r"\bdensity-compact\b"))
 
 
+def test_on_a_narrow_window_items_show_and_every_control_stays_on_screen(
+    playwright, database_url, ids, start_relay
+):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, _):
+        page = open_page(context, f"{site}/plain")
+        expect_bar_price(page, "AAPL", "100.00")
+        items = bar(page).get_by_role("group", name="Finance items")
+        for width in (640, 400, 320):
+            page.set_viewport_size({"width": width, "height": 300})
+            for name in ("Options", "Collapse"):  # glyphs below 640 px, still named by their text
+                box = bar(page).get_by_role("button", name=name, exact=True).bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (name, width)
+            shown = items.bounding_box()
+            assert shown is not None and shown["width"] >= 30, f"no room for the items at {width} px"
+            first = page.locator(
+                f'{HOST} [data-testid=bar-items] [data-symbol="AAPL"] .symbol'
+            ).bounding_box()
+            assert first is not None and first["x"] + first["width"] <= shown["x"] + shown["width"]
+        assert axe_violations(page) == []
+        bar(page).get_by_role("button", name="Collapse", exact=True).click()
+        expect(bar(page).get_by_role("button", name="Expand", exact=True)).to_be_visible()
+
+
 def test_the_ticker_pauses_on_hover_and_focus_and_stays_still_under_reduced_motion(
     playwright, database_url, ids, start_relay
 ):
@@ -374,6 +397,9 @@ def test_sports_items_and_the_honest_status_with_the_data_age(playwright, databa
         )
         expect(page.locator(f"{HOST} [data-testid=freshness]")).to_contain_text("Showing data from")
         expect(score).to_have_text("21")
+        bar_option(page, "Compact").click()  # compact keeps the age too
+        expect(bar(page)).to_have_class(re.compile(r"\bdensity-compact\b"))
+        expect(page.locator(f"{HOST} [data-testid=freshness]")).to_be_visible()
 
 
 def test_the_bar_ignores_what_the_page_posts(playwright, database_url, ids, start_relay):

@@ -233,11 +233,11 @@ export function Bar(props: BarProps) {
       )}
       <div className="controls">
         {!settings.collapsed && (
-          <button type="button" aria-expanded={options} aria-controls={options ? OPTIONS_ID : undefined} onClick={() => setOptions(!options)}>
+          <button type="button" className="options-toggle" aria-expanded={options} aria-controls={options ? OPTIONS_ID : undefined} onClick={() => setOptions(!options)}>
             Options
           </button>
         )}
-        <button type="button" aria-expanded={!settings.collapsed} onClick={() => onSettings({ collapsed: !settings.collapsed })}>
+        <button type="button" className="collapse" aria-expanded={!settings.collapsed} onClick={() => onSettings({ collapsed: !settings.collapsed })}>
           {settings.collapsed ? "Expand" : "Collapse"}
         </button>
       </div>
