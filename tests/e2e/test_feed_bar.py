@@ -4,6 +4,7 @@ from 127.0.0.1, fed by the background service worker's one stream (issue 21)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,7 +14,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.test_product import axe_violations, insert_game
 from tests.support.browser import ARTIFACTS, dollars, expect_status
-from tests.support.extension import extension_browser, open_popup
+from tests.support.cdp import Tab, cdp_browser
+from tests.support.extension import build_extension, extension_browser, open_popup
 from tests.support.pages import page_server
 from tests.support.pg import execute, insert_trade
 from tests.support.procs import RelayProcess, free_port, wait_until
@@ -161,6 +163,40 @@ def test_after_the_service_worker_is_stopped_the_bar_moves_again(playwright, dat
         set_price(relay, ids, "NVDA", "301.00")
         expect_bar_price(page, "NVDA", "301.00", timeout_ms=30_000)
         expect(page.locator(f"{HOST} [data-testid=status]")).to_have_attribute("data-status", "connected")
+
+
+def shown_price(tab: Tab, symbol: str) -> str | None:
+    return tab.evaluate(
+        f"document.querySelector('{HOST}')?.shadowRoot?.querySelector("
+        f"'[data-testid=bar-items] [data-symbol=\"{symbol}\"] [data-field=price]')?.textContent ?? null"
+    )
+
+
+def test_a_bar_in_a_background_tab_renders_only_once_shown_again(database_url, ids, start_relay):
+    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
+    # Not Playwright: it keeps every page it drives visible (tests/support/cdp.py).
+    with page_server() as site, cdp_browser(build_extension(relay.url)) as browser:
+        behind = browser.open(f"{site}/plain")
+        wait_until(lambda: shown_price(behind, "NVDA") == dollars("100.00"), what="the first bar")
+        front = browser.open(f"{site}/plain/2")  # a new tab in the same window, in front
+        wait_until(lambda: behind.evaluate("document.visibilityState") == "hidden", what="the tab hidden")
+        behind.evaluate(
+            f"window.barMutations = 0; new MutationObserver((records) => window.barMutations += records.length)"
+            f".observe(document.querySelector('{HOST}').shadowRoot,"
+            " {subtree: true, childList: true, characterData: true, attributes: true})"
+        )
+        set_price(relay, ids, "NVDA", "150.00")
+        wait_until(lambda: shown_price(front, "NVDA") == dollars("150.00"), what="the bar in front")
+        # The tab behind had the same change posted to it: for a second more, its bar stays as it was
+        # (Chromium runs no animation frame in a hidden tab; the bar asks for none either).
+        until = time.monotonic() + 1
+        while time.monotonic() < until:
+            assert shown_price(behind, "NVDA") == dollars("100.00")
+            assert behind.evaluate("window.barMutations") == 0
+        # Shown again, it renders what it missed, with no further change to prompt it.
+        behind.bring_to_front()
+        wait_until(lambda: behind.evaluate("document.visibilityState") == "visible", what="the tab shown")
+        wait_until(lambda: shown_price(behind, "NVDA") == dollars("150.00"), what="the missed change")
 
 
 def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
