@@ -216,6 +216,10 @@ def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
         )
         assert icons == [[size, size, size] for size in (16, 32, 48, 128)]
         deny = options.get_by_label("Never on")
+        # The options page, in a tab of its own, isn't held to the popup's 360 px.
+        assert (
+            options.evaluate("document.body.getBoundingClientRect().width") == options.viewport_size["width"]
+        )
         # A list with a mistake isn't saved, and says which entry is wrong.
         deny.fill("127.0.0.1\nnot a site/at all")
         options.get_by_role("button", name="Apply site lists").click()
