@@ -124,6 +124,20 @@ def test_on_a_hostile_page_with_a_strict_csp_the_bar_spans_its_edge_and_prices_m
         assert (box["left"], box["width"]) == (0, box["viewportWidth"])
 
 
+def test_styles_on_the_pages_root_or_on_the_bars_element_dont_move_or_hide_it(
+    playwright, database_url, ids, start_relay
+):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, _):
+        page = open_page(context, f"{site}/trapping")
+        expect_bar_price(page, "NVDA", "100.00")
+        page.evaluate("window.scrollTo(0, 800)")
+        wait_until(lambda: page.evaluate("window.scrollY") == 800, what="the page scrolled")
+        box = host_box(page)
+        assert (box["top"], box["left"], box["width"], box["height"]) == (0, 0, box["viewportWidth"], 56)
+        bar_option(page, "Move to bottom").click()
+        wait_until(lambda: host_box(page)["bottom"] == host_box(page)["viewportHeight"], what="the bottom")
+
+
 def popup_for(context: BrowserContext, page: Page) -> Page:
     """The popup, about `page`: opened in a window of its own while `page` is its window's active tab
     (a test can't click the toolbar button)."""

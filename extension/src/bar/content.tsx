@@ -82,8 +82,12 @@ class FeedBar {
     container.style.height = "100%"; // CSSOM, not an attribute: allowed under any CSP
     shadow.append(container);
     this.root = createRoot(container);
-    // On <html>, not <body>: a transform or filter on the page's body would trap a fixed element.
+    // On <html>, not <body>, and in the top layer (a manual popover: no light dismiss): a transform,
+    // filter or `contain` on the page's <html> or <body> would make it, not the viewport, the fixed
+    // bar's containing block, and the bar would scroll away with the page.
     document.documentElement.append(this.host);
+    this.host.popover = "manual";
+    this.host.showPopover();
     document.addEventListener("visibilitychange", this.onVisibility);
     this.layout();
     this.connect();
