@@ -547,3 +547,10 @@ def test_the_bar_has_no_axe_violations_and_a_screenshot(playwright, database_url
         bar(page).get_by_role("button", name="Collapse").click()
         expect(bar(page).get_by_role("button", name="Expand")).to_be_visible()
         assert axe_violations(page) == []
+        # The popup over this page, with its feed bar switches (the README's popup screenshot).
+        popup = popup_for(context, page)
+        popup.set_viewport_size({"width": 360, "height": 600})
+        expect(popup.get_by_role("switch", name="this site")).to_be_checked()
+        expect(popup.locator('tr[data-symbol="NVDA"] [data-field="price"]')).to_have_text("$187.34")
+        popup.screenshot(path=str(ARTIFACTS / "popup-over-a-page.png"))
+        assert axe_violations(popup) == []
