@@ -300,6 +300,12 @@ def test_push_mode_moves_the_page_content_and_overlay_leaves_it(playwright, data
             what="overlay",
         )
         assert first.evaluate("(e) => e.getBoundingClientRect().top") == top
+        # A page that takes the bar out has push mode's room back (the bar is unmounted, not left running).
+        bar_option(page, "Push").click()
+        margin = "getComputedStyle(document.documentElement).marginBottom"
+        wait_until(lambda: page.evaluate(margin) == "56px", what="push again")
+        page.evaluate(f"document.querySelector('{HOST}').remove()")
+        wait_until(lambda: page.evaluate(margin) == "0px", what="the room given back")
 
 
 def test_a_symbol_removed_in_the_options_page_leaves_every_open_bar(

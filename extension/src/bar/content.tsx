@@ -94,6 +94,11 @@ class FeedBar {
     this.schedule();
   }
 
+  /** False once the page took the bar's element out of the document. */
+  get inDocument(): boolean {
+    return this.host.isConnected;
+  }
+
   update(settings: BarSettings, preferences: Preferences): void {
     this.settings = settings;
     this.preferences = preferences;
@@ -208,6 +213,14 @@ async function main(): Promise<void> {
       bar = null;
     } else bar?.update(settings, preferences);
   };
+  // A page that takes the bar out has it gone, not running unseen: its port is closed (the background
+  // stops feeding it) and push mode's margin given back. A change of settings may bring it back.
+  new MutationObserver(() => {
+    if (bar !== null && !bar.inDocument) {
+      bar.unmount();
+      bar = null;
+    }
+  }).observe(document.documentElement, { childList: true });
   // Every setting and preference is applied to every open page at once.
   chrome.storage.onChanged.addListener((changes, area) => {
     if (area !== "sync") return;
