@@ -62,6 +62,14 @@ def host_box(page: Page) -> dict:
     )
 
 
+def focused_text(page: Page) -> str:
+    """The text of the element with keyboard focus, inside the bar's Shadow Root too."""
+    return page.evaluate(
+        "(() => { let e = document.activeElement;"
+        " while (e?.shadowRoot?.activeElement) e = e.shadowRoot.activeElement; return e?.textContent ?? ''; })()"
+    )
+
+
 def bar_option(page: Page, name: str):
     """A toggle behind the bar's Options button, opened if it isn't."""
     options = bar(page).get_by_role("button", name="Options")
@@ -363,7 +371,15 @@ def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
         wait_until(lambda: host_box(other)["height"] == 152, what="the key's height kept, once let go")
         collapse = bar(page).get_by_role("button", name="Collapse")
         expect(collapse).to_have_attribute("aria-expanded", "true")
-        collapse.click()
+        # By keyboard: Tab from the page's own controls reaches the bar's, and Enter works them.
+        page.locator("#page-button").focus()
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if focused_text(page) == "Collapse":
+                break
+        else:
+            pytest.fail("the bar's Collapse can't be reached with Tab")
+        page.keyboard.press("Enter")
         wait_until(lambda: host_box(other)["height"] == 32, what="collapsed everywhere")
         expect(page.locator(f"{HOST} [data-testid=bar-items]")).to_have_count(0)
         bar(other).get_by_role("button", name="Expand").click()
