@@ -41,6 +41,10 @@ lint:
 lock: bootstrap
     pip-compile -q --extra dev --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
+# Regenerate web/shared/tables.ts from the relay's table registry (services/relay/scrollr_relay/tables.py).
+tables: bootstrap
+    python -m scrollr_relay.tables > web/shared/tables.ts
+
 # Format the code in place.
 fmt:
     ruff format .

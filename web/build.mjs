@@ -42,11 +42,13 @@ async function buildWeb() {
   await copyFile(path.join(root, "web/src/styles.css"), path.join(out, "styles.css"));
 }
 
-async function buildExtension(out = path.join(root, "extension/dist")) {
+/** `testHooks`: a build for the tests, which keeps what only they read (the ids the background
+ * applied, extension/src/test-hooks.ts); every other build leaves that code out. */
+async function buildExtension(out = path.join(root, "extension/dist"), testHooks = false) {
   const src = path.join(root, "extension/src");
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
-  const define = { __SCROLLR_API__: JSON.stringify(extensionApi), "process.env.NODE_ENV": '"production"' };
+  const define = { __SCROLLR_API__: JSON.stringify(extensionApi), __SCROLLR_TEST_HOOKS__: JSON.stringify(testHooks), "process.env.NODE_ENV": '"production"' };
   await build({ ...common, entryPoints: [path.join(src, "background.ts")], outfile: path.join(out, "background.js"), format: "esm", define });
   for (const page of ["popup", "options"]) {
     await build({ ...common, entryPoints: [path.join(src, `${page}.tsx`)], outfile: path.join(out, `${page}.js`), format: "iife", minify: true, define });
@@ -88,7 +90,8 @@ const extensionOut = process.argv.indexOf("--extension-out");
 if (process.argv.includes("--tests")) {
   await buildTests();
 } else if (extensionOut > 0) {
-  await buildExtension(path.resolve(process.argv[extensionOut + 1])); // tests: built for their relay
+  // Tests and `just dev`: built for their relay (the tests with --test-hooks).
+  await buildExtension(path.resolve(process.argv[extensionOut + 1]), process.argv.includes("--test-hooks"));
 } else {
   await buildWeb();
   await buildExtension();

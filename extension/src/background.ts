@@ -18,15 +18,19 @@ import { requestTicket, StreamClient } from "../../web/shared/stream-client";
 import { accessToken, adopt, refreshAccount, signIn, signOut, storedAuth, syncOnSignIn } from "./account";
 import { serveBars } from "./bar/hub";
 import { apiOrigin, preferences, savePreferences } from "./settings";
-import { APPLIED_KEEP, POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
+import { POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
 import { changesWrite, readStored, type StorageWrite, stateWrite, WriteQueue } from "./storage";
+import { noteApplied } from "./test-hooks";
+
+/** True only in the tests' build (web/build.mjs --test-hooks): esbuild drops what it guards elsewhere. */
+declare const __SCROLLR_TEST_HOOKS__: boolean;
 
 let client: StreamClient | null = null;
 let starting: Promise<void> | null = null;
 // In order, so a later state never lands before an earlier one; a failed write (quota, a storage
 // error) is logged and the next one still runs, so the stored cursor never stops moving.
 const writes = new WriteQueue((error) => console.error("scrollr: storage write failed", error));
-const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, applied: [], problem: null, dropped: [], unreachableSince: null, updateCheck: null };
+const EMPTY: StoredState = { cursor: null, status: "connecting", liveAt: null, interest: null, apiBase: null, problem: null, dropped: [], unreachableSince: null, updateCheck: null };
 
 async function loadMeta(): Promise<StoredState> {
   const stored = await chrome.storage.session.get(STATE_KEY);
@@ -53,8 +57,8 @@ function saveState(stream: StreamClient, apiBase: string, rows: RowsState, curso
 function saveChanges(stream: StreamClient, changes: RowChange[], cursor: string): void {
   void writes.enqueue(async () => {
     const meta = await loadMeta();
-    const applied = [...meta.applied, ...changes.map((c) => c.eventId)].slice(-APPLIED_KEEP);
-    await apply(changesWrite(changes, { ...meta, cursor, applied, liveAt: stream.liveAt }));
+    await apply(changesWrite(changes, { ...meta, cursor, liveAt: stream.liveAt }));
+    if (__SCROLLR_TEST_HOOKS__) await noteApplied(changes);
   });
 }
 

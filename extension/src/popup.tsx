@@ -10,7 +10,8 @@ import { createRoot } from "react-dom/client";
 import { UNREACHABLE_AFTER_MS } from "../../web/shared/client-machine";
 import { rowWanted } from "../../web/shared/interest";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
-import type { Status } from "../../web/shared/protocol";
+import { type Status, TABLES } from "../../web/shared/protocol";
+import { keyOf } from "../../web/shared/rows";
 import { SportsConfig } from "../../web/src/components/Games";
 import { FinanceConfig } from "../../web/src/components/Markets";
 import { Freshness, StatusDot } from "../../web/src/components/Status";
@@ -20,16 +21,16 @@ import { type Flash, noteFlashes } from "../../web/src/realtime-store";
 import { AccountBar } from "./AccountBar";
 import { BarSwitches } from "./bar/PopupSwitches";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
-import { PORT_RETRY_MS, POPUP_PORT, SETTINGS_API_KEY } from "./state";
+import { PORT_RETRY_MS, POPUP_PORT, SETTINGS_API_KEY, shownStatus } from "./state";
 import { readStored, type StoredView } from "./storage";
 
 /** Flashes for the fields that changed between two stored views (the popup sees rows, not events). */
 function flashesOf(previous: StoredView | null, next: StoredView, flashes: Map<string, Flash>): Map<string, Flash> {
   if (previous === null) return flashes;
   const out = new Map(flashes);
-  for (const table of ["trades", "games"] as const) {
-    const before = new Map(previous.rows[table].map((row) => [String(row.id), row]));
-    for (const row of next.rows[table]) noteFlashes(out, table, String(row.id), before.get(String(row.id)), row);
+  for (const table of TABLES) {
+    const before = new Map(previous.rows[table].map((row) => [keyOf(table, row), row]));
+    for (const row of next.rows[table]) noteFlashes(out, table, keyOf(table, row), before.get(keyOf(table, row)), row);
   }
   return out;
 }
@@ -104,8 +105,7 @@ function Popup() {
       chrome.storage.onChanged.removeListener(onChanged);
     };
   }, []);
-  const stored: Status = state?.meta?.status ?? "connecting";
-  const status: Status = workerGone && (stored === "connected" || stored === "delayed") ? "reconnecting" : stored;
+  const status: Status = shownStatus(state?.meta?.status ?? "connecting", !workerGone);
   const interest = interestOf(preferences);
   const trades = (state?.rows.trades ?? []).filter((row) => rowWanted(interest, "trades", row));
   const games = (state?.rows.games ?? []).filter((row) => rowWanted(interest, "games", row));

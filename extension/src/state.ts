@@ -18,8 +18,6 @@ export interface StoredState {
   interest: Interest | null;
   /** The API origin the stored rows came from. */
   apiBase: string | null;
-  /** Stream ids applied, newest last, capped (the tests read it to prove nothing came twice). */
-  applied: string[];
   /** Why the server refused the stream, in words for the user; null unless it did. */
   problem: string | null;
   /** Saved choices dropped because the catalog doesn't have them (said once in the popup). */
@@ -33,8 +31,14 @@ export interface StoredState {
 
 export const STATE_KEY = "scrollr";
 export const SETTINGS_API_KEY = "apiBase";
-export const APPLIED_KEEP = 500;
 export const POPUP_PORT = "scrollr-popup";
 export const PORT_RETRY_MS = 500;
 export const WATCHDOG_ALARM = "scrollr-watchdog";
 export const WATCHDOG_PERIOD_MINUTES = 0.5; // Chrome's minimum alarm period (30 s)
+
+/** The status the popup and the bars show: a stored "live" isn't live while the worker that would
+ * keep it so is gone (stopped by Chrome; the port to it dropped), whatever it last wrote. */
+export function shownStatus(stored: Status, workerUp: boolean): Status {
+  if (!workerUp && (stored === "connected" || stored === "delayed")) return "reconnecting";
+  return stored;
+}

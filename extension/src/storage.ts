@@ -5,7 +5,7 @@
 
 import type { Row, RowChange, Table } from "../../web/shared/protocol";
 import { TABLES } from "../../web/shared/protocol";
-import type { RowsState } from "../../web/shared/rows";
+import { keyOf, perTable, type RowsState } from "../../web/shared/rows";
 import { STATE_KEY, type StoredState } from "./state";
 
 const ROW_PREFIX = `${STATE_KEY}:row:`;
@@ -68,13 +68,13 @@ export interface StoredView {
 
 /** Everything the background stored, as the popup and a restarted worker need it. */
 export function readStored(items: Record<string, unknown>): StoredView {
-  const rows: Record<Table, Row[]> = { trades: [], games: [] };
+  const rows: Record<Table, Row[]> = perTable(() => []);
   const versions: Array<[string, number, number]> = [];
   for (const [key, value] of Object.entries(items)) {
     if (!key.startsWith(ROW_PREFIX)) continue;
     const entry = value as StoredRow;
     rows[entry.table].push(entry.row);
-    if (entry.version) versions.push([`${entry.table}:${String(entry.row.id)}`, ...entry.version]);
+    if (entry.version) versions.push([`${entry.table}:${keyOf(entry.table, entry.row)}`, ...entry.version]);
   }
   return { meta: (items[STATE_KEY] as StoredState | undefined) ?? null, rows, versions };
 }

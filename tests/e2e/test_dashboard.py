@@ -9,10 +9,12 @@ from playwright.sync_api import expect
 from tests.support.browser import (
     ARTIFACTS,
     WEB_DIST,
+    applied_ids,
     dashboard_relay_env,
     expect_not_live,
     expect_price,
     expect_status,
+    record_applied,
 )
 from tests.support.pg import execute, insert_trade
 from tests.support.sequin import batch, post, trade_message
@@ -99,6 +101,7 @@ def test_relay_outage_keeps_data_shows_status_and_resumes_without_gaps(
         post(publisher.url, batch(update(ids["MSFT"], "MSFT", "101.00")))
         for page in pages:
             wait_price(page, "MSFT", "101.00")
+            record_applied(page)
         served.kill()
         for page in pages:
             expect_not_live(page)
@@ -115,7 +118,7 @@ def test_relay_outage_keeps_data_shows_status_and_resumes_without_gaps(
             page.wait_for_selector("[data-status=connected]", timeout=60_000)
             wait_price(page, "MSFT", "104.00")
             wait_price(page, "AAPL", "220.00")
-            applied = page.evaluate("window.__scrollr.appliedEventIds")
+            applied = applied_ids(page)
             assert len(applied) == len(set(applied)), "an event was applied twice"
             assert sent[-1] in applied
     finally:

@@ -27,7 +27,10 @@ def ids(database_url):
 
 
 def applied(page):
-    return page.evaluate("chrome.storage.session.get('scrollr').then((s) => s.scrollr.applied)")
+    """The ids the background applied, kept by the tests' build only (extension/src/test-hooks.ts)."""
+    return page.evaluate(
+        "chrome.storage.session.get('scrollr:test:applied').then((s) => s['scrollr:test:applied'])"
+    )
 
 
 def test_popup_shows_live_updates_without_being_reopened(playwright, database_url, ids, start_relay):

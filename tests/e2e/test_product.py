@@ -16,9 +16,11 @@ from playwright.sync_api import Page, expect
 
 from tests.support.browser import (
     ARTIFACTS,
+    applied_ids,
     dashboard_relay_env,
     expect_price,
     expect_status,
+    record_applied,
 )
 from tests.support.pg import cdc_env, execute, insert_trade
 from tests.support.procs import wait_until
@@ -87,6 +89,7 @@ def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(br
     try:
         set_price(database_url, "AAPL", "101.00")
         expect_price(page, "AAPL", "101.00")
+        record_applied(page)
         os.kill(relay.proc.pid, signal.SIGSTOP)  # the socket stays open; nothing more comes through it
         try:
             # The heartbeat is 1 s: Delayed after 2 silent heartbeats, given up after 2.5.
@@ -108,7 +111,8 @@ def test_a_frozen_relay_is_not_shown_as_live_and_comes_back_with_nothing_lost(br
         expect_status(page, "connected", timeout_ms=30_000)
         expect_price(page, "MSFT", "102.00")
         expect(page.get_by_test_id("freshness")).to_have_count(0)
-        applied = page.evaluate("window.__scrollr.appliedEventIds")
+        applied = applied_ids(page)
+        assert applied, "the change committed while frozen was applied"
         assert len(applied) == len(set(applied)), "an event was applied twice"
     finally:
         context.close()

@@ -35,6 +35,18 @@ def expect_price(page: Page, symbol: str, price: str, timeout_ms: float = 30_000
     )
 
 
+def record_applied(page: Page) -> None:
+    """From now on, note each stream id the tab applies (the store's test hook, `onApplied`): the
+    dashboard itself keeps none."""
+    page.evaluate("window.__applied = []; window.__scrollr.onApplied = (id) => window.__applied.push(id)")
+
+
+def applied_ids(page: Page) -> list[str]:
+    """The ids the tab applied since `record_applied`, in order."""
+    ids: list[str] = page.evaluate("window.__applied")
+    return ids
+
+
 def expect_status(page: Page, status: str, timeout_ms: float = 30_000) -> None:
     expect(page.locator("[data-testid=status]")).to_have_attribute("data-status", status, timeout=timeout_ms)
 

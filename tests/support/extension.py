@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def build_extension(api_origin: str) -> Path:
+    """The extension with its test hooks (`--test-hooks`: the ids it applied, kept for the tests)."""
     out = Path(tempfile.mkdtemp(prefix="scrollr-ext-"))
     subprocess.run(
-        ["node", "web/build.mjs", "--extension-out", str(out)],
+        ["node", "web/build.mjs", "--extension-out", str(out), "--test-hooks"],
         cwd=ROOT,
         env={**os.environ, "SCROLLR_EXTENSION_API_ORIGIN": api_origin},
         check=True,

@@ -60,12 +60,16 @@ class Rows:
         self._node = subprocess.Popen(
             ["node", str(rows_cli())], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
         )
+        # A follower's thread applies events while the test's thread reads the rows: one question
+        # and its answer at a time, or answers go to the wrong asker.
+        self._asking = threading.Lock()
         weakref.finalize(self, self._node.kill)
 
     def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self._node.stdin is not None and self._node.stdout is not None
-        self._node.stdin.write(json.dumps(request) + "\n")
-        answer: dict[str, Any] = json.loads(self._node.stdout.readline())
+        with self._asking:
+            self._node.stdin.write(json.dumps(request) + "\n")
+            answer: dict[str, Any] = json.loads(self._node.stdout.readline())
         if "error" in answer:
             raise ValueError(f"rows.ts refused {request['op']}: {answer['error']}")
         return answer

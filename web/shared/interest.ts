@@ -1,12 +1,12 @@
 // Which rows a client follows: the `symbols` and `leagues` filters of /events and /snapshot. Null
 // means every row of that table; an empty list, none. Pure: no I/O.
 
-import type { Row, Table } from "./protocol";
+import { type FilterParam, ROW_FILTERS, type Table } from "./tables";
 
-export interface Interest {
-  symbols: string[] | null;
-  leagues: string[] | null;
-}
+/** A list (or null) per row filter of the relay's registry: `symbols`, `leagues`. */
+export type Interest = Record<FilterParam, string[] | null>;
+
+const FILTERS = Object.values(ROW_FILTERS);
 
 export const EVERYTHING: Interest = { symbols: null, leagues: null };
 
@@ -18,7 +18,7 @@ function sameList(a: string[] | null, b: string[] | null): boolean {
 }
 
 export function sameInterest(a: Interest, b: Interest): boolean {
-  return sameList(a.symbols, b.symbols) && sameList(a.leagues, b.leagues);
+  return FILTERS.every(({ param }) => sameList(a[param], b[param]));
 }
 
 function unionOf(lists: Array<string[] | null>): string[] | null {
@@ -29,25 +29,24 @@ function unionOf(lists: Array<string[] | null>): string[] | null {
 /** One stream for several views: every row any of them shows. No views: nothing is needed yet. */
 export function unionInterest(interests: Interest[]): Interest {
   if (interests.length === 0) return EVERYTHING;
-  return { symbols: unionOf(interests.map((i) => i.symbols)), leagues: unionOf(interests.map((i) => i.leagues)) };
+  return Object.fromEntries(FILTERS.map(({ param }) => [param, unionOf(interests.map((i) => i[param]))])) as Interest;
 }
 
 /** Does `outer` receive every row `inner` needs? */
 export function covers(outer: Interest, inner: Interest): boolean {
   const within = (o: string[] | null, i: string[] | null) => o === null || (i !== null && i.every((v) => o.includes(v)));
-  return within(outer.symbols, inner.symbols) && within(outer.leagues, inner.leagues);
+  return FILTERS.every(({ param }) => within(outer[param], inner[param]));
 }
 
 /** The query parameters of an interest (`symbols=AAPL,MSFT&leagues=NFL`); "" for everything. */
 export function filterQuery(interest: Interest): string {
-  const parts: string[] = [];
-  if (interest.symbols !== null) parts.push(`symbols=${interest.symbols.map(encodeURIComponent).join(",")}`);
-  if (interest.leagues !== null) parts.push(`leagues=${interest.leagues.map(encodeURIComponent).join(",")}`);
-  return parts.join("&");
+  const chosen = FILTERS.filter(({ param }) => interest[param] !== null);
+  return chosen.map(({ param }) => `${param}=${interest[param]!.map(encodeURIComponent).join(",")}`).join("&");
 }
 
 /** Does a row belong to an interest (the same rule as the server's filter, on the new row)? */
-export function rowWanted(interest: Interest, table: Table, row: Row): boolean {
-  const chosen = table === "trades" ? interest.symbols : interest.leagues;
-  return chosen === null || chosen.includes(String(table === "trades" ? row.symbol : row.league));
+export function rowWanted(interest: Interest, table: Table, row: Record<string, unknown>): boolean {
+  const { param, column } = ROW_FILTERS[table];
+  const chosen = interest[param];
+  return chosen === null || chosen.includes(String(row[column]));
 }

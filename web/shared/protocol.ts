@@ -1,5 +1,6 @@
 import type { AccountPreferences } from "./account-sync";
 import type { Interest } from "./interest";
+import type { Table } from "./tables";
 
 // Protocol strings in one place: SSE event names from the relay, and the messages the stream
 // owner (SharedWorker, leader tab or extension service worker) sends to its views.
@@ -31,10 +32,11 @@ export function channelName(build: string = BUILD): string {
 export function buildOfName(name: string): string | null {
   return name.startsWith(CHANNEL_PREFIX) ? name.slice(CHANNEL_PREFIX.length) : null;
 }
-export const TABLES = ["trades", "games"] as const;
+// The tables, their keys and filters are declared once, in the relay (tables.ts is generated from it).
+export { TABLES, type Table } from "./tables";
 
-export type Table = (typeof TABLES)[number];
-export type Row = Record<string, unknown> & { id: number | string };
+/** A row as the relay sends it: column -> value, keyed by its table's primary key (rows.ts keyOf). */
+export type Row = Record<string, unknown>;
 /** `connecting`: not live yet; `connected`: live; `reconnecting`: was live, retrying; `disconnected`:
  * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx);
  * `outdated`: the relay no longer serves this client's protocol (a reload or update fixes it). In

@@ -3,7 +3,8 @@
 // already holds a newer one by (commit_lsn, commit_idx). Re-applying what the snapshot already
 // reflects is therefore harmless. Pure: no I/O.
 
-import { type Row, type RowChange, type Table, TABLES } from "./protocol";
+import type { Row, RowChange } from "./protocol";
+import { ROW_KEYS, type Table, TABLES } from "./tables";
 
 export interface ChangeEvent {
   table: string;
@@ -31,8 +32,18 @@ export interface RowsState {
 
 export const DELETED_VERSIONS_KEPT = 1000;
 
+/** One entry per table, each made by `make`. */
+export function perTable<T>(make: () => T): Record<Table, T> {
+  return Object.fromEntries(TABLES.map((table) => [table, make()])) as Record<Table, T>;
+}
+
 export function emptyRows(): RowsState {
-  return { tables: { trades: new Map(), games: new Map() }, versions: new Map(), deleted: new Map() };
+  return { tables: perTable(() => new Map()), versions: new Map(), deleted: new Map() };
+}
+
+/** A row's key within its table: its primary key (tables.ts), as text. */
+export function keyOf(table: Table, row: Row): string {
+  return String(row[ROW_KEYS[table]]);
 }
 
 export function isTable(name: string): name is Table {
@@ -42,7 +53,7 @@ export function isTable(name: string): name is Table {
 export function rowsFromSnapshot(snapshot: Snapshot): RowsState {
   const state = emptyRows();
   for (const table of TABLES) {
-    for (const row of snapshot.rows[table] ?? []) state.tables[table].set(String(row.id), row);
+    for (const row of snapshot.rows[table] ?? []) state.tables[table].set(keyOf(table, row), row);
   }
   return state;
 }
@@ -62,7 +73,7 @@ function newer(a: [number, number], b: [number, number]): boolean {
 /** Apply one change in place; the row change to show, or null if it changed nothing. */
 export function applyChange(state: RowsState, event: ChangeEvent, eventId: string): RowChange | null {
   if (!isTable(event.table)) return null;
-  const key = String(event.record.id);
+  const key = keyOf(event.table, event.record);
   const versionKey = `${event.table}:${key}`;
   const version: [number, number] = [event.commit_lsn ?? 0, event.commit_idx ?? -1];
   const held = state.versions.get(versionKey) ?? state.deleted.get(versionKey);
@@ -102,7 +113,7 @@ export function applyRowChange(state: RowsState, change: RowChange): void {
 }
 
 export function rowsToLists(state: RowsState): Record<Table, Row[]> {
-  return { trades: [...state.tables.trades.values()], games: [...state.tables.games.values()] };
+  return Object.fromEntries(TABLES.map((table) => [table, [...state.tables[table].values()]])) as Record<Table, Row[]>;
 }
 
 export function rowsFromLists(lists: Partial<Record<Table, Row[]>>, versions: Array<[string, number, number]> = []): RowsState {

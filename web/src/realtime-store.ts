@@ -11,7 +11,6 @@ import { channelName, type OwnerMessage, type Row, type RowChange, type Status, 
 import { applyRowChange, emptyRows, isAfter, rowsFromLists, type RowsState } from "../shared/rows";
 import { newViewId, VIEW_REFRESH_MS } from "../shared/views";
 
-export const APPLIED_IDS_KEPT = 500;
 /** The fields whose change is worth a flash: a price, a score. Clock ticks and timestamps aren't. */
 const FLASHING_FIELDS: Record<string, string[]> = { trades: ["price"], games: ["home_team_score", "away_team_score"] };
 
@@ -81,9 +80,10 @@ export class RealtimeStore {
   /** The stream was reset: private events may have been missed too, so account.ts reads the
    * account's preferences again. */
   onReset: () => void = () => {};
-  /** The latest stream ids applied in this tab, in order and capped (tests read it to prove nothing
-   * came twice); a tab open for days must not keep every id it ever saw. */
-  readonly appliedEventIds: string[] = [];
+  /** Told each stream id this tab applies, in order. Nothing in the product listens: it is for the
+   * tests (through `window.__scrollr`), which record the ids to prove nothing came twice; the tab
+   * itself keeps none of them. */
+  onApplied: ((eventId: string) => void) | null = null;
 
   constructor(preferences: Preferences = DEFAULT_PREFERENCES) {
     this.view = { status: "connecting", liveAt: null, latestTrades: [], latestGames: [], flashes: this.flashes, preferences, problem: null };
@@ -177,8 +177,7 @@ export class RealtimeStore {
       const before = this.rows.tables[change.table].get(change.key);
       applyRowChange(this.rows, change);
       noteFlashes(this.flashes, change.table, change.key, before, change.row);
-      this.appliedEventIds.push(change.eventId);
-      if (this.appliedEventIds.length > APPLIED_IDS_KEPT) this.appliedEventIds.shift();
+      this.onApplied?.(change.eventId);
       this.cursor = change.eventId;
     }
   }

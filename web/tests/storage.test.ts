@@ -5,9 +5,9 @@ import { changesWrite, readStored, rowKey, stateWrite, WriteQueue } from "../../
 import { STATE_KEY, type StoredState } from "../../extension/src/state";
 import { EVERYTHING } from "../shared/interest";
 import { applyChange, rowsFromLists, rowsFromSnapshot, type ChangeEvent } from "../shared/rows";
-import { APPLIED_IDS_KEPT, RealtimeStore } from "../src/realtime-store";
+import { RealtimeStore } from "../src/realtime-store";
 
-const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", applied: [], problem: null, dropped: [], unreachableSince: null, updateCheck: null };
+const META: StoredState = { cursor: "e-9-0", status: "connected", liveAt: 5, interest: null, apiBase: "http://x", problem: null, dropped: [], unreachableSince: null, updateCheck: null };
 
 function trade(action: ChangeEvent["action"], id: number, price: string, lsn: number): ChangeEvent {
   return { table: "trades", action, record: { id, price }, changes: null, commit_lsn: lsn, commit_idx: 0, commit_timestamp: null };
@@ -95,9 +95,11 @@ test("a new state replaces every row key and the stored view reads back what was
   assert.deepEqual(view.versions, [["trades:7", 40, 0]]);
 });
 
-test("a tab keeps only the latest applied ids and forgets the flashes of deleted rows", () => {
+test("a tab tells each applied id to its observer, keeps none, and forgets the flashes of deleted rows", () => {
   const store = new RealtimeStore();
-  const count = APPLIED_IDS_KEPT + 100;
+  const applied: string[] = [];
+  store.onApplied = (eventId) => applied.push(eventId);
+  const count = 600;
   const rows = Array.from({ length: count }, (_, n) => ({ id: n, symbol: `S${n}`, price: "1.00" }));
   store.handle({ type: "state", rows: { trades: rows, games: [] }, cursor: "e-1-0", status: "connected", liveAt: 1, problem: null, interest: EVERYTHING });
   const change = (n: number, deleted: boolean) => ({
@@ -108,8 +110,9 @@ test("a tab keeps only the latest applied ids and forgets the flashes of deleted
   });
   store.handle({ type: "changes", changes: Array.from({ length: count }, (_, n) => change(n, false)) });
   store.handle({ type: "changes", changes: Array.from({ length: count / 2 }, (_, n) => change(2 * n + 1, true)) });
-  assert.equal(store.appliedEventIds.length, APPLIED_IDS_KEPT);
-  assert.equal(store.appliedEventIds.at(-1), `e-3-${count - 1}`);
+  assert.equal(applied.length, count + count / 2);
+  assert.equal(applied.at(-1), `e-3-${count - 1}`);
+  assert.ok(!Object.values(store).some((value) => Array.isArray(value) && value.includes(applied[0])), "the tab kept an applied id");
   const flashing = [...store.getSnapshot().flashes.keys()];
   assert.equal(flashing.length, count / 2);
   assert.ok(flashing.every((key) => Number(key.split(":")[1]) % 2 === 0 && key.endsWith(":price")));

@@ -4,6 +4,7 @@
 // what a restarted worker resumes from and what the bars show are the same rows.
 
 import type { Row, Table } from "../../../web/shared/protocol";
+import { keyOf } from "../../../web/shared/rows";
 import { STATE_KEY, type StoredState } from "../state";
 import { readStored, type StoredRow } from "../storage";
 import { BAR_PORT, type BarMessage, type BarMeta, type RowRemoval } from "./protocol";
@@ -37,7 +38,7 @@ export function updateOf(changes: Record<string, chrome.storage.StorageChange>, 
     const before = change.oldValue as StoredRow | undefined;
     const after = change.newValue as StoredRow | undefined;
     if (after?.table && after.row) upserts.push({ table: after.table, row: after.row });
-    else if (before?.table && before.row) removals.push({ table: before.table, key: String(before.row.id) });
+    else if (before?.table && before.row) removals.push({ table: before.table, key: keyOf(before.table, before.row) });
     else continue;
     touched = true;
   }

@@ -4,6 +4,7 @@
 
 import { type Row, type Status, type Table, TABLES } from "../../../web/shared/protocol";
 import { type Flash, noteFlashes } from "../../../web/src/realtime-store";
+import { keyOf, perTable } from "../../../web/shared/rows";
 import type { BarMessage } from "./protocol";
 
 export interface BarModel {
@@ -16,11 +17,11 @@ export interface BarModel {
 }
 
 export function emptyModel(): BarModel {
-  return { rows: { trades: new Map(), games: new Map() }, status: "connecting", liveAt: null, hasState: false, flashes: new Map() };
+  return { rows: perTable(() => new Map()), status: "connecting", liveAt: null, hasState: false, flashes: new Map() };
 }
 
 function put(model: BarModel, table: Table, row: Row): void {
-  const key = String(row.id);
+  const key = keyOf(table, row);
   noteFlashes(model.flashes, table, key, model.rows[table].get(key), row);
   model.rows[table].set(key, row);
 }
@@ -46,10 +47,4 @@ export function applyBarMessage(model: BarModel, message: BarMessage): void {
   model.status = message.status;
   model.liveAt = message.liveAt;
   model.hasState = true;
-}
-
-/** The status to show: stored "live" isn't live while the worker that would keep it so is gone. */
-export function shownStatus(stored: Status, workerUp: boolean): Status {
-  if (!workerUp && (stored === "connected" || stored === "delayed")) return "reconnecting";
-  return stored;
 }

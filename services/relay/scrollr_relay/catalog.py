@@ -1,4 +1,5 @@
-"""`GET /catalog`: the symbols and leagues a user can follow (`tracked_symbols`, `tracked_leagues`),
+"""`GET /catalog`: the symbols and leagues a user can follow (`tracked_symbols`, `tracked_leagues`:
+the catalog tables tables.py names for the `symbols` and `leagues` filters),
 each league with its teams (`tracked_teams`) for the favourite-team choice.
 
 Clients build their settings from it and send the chosen values back as `/events` and `/snapshot`
@@ -16,6 +17,7 @@ from litestar import Response, get
 from psycopg_pool import AsyncConnectionPool
 
 from scrollr_relay.snapshot import SnapshotError, on_pooled_connection, unavailable
+from scrollr_relay.tables import FILTER_BY_TABLE
 
 log = logging.getLogger("scrollr.catalog")
 CACHE_SECONDS = 60
@@ -50,10 +52,15 @@ class Catalog(msgspec.Struct, frozen=True):
     leagues: list[TrackedLeague]
 
 
-SYMBOLS_QUERY = "SELECT symbol, name, category, exchange, link FROM tracked_symbols WHERE enabled ORDER BY category, symbol"
+# The values the row filters of tables.py take: their catalog tables, keyed by the filter column.
+_SYMBOLS, _LEAGUES = FILTER_BY_TABLE["trades"], FILTER_BY_TABLE["games"]
+SYMBOLS_QUERY = (
+    f"SELECT {_SYMBOLS.column}, name, category, exchange, link FROM {_SYMBOLS.catalog} WHERE enabled "
+    f"ORDER BY category, {_SYMBOLS.column}"
+)
 LEAGUES_QUERY = (
-    "SELECT league, name, sport, category, country, logo, season_months::int[] FROM tracked_leagues "
-    "WHERE enabled ORDER BY league"
+    f"SELECT {_LEAGUES.column}, name, sport, category, country, logo, season_months::int[] "
+    f"FROM {_LEAGUES.catalog} WHERE enabled ORDER BY {_LEAGUES.column}"
 )
 TEAMS_QUERY = "SELECT league, code, name FROM tracked_teams ORDER BY league, name"
 

@@ -82,7 +82,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_milliseconds: int = DEFAULT_RETRY_MILLISECONDS
     stream_key: str = STREAM_KEY
     web_dir: str | None = None
-    sequin_webhook_url: str | None = None
     workers: int = 1
     worker_timeout_seconds: float = DEFAULT_WORKER_TIMEOUT_SECONDS
     stream_max_topics: int = DEFAULT_STREAM_MAX_TOPICS
@@ -211,7 +210,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         stream_key=env.get("STREAM_KEY", "").strip() or STREAM_KEY,
         web_dir=web_dir,
-        sequin_webhook_url=url_setting(env, "SEQUIN_WEBHOOK_URL", ("http", "https")),
         workers=workers,
         worker_timeout_seconds=number_setting(
             env, "WORKER_TIMEOUT_SECONDS", DEFAULT_WORKER_TIMEOUT_SECONDS, minimum=0.5, kind=float

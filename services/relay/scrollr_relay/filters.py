@@ -2,7 +2,7 @@
 `/snapshot`).
 
 `topics` chooses tables; `symbols` chooses the rows of `trades` by their `symbol`, `leagues` the rows
-of `games` by their `league`. Omitted means all; an empty value (`symbols=`) means none of them. A
+of `games` by their `league` (declared in tables.py). Omitted means all; an empty value (`symbols=`) means none of them. A
 change is delivered when its new *or* its old row matches, so a row that leaves a filter (a game
 moved to another league) is seen leaving.
 
@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from scrollr_relay.tables import FILTER_BY_TABLE, RowFilter
 from scrollr_relay.topics import TopicError, decode_value, parse_topic_filter, raw_query
 
 
@@ -26,21 +27,6 @@ class FilterError(ValueError):
     """A filter parameter is invalid; the message says why."""
 
 
-@dataclass(frozen=True)
-class RowFilter:
-    """A query parameter that chooses the rows of one table by one column."""
-
-    param: str
-    table: str
-    column: str
-    max_chars: int  # the column's declared length
-
-
-ROW_FILTERS = (
-    RowFilter("symbols", "trades", "symbol", 30),
-    RowFilter("leagues", "games", "league", 50),
-)
-FILTER_BY_TABLE = {f.table: f for f in ROW_FILTERS}
 MAX_FILTER_VALUES = 256
 # Tickers (BRK.B, BTC-USD, ^GSPC, EURUSD=X) and league names (NFL, Premier League, Ligue 1).
 _VALUE = re.compile(r"[A-Za-z0-9^][A-Za-z0-9 .&'^=_/:-]*")
@@ -55,12 +41,10 @@ class StreamFilter:
     leagues: frozenset[str] | None = None
 
     def rows_of(self, table: str) -> frozenset[str] | None:
-        """The values chosen for `table`'s filter column; None: every row."""
-        if table == "trades":
-            return self.symbols
-        if table == "games":
-            return self.leagues
-        return None
+        """The values chosen for `table`'s filter column (tables.py); None: every row."""
+        spec = FILTER_BY_TABLE.get(table)
+        chosen: frozenset[str] | None = None if spec is None else getattr(self, spec.param)
+        return chosen
 
     def wants(self, topic: str, keys: tuple[str, ...]) -> bool:
         """Does a change of `topic`, whose rows hold `keys` in the filter column, pass?"""
@@ -98,15 +82,18 @@ def parse_filter(query_string: bytes, max_topics: int) -> StreamFilter | None:
         topics = parse_topic_filter(query["topics"], max_topics) if "topics" in query else None
     except TopicError as exc:
         raise FilterError(str(exc)) from None
-    rows = {spec.param: parse_values(spec, query[spec.param]) for spec in ROW_FILTERS if spec.param in query}
+    rows = {
+        spec.param: parse_values(spec, query[spec.param])
+        for spec in FILTER_BY_TABLE.values()
+        if spec.param in query
+    }
     if topics is None and not rows:
         return None
-    return StreamFilter(topics=topics, symbols=rows.get("symbols"), leagues=rows.get("leagues"))
+    return StreamFilter(topics=topics, **rows)
 
 
-class _Keys(msgspec.Struct):
-    symbol: Any = None
-    league: Any = None
+# The filter columns of tables.py (symbol, league): the only fields of a row decoded here.
+_Keys = msgspec.defstruct("_Keys", [(spec.column, Any, None) for spec in FILTER_BY_TABLE.values()])
 
 
 # The keys of a TRUNCATE: every row of its table, so every filter that takes the table passes it.
@@ -115,8 +102,8 @@ EVERY_ROW: tuple[str, ...] = ("*",)  # "*" is no symbol or league (parse_values)
 
 class _Change(msgspec.Struct):
     action: str = ""
-    record: _Keys | None = None
-    changes: _Keys | None = None
+    record: _Keys | None = None  # type: ignore[valid-type]  # a struct made from the registry
+    changes: _Keys | None = None  # type: ignore[valid-type]
 
 
 _decode_change = msgspec.json.Decoder(_Change).decode
@@ -135,7 +122,7 @@ def filter_keys(topic: str, data: bytes) -> tuple[str, ...]:
         return EVERY_ROW
     if spec is None:
         return ()
-    keys = []
+    keys: list[str] = []
     for row in (change.record, change.changes):
         value = getattr(row, spec.column, None) if row is not None else None
         if isinstance(value, str) and value not in keys:

@@ -69,7 +69,6 @@ class Hub:
         self.private = PrivateRoutes()  # signed-in streams' private events (private.py)
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self.head: Cursor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
@@ -214,7 +213,7 @@ class Hub:
                 attempt = await self._note_bus_down(exc, attempt)
 
     async def _read_forever(self) -> None:
-        cursor = self.head = await self._head_when_available()
+        cursor = await self._head_when_available()
         self.recent.restart(cursor)
         attempt = 0
         while True:
@@ -229,11 +228,11 @@ class Hub:
                     continue
                 frames = self.deliver(cursor.epoch, events)
                 self.recent.extend(frames)
-                cursor = self.head = Cursor(cursor.epoch, events[-1].id)
+                cursor = Cursor(cursor.epoch, events[-1].id)
             except HistoryGap as gap:
                 head = await self._head_when_available()
                 self.reset_all(head, gap.reason)
-                cursor = self.head = head
+                cursor = head
             except BusUnavailable as exc:
                 attempt = await self._note_bus_down(exc, attempt)
             except Exception:

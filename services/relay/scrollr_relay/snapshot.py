@@ -21,15 +21,14 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
-from scrollr_core.pgrows import rows_from, select_all, use_text_values
+from scrollr_core.pgrows import rows_from, use_text_values
 
 from scrollr_relay.bus import Bus, BusUnavailable
-from scrollr_relay.filters import FILTER_BY_TABLE, FilterError, StreamFilter, parse_filter
+from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
+from scrollr_relay.tables import BY_NAME, TABLE_NAMES
 
 log = logging.getLogger("scrollr.snapshot")
 T = TypeVar("T")
-SNAPSHOT_TABLES = ("trades", "games")
-SNAPSHOT_SCHEMA = "public"
 
 
 class Snapshot(msgspec.Struct, frozen=True):
@@ -97,13 +96,7 @@ def unavailable(error: str, detail: str) -> Response[Any]:
 
 def select_rows(table: str, chosen: StreamFilter | None) -> tuple[sql.Composed, tuple[object, ...]]:
     """The query for `table`'s rows under the filter, the same rows `/events` would deliver."""
-    values = chosen.rows_of(table) if chosen is not None else None
-    if values is None:
-        return select_all(SNAPSHOT_SCHEMA, table), ()
-    query = sql.SQL("SELECT * FROM {}.{} WHERE {} = ANY(%s) ORDER BY 1").format(
-        sql.Identifier(SNAPSHOT_SCHEMA), sql.Identifier(table), sql.Identifier(FILTER_BY_TABLE[table].column)
-    )
-    return query, (sorted(values),)
+    return BY_NAME[table].snapshot_query(chosen.rows_of(table) if chosen is not None else None)
 
 
 def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
@@ -123,15 +116,15 @@ def snapshot_handler(bus: Bus, pool: AsyncConnectionPool | None) -> object:
         ] = None,
     ) -> Response[Snapshot | SnapshotError]:
         try:
-            chosen = parse_filter(request.scope["query_string"], len(SNAPSHOT_TABLES))
+            chosen = parse_filter(request.scope["query_string"], len(TABLE_NAMES))
         except FilterError as exc:
             return Response(SnapshotError("bad_filter", str(exc)), status_code=400)
         topics_chosen = chosen.topics if chosen is not None else None
-        wanted = topics_chosen if topics_chosen is not None else frozenset(SNAPSHOT_TABLES)
-        unknown = sorted(wanted - set(SNAPSHOT_TABLES))
+        wanted = topics_chosen if topics_chosen is not None else frozenset(TABLE_NAMES)
+        unknown = sorted(wanted - set(TABLE_NAMES))
         if unknown:
             return Response(
-                SnapshotError("bad_filter", f"no snapshot for {unknown}: choose from {SNAPSHOT_TABLES}"),
+                SnapshotError("bad_filter", f"no snapshot for {unknown}: choose from {TABLE_NAMES}"),
                 status_code=400,
             )
         if pool is None:
