@@ -1,5 +1,6 @@
 import type { AccountPreferences } from "./account-sync";
 import type { Interest } from "./interest";
+import type { Row } from "./row";
 import type { Table } from "./tables";
 
 // Protocol strings in one place: SSE event names from the relay, and the messages the stream
@@ -35,8 +36,7 @@ export function buildOfName(name: string): string | null {
 // The tables, their keys and filters are declared once, in the relay (tables.ts is generated from it).
 export { TABLES, type Table } from "./tables";
 
-/** A row as the relay sends it: column -> value, keyed by its table's primary key (rows.ts keyOf). */
-export type Row = Record<string, unknown>;
+export type { Row };
 /** `connecting`: not live yet; `connected`: live; `reconnecting`: was live, retrying; `disconnected`:
  * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx);
  * `outdated`: the relay no longer serves this client's protocol (a reload or update fixes it). In
