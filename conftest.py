@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from scrollr_cdc.localpg import LocalPostgres
 
 from tests.support.browser import ARGS, CHROMIUM, WEB_DIST
+from tests.support.oidc import DevProvider
 from tests.support.pg import drop_slot, new_database, remove_cluster, start_cluster
 from tests.support.procs import CdcProcess, RedisServer, RelayProcess
 from tests.support.redis_topologies import Cluster, SentinelSet
@@ -34,6 +35,7 @@ PROCESS_FIXTURES = {
     "fresh_cluster",
     "fresh_sentinel",
     "socket_postgres",
+    "dev_provider",
 }
 LAYERS = ("unit", "process", "browser", "bench")
 
@@ -108,6 +110,12 @@ def redis_sentinel() -> Iterator[SentinelSet]:
 def fresh_sentinel() -> Iterator[SentinelSet]:
     """A Sentinel-managed master and replica of this test's own, for tests that kill the master."""
     yield from running(SentinelSet())
+
+
+@pytest.fixture(scope="session")
+def dev_provider() -> Iterator[DevProvider]:
+    """The development OpenID provider (services/oidc-dev), signing with a key tests also hold."""
+    yield from running(DevProvider())
 
 
 @pytest.fixture

@@ -4,13 +4,18 @@
 // worker — the first, a wake by the popup, or the chrome.alarms watchdog — resumes from the stored
 // cursor (or loads the snapshot when there is none, or when the user's choices or the API origin
 // changed since), so nothing published while it was stopped is missed.
+//
+// Signed in (account.ts), each stream attempt asks for a ticket with the account's access token, so
+// the account's preferences changes come on the same stream (`event: preferences`): they are written
+// to chrome.storage.sync, which the popup, the options page and this worker's filter follow.
 
 import { describeProblem } from "../../web/shared/client-machine";
 import { sameInterest } from "../../web/shared/interest";
 import { interestOf, PREFERENCES_KEY, readPreferences, withinCatalog, type Offered } from "../../web/shared/preferences";
 import type { RowChange } from "../../web/shared/protocol";
 import { rowsFromLists, type RowsState } from "../../web/shared/rows";
-import { StreamClient } from "../../web/shared/stream-client";
+import { requestTicket, StreamClient } from "../../web/shared/stream-client";
+import { accessToken, adopt, refreshAccount, signIn, signOut, storedAuth, syncOnSignIn } from "./account";
 import { serveBars } from "./bar/hub";
 import { apiOrigin, preferences, savePreferences } from "./settings";
 import { POPUP_PORT, SETTINGS_API_KEY, STATE_KEY, type StoredState, WATCHDOG_ALARM, WATCHDOG_PERIOD_MINUTES } from "./state";
@@ -63,6 +68,14 @@ function ensureStream(): Promise<void> {
   return starting;
 }
 
+/** Stream tickets for the signed-in account (a fresh access token each time, renewed if due). */
+function ticketsFor(base: string): () => Promise<string | null> {
+  return async () => {
+    const token = await accessToken();
+    return token === null ? null : requestTicket(base, token);
+  };
+}
+
 async function startStream(): Promise<void> {
   const [stored, base, chosen] = [readStored(await chrome.storage.session.get(null)), await apiOrigin(), await preferences()];
   const interest = interestOf(chosen);
@@ -78,9 +91,12 @@ async function startStream(): Promise<void> {
         if (status === "outdated") void updateItself();
       },
       onUnreachable: (since) => saveMeta((meta) => ({ ...meta, unreachableSince: since })),
+      onAccount: (account) => void adopt(account),
+      onReset: () => void refreshAccount(base), // private events may have been missed too
     },
   });
   client = stream;
+  if ((await storedAuth()) !== null) stream.setTickets(ticketsFor(base));
   const meta = stored.meta;
   // Stored rows are worth resuming only if they came from this origin under these choices.
   const resumable = meta?.cursor && meta.apiBase === base && meta.interest !== null && sameInterest(meta.interest, interest);
@@ -150,6 +166,32 @@ chrome.runtime.onInstalled.addListener(() => {
   void chrome.alarms.create(WATCHDOG_ALARM, { periodInMinutes: WATCHDOG_PERIOD_MINUTES });
 });
 chrome.runtime.onStartup.addListener(() => void ensureStream());
+// Sign in and out for the popup and the options page (a popup closes when the sign-in window opens).
+chrome.runtime.onMessage.addListener((message: { type?: string }, _sender, reply) => {
+  if (message?.type === "signIn") {
+    void (async () => {
+      try {
+        const base = await apiOrigin();
+        const auth = await signIn(base);
+        await syncOnSignIn(base, await preferences());
+        await ensureStream();
+        client?.setTickets(ticketsFor(base));
+        reply({ name: auth.name });
+      } catch (error) {
+        reply({ error: String(error) });
+      }
+    })();
+    return true; // answered asynchronously
+  }
+  if (message?.type === "signOut") {
+    void signOut().then(() => {
+      client?.setTickets(null);
+      reply({});
+    });
+    return true;
+  }
+  return false;
+});
 // An open popup holds a port: connecting wakes this worker, and the popup sees it stop.
 chrome.runtime.onConnect.addListener((port) => {
   if (port.name === POPUP_PORT) void ensureStream();

@@ -16,9 +16,9 @@ export function manifest(apiOrigin) {
     action: { default_popup: "popup.html", default_title: "Scrollr", default_icon: iconPaths() },
     icons: iconPaths(),
     options_ui: { page: "options.html", open_in_tab: true },
-    // storage: live state (session), the API origin (local), preferences and the feed bar's settings
-    // (sync); alarms: the watchdog.
-    permissions: ["storage", "alarms"],
+    // storage: live state and sign-in tokens (session), the API origin (local), preferences and the
+    // feed bar's settings (sync); alarms: the watchdog; identity: signing in (launchWebAuthFlow).
+    permissions: ["storage", "alarms", "identity"],
     host_permissions: [`${origin}/*`],
     optional_host_permissions: ["https://*/*", "http://*/*"],
     ...feedBarManifest(),

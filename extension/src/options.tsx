@@ -5,9 +5,11 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
-import { DEFAULT_PREFERENCES, type Preferences } from "../../web/shared/preferences";
+import { DEFAULT_PREFERENCES, type Preferences, PREFERENCES_KEY, readPreferences } from "../../web/shared/preferences";
 import { FinanceSettings, SportsSettings } from "../../web/src/components/Settings";
 import { useCatalog } from "../../web/src/hooks/useCatalog";
+import { saveToAccount } from "./account";
+import { AccountBar } from "./AccountBar";
 import { BarOptions } from "./bar/BarOptions";
 import { apiOrigin, BUILT_API_ORIGIN, parseOrigin, preferences as loadPreferences, savePreferences } from "./settings";
 import { SETTINGS_API_KEY } from "./state";
@@ -59,15 +61,22 @@ function Options() {
   useEffect(() => {
     void apiOrigin().then(setOrigin);
     void loadPreferences().then(setPreferences);
+    // The account's choices, arriving on the stream (or adopted at sign-in), show here at once.
+    const onChanged = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
+      if (area === "sync" && PREFERENCES_KEY in changes) setPreferences(readPreferences(changes[PREFERENCES_KEY].newValue));
+    };
+    chrome.storage.onChanged.addListener(onChanged);
+    return () => chrome.storage.onChanged.removeListener(onChanged);
   }, []);
   const catalog = useCatalog(origin || BUILT_API_ORIGIN);
   const change = (next: Preferences) => {
     setPreferences(next);
-    void savePreferences(next);
+    void savePreferences(next).then(() => saveToAccount(origin || BUILT_API_ORIGIN, next));
   };
   return (
     <main className="options">
       <h1>Scrollr settings</h1>
+      <AccountBar origin={origin} />
       <section aria-labelledby="connection">
         <h2 id="connection">Connection</h2>
         <OriginForm origin={origin} onSaved={setOrigin} />

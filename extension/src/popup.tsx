@@ -18,9 +18,10 @@ import { Freshness, StatusDot } from "../../web/src/components/Status";
 import { useCatalog } from "../../web/src/hooks/useCatalog";
 import { useNow } from "../../web/src/hooks/useNow";
 import { type Flash, noteFlashes } from "../../web/src/realtime-store";
+import { AccountBar } from "./AccountBar";
 import { BarSwitches } from "./bar/PopupSwitches";
 import { apiOrigin, preferences as loadPreferences } from "./settings";
-import { PORT_RETRY_MS, POPUP_PORT, SETTINGS_API_KEY } from "./state";
+import { PORT_RETRY_MS, POPUP_PORT, SETTINGS_API_KEY, shownStatus } from "./state";
 import { readStored, type StoredView } from "./storage";
 
 /** Flashes for the fields that changed between two stored views (the popup sees rows, not events). */
@@ -104,8 +105,7 @@ function Popup() {
       chrome.storage.onChanged.removeListener(onChanged);
     };
   }, []);
-  const stored: Status = state?.meta?.status ?? "connecting";
-  const status: Status = workerGone && (stored === "connected" || stored === "delayed") ? "reconnecting" : stored;
+  const status: Status = shownStatus(state?.meta?.status ?? "connecting", !workerGone);
   const interest = interestOf(preferences);
   const trades = (state?.rows.trades ?? []).filter((row) => rowWanted(interest, "trades", row));
   const games = (state?.rows.games ?? []).filter((row) => rowWanted(interest, "games", row));
@@ -119,6 +119,7 @@ function Popup() {
       <header className="top">
         <h1>Scrollr</h1>
         <StatusDot status={status} />
+        <AccountBar origin={origin} />
       </header>
       <main>
         {status !== "connected" && (

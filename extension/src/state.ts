@@ -35,3 +35,10 @@ export const POPUP_PORT = "scrollr-popup";
 export const PORT_RETRY_MS = 500;
 export const WATCHDOG_ALARM = "scrollr-watchdog";
 export const WATCHDOG_PERIOD_MINUTES = 0.5; // Chrome's minimum alarm period (30 s)
+
+/** The status the popup and the bars show: a stored "live" isn't live while the worker that would
+ * keep it so is gone (stopped by Chrome; the port to it dropped), whatever it last wrote. */
+export function shownStatus(stored: Status, workerUp: boolean): Status {
+  if (!workerUp && (stored === "connected" || stored === "delayed")) return "reconnecting";
+  return stored;
+}

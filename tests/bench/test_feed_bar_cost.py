@@ -5,7 +5,7 @@ Each tab is on a site of its own (127.0.0.2 … 127.0.0.21), so Chromium gives i
 main thread, and DevTools' `Performance.getMetrics` TaskDuration (every task of that main thread)
 is that page's alone. The same 20 tabs take the same paced events twice in one run: with the bar,
 then with the bar switched off (its content script still loaded, listening to nothing); the
-difference is the bar's cost. The bar's idle cost (no events, same duration) is printed apart. Headless Chromium shows every tab, so all 20 bars render: the worst
+difference is the bar's cost. The bar's idle cost (no events, same duration) is printed apart. Playwright keeps every page it drives visible, so all 20 bars render: the worst
 case, where a real browser renders only the visible tab's bar.
 """
 

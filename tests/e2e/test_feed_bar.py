@@ -4,6 +4,7 @@ from 127.0.0.1, fed by the background service worker's one stream (issue 21)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,7 +14,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.test_product import axe_violations, insert_game
 from tests.support.browser import ARTIFACTS, dollars, expect_status
-from tests.support.extension import extension_browser, open_popup
+from tests.support.cdp import Tab, cdp_browser
+from tests.support.extension import build_extension, extension_browser, open_popup
 from tests.support.pages import page_server
 from tests.support.pg import execute, insert_trade
 from tests.support.procs import RelayProcess, free_port, wait_until
@@ -57,6 +59,14 @@ def host_box(page: Page) -> dict:
         f"(() => {{ const r = document.querySelector('{HOST}').getBoundingClientRect();"
         " return {top: r.top, bottom: r.bottom, left: r.left, width: r.width, height: r.height,"
         " viewportWidth: document.documentElement.clientWidth, viewportHeight: window.innerHeight}; })()"
+    )
+
+
+def focused_text(page: Page) -> str:
+    """The text of the element with keyboard focus, inside the bar's Shadow Root too."""
+    return page.evaluate(
+        "(() => { let e = document.activeElement;"
+        " while (e?.shadowRoot?.activeElement) e = e.shadowRoot.activeElement; return e?.textContent ?? ''; })()"
     )
 
 
@@ -122,6 +132,20 @@ def test_on_a_hostile_page_with_a_strict_csp_the_bar_spans_its_edge_and_prices_m
         assert (box["left"], box["width"]) == (0, box["viewportWidth"])
 
 
+def test_styles_on_the_pages_root_or_on_the_bars_element_dont_move_or_hide_it(
+    playwright, database_url, ids, start_relay
+):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, _):
+        page = open_page(context, f"{site}/trapping")
+        expect_bar_price(page, "NVDA", "100.00")
+        page.evaluate("window.scrollTo(0, 800)")
+        wait_until(lambda: page.evaluate("window.scrollY") == 800, what="the page scrolled")
+        box = host_box(page)
+        assert (box["top"], box["left"], box["width"], box["height"]) == (0, 0, box["viewportWidth"], 56)
+        bar_option(page, "Move to bottom").click()
+        wait_until(lambda: host_box(page)["bottom"] == host_box(page)["viewportHeight"], what="the bottom")
+
+
 def popup_for(context: BrowserContext, page: Page) -> Page:
     """The popup, about `page`: opened in a window of its own while `page` is its window's active tab
     (a test can't click the toolbar button)."""
@@ -163,6 +187,40 @@ def test_after_the_service_worker_is_stopped_the_bar_moves_again(playwright, dat
         expect(page.locator(f"{HOST} [data-testid=status]")).to_have_attribute("data-status", "connected")
 
 
+def shown_price(tab: Tab, symbol: str) -> str | None:
+    return tab.evaluate(
+        f"document.querySelector('{HOST}')?.shadowRoot?.querySelector("
+        f"'[data-testid=bar-items] [data-symbol=\"{symbol}\"] [data-field=price]')?.textContent ?? null"
+    )
+
+
+def test_a_bar_in_a_background_tab_renders_only_once_shown_again(database_url, ids, start_relay):
+    relay = start_relay({"DATABASE_URL": database_url}, port=free_port())
+    # Not Playwright: it keeps every page it drives visible (tests/support/cdp.py).
+    with page_server() as site, cdp_browser(build_extension(relay.url)) as browser:
+        behind = browser.open(f"{site}/plain")
+        wait_until(lambda: shown_price(behind, "NVDA") == dollars("100.00"), what="the first bar")
+        front = browser.open(f"{site}/plain/2")  # a new tab in the same window, in front
+        wait_until(lambda: behind.evaluate("document.visibilityState") == "hidden", what="the tab hidden")
+        behind.evaluate(
+            f"window.barMutations = 0; new MutationObserver((records) => window.barMutations += records.length)"
+            f".observe(document.querySelector('{HOST}').shadowRoot,"
+            " {subtree: true, childList: true, characterData: true, attributes: true})"
+        )
+        set_price(relay, ids, "NVDA", "150.00")
+        wait_until(lambda: shown_price(front, "NVDA") == dollars("150.00"), what="the bar in front")
+        # The tab behind had the same change posted to it: for a second more, its bar stays as it was
+        # (Chromium runs no animation frame in a hidden tab; the bar asks for none either).
+        until = time.monotonic() + 1
+        while time.monotonic() < until:
+            assert shown_price(behind, "NVDA") == dollars("100.00")
+            assert behind.evaluate("window.barMutations") == 0
+        # Shown again, it renders what it missed, with no further change to prompt it.
+        behind.bring_to_front()
+        wait_until(lambda: behind.evaluate("document.visibilityState") == "visible", what="the tab shown")
+        wait_until(lambda: shown_price(behind, "NVDA") == dollars("150.00"), what="the missed change")
+
+
 def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
     playwright, database_url, ids, start_relay
 ):
@@ -180,6 +238,10 @@ def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
         )
         assert icons == [[size, size, size] for size in (16, 32, 48, 128)]
         deny = options.get_by_label("Never on")
+        # The options page, in a tab of its own, isn't held to the popup's 360 px.
+        assert (
+            options.evaluate("document.body.getBoundingClientRect().width") == options.viewport_size["width"]
+        )
         # A list with a mistake isn't saved, and says which entry is wrong.
         deny.fill("127.0.0.1\nnot a site/at all")
         options.get_by_role("button", name="Apply site lists").click()
@@ -199,6 +261,10 @@ def test_allow_and_deny_lists_and_the_this_site_switch_hide_and_show_the_bar(
         popup = popup_for(context, local)
         switch = popup.get_by_role("switch", name="this site")
         expect(switch).to_have_accessible_name("Show it on this site (127.0.0.1)")
+        popup.set_viewport_size({"width": 360, "height": 250})  # shorter than its rows: still in reach
+        wait_until(
+            lambda: switch.bounding_box()["y"] + switch.bounding_box()["height"] <= 250, what="in view"
+        )
         expect(switch).not_to_be_checked()
         switch.click()  # controlled by the stored settings: checked once they are written
         expect(switch).to_be_checked()
@@ -242,6 +308,12 @@ def test_push_mode_moves_the_page_content_and_overlay_leaves_it(playwright, data
             what="overlay",
         )
         assert first.evaluate("(e) => e.getBoundingClientRect().top") == top
+        # A page that takes the bar out has push mode's room back (the bar is unmounted, not left running).
+        bar_option(page, "Push").click()
+        margin = "getComputedStyle(document.documentElement).marginBottom"
+        wait_until(lambda: page.evaluate(margin) == "56px", what="push again")
+        page.evaluate(f"document.querySelector('{HOST}').remove()")
+        wait_until(lambda: page.evaluate(margin) == "0px", what="the room given back")
 
 
 def test_a_symbol_removed_in_the_options_page_leaves_every_open_bar(
@@ -299,7 +371,15 @@ def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
         wait_until(lambda: host_box(other)["height"] == 152, what="the key's height kept, once let go")
         collapse = bar(page).get_by_role("button", name="Collapse")
         expect(collapse).to_have_attribute("aria-expanded", "true")
-        collapse.click()
+        # By keyboard: Tab from the page's own controls reaches the bar's, and Enter works them.
+        page.locator("#page-button").focus()
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if focused_text(page) == "Collapse":
+                break
+        else:
+            pytest.fail("the bar's Collapse can't be reached with Tab")
+        page.keyboard.press("Enter")
         wait_until(lambda: host_box(other)["height"] == 32, what="collapsed everywhere")
         expect(page.locator(f"{HOST} [data-testid=bar-items]")).to_have_count(0)
         bar(other).get_by_role("button", name="Expand").click()
@@ -307,6 +387,29 @@ def test_collapse_and_height_are_kept_bounded_and_applied_everywhere(
         expect(bar(other)).to_have_class(re.compile(r"\bdensity-comfort\b"))
         bar_option(page, "Compact").click()
         expect(bar(other)).to_have_class(re.compile(r"\bdensity-compact\b"))
+
+
+def test_on_a_narrow_window_items_show_and_every_control_stays_on_screen(
+    playwright, database_url, ids, start_relay
+):
+    with bar_browser(playwright, start_relay, database_url) as (_relay, site, context, _):
+        page = open_page(context, f"{site}/plain")
+        expect_bar_price(page, "AAPL", "100.00")
+        items = bar(page).get_by_role("group", name="Finance items")
+        for width in (640, 400, 320):
+            page.set_viewport_size({"width": width, "height": 300})
+            for name in ("Options", "Collapse"):  # glyphs below 640 px, still named by their text
+                box = bar(page).get_by_role("button", name=name, exact=True).bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (name, width)
+            shown = items.bounding_box()
+            assert shown is not None and shown["width"] >= 30, f"no room for the items at {width} px"
+            first = page.locator(
+                f'{HOST} [data-testid=bar-items] [data-symbol="AAPL"] .symbol'
+            ).bounding_box()
+            assert first is not None and first["x"] + first["width"] <= shown["x"] + shown["width"]
+        assert axe_violations(page) == []
+        bar(page).get_by_role("button", name="Collapse", exact=True).click()
+        expect(bar(page).get_by_role("button", name="Expand", exact=True)).to_be_visible()
 
 
 def test_the_ticker_pauses_on_hover_and_focus_and_stays_still_under_reduced_motion(
@@ -374,6 +477,9 @@ def test_sports_items_and_the_honest_status_with_the_data_age(playwright, databa
         )
         expect(page.locator(f"{HOST} [data-testid=freshness]")).to_contain_text("Showing data from")
         expect(score).to_have_text("21")
+        bar_option(page, "Compact").click()  # compact keeps the age too
+        expect(bar(page)).to_have_class(re.compile(r"\bdensity-compact\b"))
+        expect(page.locator(f"{HOST} [data-testid=freshness]")).to_be_visible()
 
 
 def test_the_bar_ignores_what_the_page_posts(playwright, database_url, ids, start_relay):
@@ -463,3 +569,10 @@ def test_the_bar_has_no_axe_violations_and_a_screenshot(playwright, database_url
         bar(page).get_by_role("button", name="Collapse").click()
         expect(bar(page).get_by_role("button", name="Expand")).to_be_visible()
         assert axe_violations(page) == []
+        # The popup over this page, with its feed bar switches (the README's popup screenshot).
+        popup = popup_for(context, page)
+        popup.set_viewport_size({"width": 360, "height": 600})
+        expect(popup.get_by_role("switch", name="this site")).to_be_checked()
+        expect(popup.locator('tr[data-symbol="NVDA"] [data-field="price"]')).to_have_text("$187.34")
+        popup.screenshot(path=str(ARTIFACTS / "popup-over-a-page.png"))
+        assert axe_violations(popup) == []

@@ -35,6 +35,16 @@ PAGES: dict[str, tuple[bytes, dict[str, str]]] = {
         {"Content-Security-Policy": STRICT_CSP},
     ),
     "/hostile.css": (HOSTILE_CSS, {"Content-Type": "text/css"}),
+    # A transform or `contain` on <html> makes it the containing block of fixed elements; and rules
+    # aimed at the bar's own element.
+    "/trapping": (
+        article(
+            "A page that styles its root",
+            "<style>html { transform: translateZ(0); contain: paint; } body { min-height: 3000px; }"
+            " scrollr-feed-bar { display: none !important; transform: translateY(-200px) !important; }</style>",
+        ),
+        {},
+    ),
 }
 
 

@@ -77,6 +77,7 @@ class SSEClient:
         rcvbuf: int | None = None,
         heartbeats_too: bool = False,
         inflate: bool = False,
+        source_address: str | None = None,
     ) -> None:
         parts = urlsplit(url)
         # Content-Encoding: deflate (`compress=deflate`): the body is one zlib stream, inflated here.
@@ -89,6 +90,8 @@ class SSEClient:
         if rcvbuf is not None:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
+        if source_address is not None:  # another client address (anything in 127.0.0.0/8 is this host)
+            self.sock.bind((source_address, 0))
         self.sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         head = f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept: text/event-stream\r\n"

@@ -14,6 +14,7 @@
 //   connecting/live ─protocol (relay's oldest_client above CLIENT_PROTOCOL)─► stopped (status outdated)
 //   any phase with a stream ─resubscribe─► snapshot;  ─reset / truncate─► backoff of a random part
 //   of RESET_SPREAD_MS, then snapshot (a truncate keeps the status);   any ─offline─► offline ─online─► resume;   stop
+//   connecting/live ─reopen (signed in or out; token expired)─► connecting from the cursor
 //
 // Failures are typed (ClientError). A 503/429 with Retry-After makes that wait the floor of the
 // backoff, and the jittered delay comes on top of it (a herd told "2 s" must not all come back at
@@ -102,6 +103,9 @@ export type ClientInput =
   | { type: "protocol"; generation: number; oldestClient: number }
   /** The filter changed: reload the rows it chooses (the shell holds the filter, for its URLs). */
   | { type: "resubscribe" }
+  /** Open the stream again from the cursor: the user signed in or out, or the token behind the
+   * stream's ticket expired (the shell asks for a new ticket). */
+  | { type: "reopen" }
   | { type: "timer" }
   | { type: "online" }
   | { type: "offline" }
@@ -303,6 +307,9 @@ export function transition(state: ClientState, input: ClientInput, options: Mach
       // A refused filter may be what the user just changed: the new one is asked at once.
       if (state.phase === "failed") return fetchSnapshot({ ...state, cursor: null }, retrying(state));
       return fetchSnapshot({ ...state, cursor: null }, state.status);
+    case "reopen":
+      if (state.phase !== "live" && state.phase !== "connecting") return unchanged; // the next open uses it
+      return resume(state, state.status);
     case "reset":
       if (!current(state, input.generation, "live", "connecting")) return unchanged;
       return spreadSnapshot(state, retrying(state), options);

@@ -11,7 +11,7 @@ import { describeProblem, UNREACHABLE_AFTER_MS, unreachableProblem } from "./cli
 import { EVERYTHING, type Interest, sameInterest, unionInterest } from "./interest";
 import { channelName, type OwnerMessage, type ViewMessage, viewLockName } from "./protocol";
 import { rowsToLists } from "./rows";
-import { StreamClient } from "./stream-client";
+import { requestTicket, StreamClient } from "./stream-client";
 import { goneViews, VIEW_REFRESH_MS } from "./views";
 
 /** How long the stream waits for a first view's interest before it follows everything. */
@@ -30,6 +30,9 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
   const lastHeard = new Map<string, number>();
   const locks = typeof navigator !== "undefined" && navigator.locks ? navigator.locks : null;
   let started = false;
+  // The latest access token a view sent; a renewed one is used for the next ticket, no reconnect.
+  let token: string | null = null;
+  const tickets = () => (token === null ? Promise.resolve(null) : requestTicket(apiBase, token));
   // Set UNREACHABLE_AFTER_MS after attempts began failing without an answer; any answer clears it.
   let unreachable = false;
   let unreachableTimer: ReturnType<typeof setTimeout> | undefined;
@@ -53,6 +56,8 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
         const report = () => ((unreachable = true), channel.postMessage(statusMessage()));
         unreachableTimer = setTimeout(report, Math.max(0, since + UNREACHABLE_AFTER_MS - Date.now()));
       },
+      onAccount: (account) => channel.postMessage({ type: "account", account } satisfies ViewMessage),
+      onReset: () => channel.postMessage({ type: "reset" } satisfies ViewMessage),
     },
   });
 
@@ -94,6 +99,10 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
 
   function receive(message: OwnerMessage, reply: (message: ViewMessage) => void): void {
     if (message?.type === "hello") reply(stateMessage());
+    if (message?.type === "auth") {
+      token = message.token;
+      client.setTickets(token === null ? null : tickets);
+    }
     if (message?.type === "interest") {
       interests.set(message.view, message.interest);
       lastHeard.set(message.view, Date.now());

@@ -4,7 +4,7 @@
 // or a hand edit may have written it. Pure: no I/O.
 
 import { type Interest, withRate } from "./interest";
-import type { Row } from "./protocol";
+import type { Row } from "./row";
 
 export type SortKey = "symbol" | "price" | "change" | "updated";
 export type MarketView = "all" | "gainers" | "losers";

@@ -1,4 +1,6 @@
+import type { AccountPreferences } from "./account-sync";
 import type { Interest } from "./interest";
+import type { Row } from "./row";
 import type { Table } from "./tables";
 
 // Protocol strings in one place: SSE event names from the relay, and the messages the stream
@@ -34,8 +36,7 @@ export function buildOfName(name: string): string | null {
 // The tables, their keys and filters are declared once, in the relay (tables.ts is generated from it).
 export { TABLES, type Table } from "./tables";
 
-/** A row as the relay sends it: column -> value, keyed by its table's primary key (rows.ts keyOf). */
-export type Row = Record<string, unknown>;
+export type { Row };
 /** `connecting`: not live yet; `connected`: live; `reconnecting`: was live, retrying; `disconnected`:
  * the browser is offline; `error`: the server refused in a way retrying won't fix (a 4xx);
  * `outdated`: the relay no longer serves this client's protocol (a reload or update fixes it). In
@@ -65,11 +66,19 @@ export type ViewMessage =
   | { type: "mismatch"; worker: string }
   /** A new owner (a tab just elected leader) asks every view for its interest, so it streams their
    * union instead of everything. */
-  | { type: "askInterest" };
+  | { type: "askInterest" }
+  /** The signed-in account's preferences changed (a private event on the stream). */
+  | { type: "account"; account: AccountPreferences }
+  /** The stream was reset: private events may have been missed with the public ones. */
+  | { type: "reset" };
 
 /** What a view tells its stream owner: `hello` asks for the whole state; `interest` says which rows
  * the view shows (`view` names it, and the Web Lock `viewLockName(view)` it holds while it lives). */
-export type OwnerMessage = { type: "hello" } | { type: "interest"; view: string; interest: Interest };
+export type OwnerMessage =
+  | { type: "hello" }
+  | { type: "interest"; view: string; interest: Interest }
+  /** The signed-in user's access token (null: signed out): the owner asks for stream tickets with it. */
+  | { type: "auth"; token: string | null };
 
 export function viewLockName(view: string, build: string = BUILD): string {
   return `${channelName(build)}-view-${view}`;

@@ -5,6 +5,11 @@
 //
 // A thin I/O shell: every decision is client-machine.ts's pure transition; this file performs the
 // effects it asks for (fetch, EventSource, HEAD probe, timers, status) and feeds back the results.
+//
+// Signed in, each stream is opened with a fresh single-use ticket (`tickets`), so the account's
+// private events (`event: preferences`) come on the same stream under the same cursor. A ticket
+// can't be reused, so EventSource's own retry (same URL) is not used for such a stream: its errors
+// go the probe-and-backoff way, and each new attempt asks for a new ticket.
 
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import {
@@ -18,6 +23,7 @@ import {
   type Phase,
   transition,
 } from "./client-machine";
+import { type AccountPreferences, parsePreferencesEvent, PREFERENCES_EVENT, TOKEN_EXPIRED_EVENT } from "./account-sync";
 import { filterQuery, type Interest, sameInterest, streamQuery } from "./interest";
 import {
   CHANGE_EVENT,
@@ -48,6 +54,22 @@ export interface ClientListener {
   onStatus(status: Status): void;
   /** Attempts have failed without any answer since this moment (null again once one is answered). */
   onUnreachable?(since: number | null): void;
+  /** The signed-in account's preferences changed (a private event on this stream). */
+  onAccount?(account: AccountPreferences): void;
+  /** The server said `reset`: what this stream missed can't be replayed (the account's private
+   * events included), so whatever else the client keeps must be read again too. */
+  onReset?(): void;
+}
+
+/** A fresh stream ticket for the signed-in user; null: stream signed out. */
+export type TicketSource = () => Promise<string | null>;
+
+/** A stream ticket for the holder of `token` (POST /events/ticket); null when refused. */
+export async function requestTicket(apiBase: string, token: string, fetchImpl: typeof fetch = fetch): Promise<string | null> {
+  const response = await fetchImpl(`${apiBase}/events/ticket`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+  if (!response.ok) return null;
+  const body = (await response.json()) as { ticket?: unknown };
+  return typeof body.ticket === "string" ? body.ticket : null;
 }
 
 export interface ClientOptions {
@@ -102,6 +124,7 @@ export class StreamClient {
   private timer: unknown = null;
   private watchdog: unknown = null;
   private interest: Interest;
+  private tickets: TicketSource | null = null;
   private readonly fetchImpl: typeof fetch;
   private readonly EventSourceImpl: typeof EventSource;
   private readonly now: () => number;
@@ -153,6 +176,13 @@ export class StreamClient {
     this.dispatch({ type: "resubscribe" });
   }
 
+  /** Signed in (a source of tickets) or out (null): the stream reopens from its cursor. */
+  setTickets(tickets: TicketSource | null): void {
+    if (tickets === this.tickets) return;
+    this.tickets = tickets;
+    this.dispatch({ type: "reopen" });
+  }
+
   /** Begin from a snapshot, or resume from a restored cursor and rows (the extension's storage). */
   start(restored?: { cursor: string; rows: RowsState }): void {
     if (restored) {
@@ -190,7 +220,7 @@ export class StreamClient {
         void this.fetchSnapshot(effect.generation);
         return;
       case "openStream":
-        this.openStream(effect.generation, effect.cursor);
+        void this.openStream(effect.generation, effect.cursor);
         return;
       case "probeStream":
         void this.probe(effect.generation, effect.cursor);
@@ -223,8 +253,14 @@ export class StreamClient {
     }
   }
 
-  private eventsUrl(cursor: string | null): string {
-    const query = [streamQuery(this.interest, this.options.compress), cursor ? `lastEventId=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&");
+  private eventsUrl(cursor: string | null, ticket: string | null = null): string {
+    const query = [
+      streamQuery(this.interest, this.options.compress),
+      cursor ? `lastEventId=${encodeURIComponent(cursor)}` : "",
+      ticket ? `ticket=${encodeURIComponent(ticket)}` : "",
+    ]
+      .filter(Boolean)
+      .join("&");
     return `${this.options.apiBase}/events${query ? `?${query}` : ""}`;
   }
 
@@ -269,8 +305,20 @@ export class StreamClient {
     this.dispatch({ type: "probed", generation, error });
   }
 
-  private openStream(generation: number, cursor: string | null): void {
-    const source = new this.EventSourceImpl(this.eventsUrl(cursor));
+  /** A ticket for this attempt; without one (signed out, or refused) the stream is public only. */
+  private async ticket(): Promise<string | null> {
+    if (this.tickets === null) return null;
+    try {
+      return await this.tickets();
+    } catch {
+      return null;
+    }
+  }
+
+  private async openStream(generation: number, cursor: string | null): Promise<void> {
+    const ticket = await this.ticket();
+    if (generation !== this.state.generation || this.state.phase !== "connecting") return;
+    const source = new this.EventSourceImpl(this.eventsUrl(cursor, ticket));
     this.source = source;
     source.onopen = () => this.dispatch({ type: "opened", generation, now: this.now() });
     source.addEventListener(CHANGE_EVENT, (message) => {
@@ -289,6 +337,7 @@ export class StreamClient {
       if (source !== this.source) return;
       // A reset all the same when its data is unreadable: the reason only decides how soon to reload.
       const { reason } = eventFields(message);
+      this.options.listener.onReset?.();
       this.dispatch({ type: "reset", generation, reason: typeof reason === "string" ? reason : undefined });
     });
     source.addEventListener(TRUNCATE_EVENT, (message) => {
@@ -310,9 +359,21 @@ export class StreamClient {
       const { oldest_client: oldest } = eventFields(message);
       if (typeof oldest === "number") this.dispatch({ type: "protocol", generation, oldestClient: oldest });
     });
+    source.addEventListener(PREFERENCES_EVENT, (message) => {
+      if (source !== this.source) return;
+      const event = message as MessageEvent<string>;
+      const account = parsePreferencesEvent(event.data);
+      if (event.lastEventId) this.dispatch({ type: "change", generation, eventId: event.lastEventId });
+      if (account !== null) this.options.listener.onAccount?.(account);
+    });
+    source.addEventListener(TOKEN_EXPIRED_EVENT, () => {
+      if (source === this.source) this.dispatch({ type: "reopen" }); // a new ticket, from the cursor
+    });
     source.onerror = () => {
       if (source !== this.source) return;
-      this.dispatch({ type: "streamError", generation, closed: source.readyState === this.EventSourceImpl.CLOSED });
+      // A ticket is single-use: EventSource retrying the same URL would only be refused.
+      const closed = source.readyState === this.EventSourceImpl.CLOSED || ticket !== null;
+      this.dispatch({ type: "streamError", generation, closed });
     };
   }
 

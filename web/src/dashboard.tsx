@@ -9,7 +9,7 @@ import { FinanceConfig } from "./components/Markets";
 import { SportsConfig } from "./components/Games";
 import { Freshness, StatusDot } from "./components/Status";
 import { useCatalog } from "./hooks/useCatalog";
-import { apiBase, useRealtime } from "./hooks/useRealtime";
+import { apiBase, useAccount, useRealtime } from "./hooks/useRealtime";
 
 type Tab = "markets" | "games";
 
@@ -17,6 +17,7 @@ export function Dashboard() {
   const { latestTrades, latestGames, status, liveAt, flashes, preferences, setPreferences, problem } = useRealtime();
   const catalog = useCatalog(apiBase());
   const [tab, setTab] = useState<Tab>("markets");
+  const account = useAccount();
   const [dropped, setDropped] = useState<string[]>([]);
   // Saved choices are checked once the catalog is known: one the relay doesn't know would make it
   // refuse the whole stream. Those dropped are named, not silently forgotten.
@@ -35,6 +36,19 @@ export function Dashboard() {
         <div className="state">
           <Freshness status={status} liveAt={liveAt} hasData={latestTrades.length + latestGames.length > 0} />
           <StatusDot status={status} />
+          {account.enabled &&
+            (account.signedIn ? (
+              <span className="account">
+                <span className="account-name">{account.name}</span>
+                <button type="button" onClick={account.signOut}>
+                  Sign out
+                </button>
+              </span>
+            ) : (
+              <button type="button" className="account" onClick={account.signIn}>
+                Sign in
+              </button>
+            ))}
         </div>
       </header>
       {dropped.length > 0 && (

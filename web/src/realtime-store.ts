@@ -3,6 +3,7 @@
 // which picks the owner (the SharedWorker; else the tab elected with Web Locks; else a stream per
 // tab) and wires preferences to localStorage, shared by every tab.
 
+import type { AccountPreferences } from "../shared/account-sync";
 import { covers, type Interest, rowWanted } from "../shared/interest";
 import { startOwner } from "../shared/owner";
 import { DEFAULT_PREFERENCES, interestOf, type Preferences, PREFERENCES_KEY, readPreferences } from "../shared/preferences";
@@ -68,6 +69,17 @@ export class RealtimeStore {
   sendInterest: (interest: Interest) => void = () => {};
   /** Keeps the preferences (set by connectRealtime: localStorage). */
   savePreferences: (preferences: Preferences) => void = () => {};
+  /** Tells the stream owner the signed-in user's access token, or null (set by connectRealtime). */
+  sendAuth: (token: string | null) => void = () => {};
+  /** The access token this tab last told its owner (null: signed out, or not known yet). */
+  private token: string | null = null;
+  /** The user changed a preference in this tab (account.ts saves it to the account). */
+  onUserChange: (preferences: Preferences) => void = () => {};
+  /** The account's preferences changed on the stream (account.ts applies the newer ones). */
+  onAccount: (account: AccountPreferences) => void = () => {};
+  /** The stream was reset: private events may have been missed too, so account.ts reads the
+   * account's preferences again. */
+  onReset: () => void = () => {};
   /** Told each stream id this tab applies, in order. Nothing in the product listens: it is for the
    * tests (through `window.__scrollr`), which record the ids to prove nothing came twice; the tab
    * itself keeps none of them. */
@@ -92,7 +104,29 @@ export class RealtimeStore {
   setPreferences = (preferences: Preferences): void => {
     this.savePreferences(preferences);
     this.usePreferences(preferences);
+    this.onUserChange(preferences);
   };
+
+  /** The account's preferences won: keep and show them, without saving them back to it. */
+  adoptPreferences(preferences: Preferences): void {
+    this.savePreferences(preferences);
+    this.usePreferences(preferences);
+  }
+
+  /** The signed-in user's access token, or null (account.ts): told to the stream owner now, and
+   * again to any owner that starts later. */
+  setAuth(token: string | null): void {
+    this.token = token;
+    this.sendAuth(token);
+  }
+
+  /** Tell an owner that knows nothing of this tab (a newly elected leader, or this tab's own stream
+   * after a worker mismatch) its access token, then its interest: signed in, its first stream then
+   * already carries a ticket instead of streaming signed out. */
+  reintroduce(): void {
+    if (this.token !== null) this.sendAuth(this.token);
+    this.sendInterest(interestOf(this.view.preferences));
+  }
 
   /** Preferences changed elsewhere (another tab) or were loaded. */
   usePreferences(preferences: Preferences): void {
@@ -126,7 +160,11 @@ export class RealtimeStore {
       this.problem = message.problem;
       this.publish(message.status, message.liveAt);
     } else if (message.type === "askInterest") {
-      this.sendInterest(interestOf(this.view.preferences));
+      this.reintroduce();
+    } else if (message.type === "account") {
+      this.onAccount(message.account);
+    } else if (message.type === "reset") {
+      this.onReset();
     }
   };
 
@@ -188,7 +226,7 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
         worker.port.close();
         channel.close();
         send = streamInThisTab(store, onMessage, apiBase);
-        send({ type: "interest", view, interest: interestOf(store.preferences) });
+        store.reintroduce();
         return;
       }
       onMessage(event);
@@ -199,6 +237,7 @@ export function connectRealtime(store: RealtimeStore, apiBase: string): void {
   }
   const sayInterest = (interest: Interest) => send({ type: "interest", view, interest });
   store.sendInterest = sayInterest;
+  store.sendAuth = (token) => send({ type: "auth", token });
   // The lock says this view lives; the owner forgets the interest of a view whose lock is gone.
   if (typeof navigator !== "undefined" && navigator.locks) {
     void navigator.locks.request(viewLockName(view), () => {

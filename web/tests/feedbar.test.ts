@@ -5,11 +5,11 @@ import { test } from "node:test";
 
 import { FrameScheduler } from "../../extension/src/bar/frames";
 import { updateOf } from "../../extension/src/bar/hub";
-import { applyBarMessage, emptyModel, shownStatus } from "../../extension/src/bar/model";
+import { applyBarMessage, emptyModel } from "../../extension/src/bar/model";
 import { clampHeight, DEFAULT_BAR_SETTINGS, HEIGHT_MAX, HEIGHT_MIN, readBarSettings, shownCategory } from "../../extension/src/bar/settings";
 import { barAllowedOn, hostMatches, MAX_PATTERNS, parseSiteList, parseSitePattern, withSite } from "../../extension/src/bar/sites";
 import { rowKey } from "../../extension/src/storage";
-import { STATE_KEY } from "../../extension/src/state";
+import { shownStatus, STATE_KEY } from "../../extension/src/state";
 
 test("site patterns are normalised hosts; anything else says why", () => {
   assert.deepEqual(parseSitePattern("  Example.COM "), { pattern: "example.com" });

@@ -118,3 +118,20 @@ test("a tab tells each applied id to its observer, keeps none, and forgets the f
   assert.ok(flashing.every((key) => Number(key.split(":")[1]) % 2 === 0 && key.endsWith(":price")));
   assert.equal(store.getSnapshot().flashes.get("trades:0:price")?.direction, "up");
 });
+
+test("a new owner asking for interest is told this tab's access token first, so its stream is signed in", () => {
+  const store = new RealtimeStore();
+  const said: string[] = [];
+  store.sendAuth = (token) => said.push(`auth ${token}`);
+  store.sendInterest = () => said.push("interest");
+  store.handle({ type: "askInterest" });
+  assert.deepEqual(said, ["interest"]); // signed out: nothing to tell but the interest
+  store.setAuth("token-1");
+  said.length = 0;
+  store.handle({ type: "askInterest" });
+  assert.deepEqual(said, ["auth token-1", "interest"]);
+  store.setAuth(null);
+  said.length = 0;
+  store.handle({ type: "askInterest" });
+  assert.deepEqual(said, ["interest"]);
+});

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import type { AccountPreferences } from "../shared/account-sync";
 import type { Interest } from "../shared/interest";
 import type { Status } from "../shared/protocol";
 import { RESET_SPREAD_MS } from "../shared/client-machine";
-import { StreamClient } from "../shared/stream-client";
+import { type ClientListener, StreamClient } from "../shared/stream-client";
 
 /** An EventSource stand-in that the test drives: opens, errors, closes. */
 class FakeEventSource {
@@ -21,8 +22,12 @@ class FakeEventSource {
     this.listeners.set(type, listener);
   }
   /** An event of this type arrives, with this data. */
-  emit(type: string, data: string): void {
-    this.listeners.get(type)?.({ data } as MessageEvent<string>);
+  emit(type: string, data: string, lastEventId = ""): void {
+    this.listeners.get(type)?.({ data, lastEventId } as MessageEvent<string>);
+  }
+  /** The connection dropped; EventSource would retry the same URL by itself. */
+  drop(): void {
+    this.onerror?.();
   }
   close(): void {
     this.readyState = FakeEventSource.CLOSED;
@@ -41,7 +46,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function client(probeAnswer: Response, interest?: Interest) {
+function client(probeAnswer: Response, interest?: Interest, extra: Partial<ClientListener> = {}) {
   const statuses: Status[] = [];
   const timers: number[] = [];
   const callbacks: Array<() => void> = [];
@@ -54,7 +59,7 @@ function client(probeAnswer: Response, interest?: Interest) {
   const stream = new StreamClient({
     apiBase: "http://relay",
     interest,
-    listener: { onState: () => {}, onChanges: () => {}, onStatus: (s) => statuses.push(s) },
+    listener: { onState: () => {}, onChanges: () => {}, onStatus: (s) => statuses.push(s), ...extra },
     fetchImpl,
     eventSourceImpl: FakeEventSource as unknown as typeof EventSource,
     random: () => 0.5,
@@ -180,6 +185,49 @@ test("heartbeats saying the server can't read its bus show the stream as delayed
   source.emit("heartbeat", '{"interval_ms":1000}');
   assert.equal(stream.status, "connected");
   assert.deepEqual(statuses.slice(-2), ["delayed", "connected"]);
+});
+
+test("signed in, each stream attempt has a fresh ticket, and private events advance the cursor", async () => {
+  const accounts: number[] = [];
+  const { stream, callbacks, requests } = client(respond(200), undefined, { onAccount: (a: AccountPreferences) => accounts.push(a.version) });
+  let issued = 0;
+  stream.start();
+  await settle();
+  stream.setTickets(async () => `t${++issued}`);
+  await settle();
+  const first = FakeEventSource.last!;
+  assert.equal(first.url, "http://relay/events?lastEventId=e-1-0&ticket=t1");
+  first.onopen?.();
+  const preferences = { symbols: ["AAPL"], leagues: null, favouriteTeams: {}, display: {} };
+  first.emit("preferences", JSON.stringify({ version: 2, preferences }), "e-2-0");
+  assert.deepEqual(accounts, [2]);
+  assert.equal(stream.cursor, "e-2-0");
+  first.emit("token_expired", "{}");
+  await settle();
+  const second = FakeEventSource.last!;
+  assert.equal(second.url, "http://relay/events?lastEventId=e-2-0&ticket=t2"); // a new ticket, same place
+  assert.equal(first.readyState, FakeEventSource.CLOSED);
+  second.drop(); // a used ticket can't be retried: probe, back off, then a new ticket
+  await settle();
+  assert.ok(requests.includes("HEAD http://relay/events?lastEventId=e-2-0"), requests.join(", "));
+  assert.equal(stream.phase, "backoff");
+  callbacks.at(-1)!();
+  await settle();
+  assert.equal(FakeEventSource.last!.url, "http://relay/events?lastEventId=e-2-0&ticket=t3");
+  stream.setTickets(null); // signed out: public only, from the cursor
+  await settle();
+  assert.equal(FakeEventSource.last!.url, "http://relay/events?lastEventId=e-2-0");
+});
+
+test("a reset is told to the listener: what else the client keeps (the account's) is read again", async () => {
+  let resets = 0;
+  const { stream } = client(respond(200), undefined, { onReset: () => resets++ });
+  stream.start();
+  await settle();
+  FakeEventSource.last!.onopen?.();
+  FakeEventSource.last!.emit("reset", JSON.stringify({ reason: "history_trimmed", cursor: "e-9-0" }));
+  assert.equal(resets, 1);
+  assert.equal(stream.phase, "backoff"); // every reset's snapshot is spread over RESET_SPREAD_MS
 });
 
 test("a relay that no longer serves this client's protocol stops the stream and says outdated", async () => {

@@ -15,7 +15,8 @@ import { Freshness, StatusDot } from "../../../web/src/components/Status";
 import { formatMoney, formatSigned } from "../../../web/src/format";
 import { useNow } from "../../../web/src/hooks/useNow";
 import { flashKey } from "../../../web/src/realtime-store";
-import { type BarModel, shownStatus } from "./model";
+import { shownStatus } from "../state";
+import type { BarModel } from "./model";
 import { type BarSettings, type Category, clampHeight, HEIGHT_MAX, HEIGHT_MIN, shownCategory } from "./settings";
 
 const RESIZE_STEP = 8;
@@ -232,11 +233,11 @@ export function Bar(props: BarProps) {
       )}
       <div className="controls">
         {!settings.collapsed && (
-          <button type="button" aria-expanded={options} aria-controls={options ? OPTIONS_ID : undefined} onClick={() => setOptions(!options)}>
+          <button type="button" className="options-toggle" aria-expanded={options} aria-controls={options ? OPTIONS_ID : undefined} onClick={() => setOptions(!options)}>
             Options
           </button>
         )}
-        <button type="button" aria-expanded={!settings.collapsed} onClick={() => onSettings({ collapsed: !settings.collapsed })}>
+        <button type="button" className="collapse" aria-expanded={!settings.collapsed} onClick={() => onSettings({ collapsed: !settings.collapsed })}>
           {settings.collapsed ? "Expand" : "Collapse"}
         </button>
       </div>

@@ -82,12 +82,21 @@ class FeedBar {
     container.style.height = "100%"; // CSSOM, not an attribute: allowed under any CSP
     shadow.append(container);
     this.root = createRoot(container);
-    // On <html>, not <body>: a transform or filter on the page's body would trap a fixed element.
+    // On <html>, not <body>, and in the top layer (a manual popover: no light dismiss): a transform,
+    // filter or `contain` on the page's <html> or <body> would make it, not the viewport, the fixed
+    // bar's containing block, and the bar would scroll away with the page.
     document.documentElement.append(this.host);
+    this.host.popover = "manual";
+    this.host.showPopover();
     document.addEventListener("visibilitychange", this.onVisibility);
     this.layout();
     this.connect();
     this.schedule();
+  }
+
+  /** False once the page took the bar's element out of the document. */
+  get inDocument(): boolean {
+    return this.host.isConnected;
   }
 
   update(settings: BarSettings, preferences: Preferences): void {
@@ -204,6 +213,14 @@ async function main(): Promise<void> {
       bar = null;
     } else bar?.update(settings, preferences);
   };
+  // A page that takes the bar out has it gone, not running unseen: its port is closed (the background
+  // stops feeding it) and push mode's margin given back. A change of settings may bring it back.
+  new MutationObserver(() => {
+    if (bar !== null && !bar.inDocument) {
+      bar.unmount();
+      bar = null;
+    }
+  }).observe(document.documentElement, { childList: true });
   // Every setting and preference is applied to every open page at once.
   chrome.storage.onChanged.addListener((changes, area) => {
     if (area !== "sync") return;

@@ -1,7 +1,7 @@
 // When a bar renders: at the next animation frame, at most once per frame however many messages
 // arrived, and never while the page is hidden — a background tab keeps its rows current (cheap) and
 // renders once when it is shown again. The document and its frames are passed in, so the rule is
-// tested without a browser (headless Chromium never hides a tab).
+// unit-tested; tests/e2e/test_feed_bar.py checks it in Chromium, in a tab behind another.
 
 export interface FrameHost {
   hidden(): boolean;

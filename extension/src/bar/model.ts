@@ -48,9 +48,3 @@ export function applyBarMessage(model: BarModel, message: BarMessage): void {
   model.liveAt = message.liveAt;
   model.hasState = true;
 }
-
-/** The status to show: stored "live" isn't live while the worker that would keep it so is gone. */
-export function shownStatus(stored: Status, workerUp: boolean): Status {
-  if (!workerUp && (stored === "connected" || stored === "delayed")) return "reconnecting";
-  return stored;
-}

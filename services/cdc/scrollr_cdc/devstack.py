@@ -38,6 +38,9 @@ from scrollr_cdc.supervisor import Child
 
 log = logging.getLogger("scrollr.dev")
 DEFAULT_PG_PORT = 54329
+DEFAULT_OIDC_PORT = 9000
+DEV_AUDIENCE = "https://api.scrollr.local"
+OIDC_SERVER = Path("services/oidc-dev/server.mjs")
 STATE_DIR = Path(".scrollr")
 
 
@@ -103,6 +106,23 @@ def build_extension(origin: str) -> Path | None:
     return out
 
 
+def _oidc_env(env: Mapping[str, str], base: str) -> dict[str, str] | None:
+    """The development OpenID provider's environment (its issuer in OIDC_ISSUER), or None when it
+    can't run here or AUTH_ISSUER names another issuer."""
+    if env.get("AUTH_ISSUER") or shutil.which("node") is None or not OIDC_SERVER.is_file():
+        return None
+    wanted = int(env.get("OIDC_PORT") or DEFAULT_OIDC_PORT)
+    port = wanted if _port_free(wanted) else _free_port()
+    loopback = base.replace("localhost", "127.0.0.1")
+    return {
+        **env,
+        "OIDC_PORT": str(port),
+        "OIDC_ISSUER": f"http://127.0.0.1:{port}",
+        "AUTH_AUDIENCE": env.get("AUTH_AUDIENCE") or DEV_AUDIENCE,
+        "OIDC_REDIRECT_URIS": f"{base}/,{loopback}/",
+    }
+
+
 class DevSettings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = DEFAULT_PORT
     host: str = "127.0.0.1"
@@ -128,6 +148,18 @@ def preflight(settings: DevSettings) -> None:
         raise SystemExit(f"scrollr-dev: {problem.message}")
 
 
+def _database(settings: DevSettings) -> tuple[LocalPostgres | None, str]:
+    """The migrated database to run on: DATABASE_URL's, else one in a project-local cluster."""
+    cluster = None
+    database_url = settings.database_url
+    if database_url is None:
+        cluster = _local_postgres()
+        database_url = cluster.create_database("scrollr")
+    applied = migrate(database_url)
+    log.info("database ready (%s); migrations applied now: %s", database_url, applied or "none")
+    return cluster, database_url
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="scrollr-dev", description=__doc__)
     parser.add_argument("--preflight", action="store_true", help="only check the port and DATABASE_URL")
@@ -138,13 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.preflight:
         return
     port = settings.port
-    cluster = None
-    database_url = settings.database_url
-    if database_url is None:
-        cluster = _local_postgres()
-        database_url = cluster.create_database("scrollr")
-    applied = migrate(database_url)
-    log.info("database ready (%s); migrations applied now: %s", database_url, applied or "none")
+    cluster, database_url = _database(settings)
     secret = settings.secret
     web_dir = Path("web/dist").resolve()
     env = {
@@ -157,10 +183,14 @@ def main(argv: list[str] | None = None) -> None:
     }
     if web_dir.is_dir():
         env["SCROLLR_WEB_DIR"] = str(web_dir)
+    base = f"http://localhost:{port}"
+    oidc = _oidc_env(env, base)
+    if oidc is not None:
+        env.update({"AUTH_ISSUER": oidc["OIDC_ISSUER"], "AUTH_AUDIENCE": oidc["AUTH_AUDIENCE"]})
     children: list[Child] = []
 
-    def spawn(name: str, module: str) -> subprocess.Popen[bytes]:
-        child = Child(name, module, env)
+    def spawn(name: str, module: str, argv: list[str] | None = None) -> subprocess.Popen[bytes]:
+        child = Child(name, module, oidc if argv is not None and oidc is not None else env, argv=argv)
         children.append(child)
         return child.start(time.monotonic())
 
@@ -175,9 +205,13 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
-    base = f"http://localhost:{port}"
     extension = build_extension(base)
     try:
+        if oidc is not None:
+            provider = spawn("OpenID provider", "", ["node", str(OIDC_SERVER)])
+            _wait_http(
+                f"{oidc['OIDC_ISSUER']}/.well-known/openid-configuration", provider, "the OpenID provider"
+            )
         relay = spawn("relay", "scrollr_relay")
         _wait_http(f"{base}/healthz", relay, "the relay")
         spawn("change emitter", "scrollr_cdc")
@@ -196,6 +230,7 @@ Scrollr realtime is up.
   Extension      {f"load {extension} as an unpacked extension (chrome://extensions, Developer mode); it streams from {base}" if extension else "(not built here)"}
   Postgres       {database_url}
   Webhook secret {secret}
+  Sign in        {f"{oidc['OIDC_ISSUER']} (development provider): dev@scrollr.local / scrollr-dev" if oidc else "(off: node or services/oidc-dev missing, or AUTH_ISSUER set)"}
 A child that exits is restarted. Ctrl-C stops everything.
 """,
         flush=True,

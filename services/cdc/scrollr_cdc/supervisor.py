@@ -28,9 +28,11 @@ def restart_delay(lived_seconds: float, failures: int) -> tuple[float, int]:
 
 
 class Child:
-    def __init__(self, name: str, module: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, name: str, module: str, env: Mapping[str, str], *, argv: list[str] | None = None
+    ) -> None:
         self.name = name
-        self._argv = [sys.executable, "-m", module]
+        self._argv = argv or [sys.executable, "-m", module]  # argv: a child that isn't a Python module
         self._env = dict(env)
         self.proc: subprocess.Popen[bytes] | None = None
         self._started = 0.0

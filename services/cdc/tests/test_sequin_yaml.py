@@ -1,4 +1,5 @@
-"""deploy/sequin.yaml must keep pointing Sequin at this relay, authenticated, for both tables, and name\nthe slot and publication the migrations create."""
+"""deploy/sequin.yaml must keep pointing Sequin at this relay, authenticated, for every table, and name
+the slot and publication the migrations create."""
 
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ def load():
     return yaml.safe_load(text)
 
 
-def test_sinks_cover_trades_and_games_and_post_to_the_relay_webhook():
+def test_sinks_cover_every_table_and_post_to_the_relay_webhook():
     config = load()
     endpoints = {e["name"]: e for e in config["http_endpoints"]}
     tables = set()
@@ -27,7 +28,7 @@ def test_sinks_cover_trades_and_games_and_post_to_the_relay_webhook():
         assert sink["database"] in {d["name"] for d in config["databases"]}
         assert sink["batch_size"] > 1
         tables.add(sink["table"])
-    assert tables == {"public.trades", "public.games"}
+    assert tables == {"public.trades", "public.games", "public.user_preferences"}
 
 
 def test_the_secret_travels_as_an_encrypted_bearer_header():

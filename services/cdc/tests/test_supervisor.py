@@ -44,7 +44,10 @@ def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "SEQUIN_WEBHOOK_SECRET": SECRET}
     env["CDC_SLOT"] = "dev_" + database_url.rsplit("/", 1)[-1]
+    env["OIDC_PORT"] = str(oidc_port := free_port())
+    env.pop("AUTH_ISSUER", None)
     (tmp_path / "web").symlink_to(ROOT / "web")  # what `just dev` runs in: the project's folder
+    (tmp_path / "services").symlink_to(ROOT / "services")
     log = (tmp_path / "dev.log").open("wb")
     dev = subprocess.Popen(
         [sys.executable, "-m", "scrollr_cdc.devstack"], env=env, stdout=log, stderr=log, cwd=tmp_path
@@ -57,6 +60,15 @@ def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp
         manifest = json.loads((tmp_path / "extension" / "dist" / "manifest.json").read_text())
         assert manifest["host_permissions"] == [f"http://localhost:{port}/*"]
         assert f"it streams from http://localhost:{port}" in (tmp_path / "dev.log").read_text()
+        # The development OpenID provider runs, and the relay takes its tokens.
+        issuer = f"http://127.0.0.1:{oidc_port}"
+        assert (
+            f"Sign in        {issuer} (development provider): dev@scrollr.local / scrollr-dev"
+            in (tmp_path / "dev.log").read_text()
+        )
+        assert httpx.get(f"http://127.0.0.1:{port}/auth/config").json()["issuer"] == issuer
+        assert httpx.get(f"{issuer}/.well-known/openid-configuration").json()["issuer"] == issuer
+        (provider,) = children_of(dev.pid, "oidc-dev")
         (relay,) = children_of(dev.pid, "scrollr_relay")
         os.kill(relay, signal.SIGKILL)
         wait_until(
@@ -67,7 +79,7 @@ def test_a_killed_relay_comes_back_and_ctrl_c_stops_everything(database_url, tmp
         )
         assert dev.poll() is None
         assert "relay exited with status -9" in (tmp_path / "dev.log").read_text()
-        children = children_of(dev.pid, "scrollr")
+        children = [*children_of(dev.pid, "scrollr"), provider]
         dev.send_signal(signal.SIGINT)
         assert dev.wait(30) == 0
         assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]

@@ -10,6 +10,7 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
@@ -20,18 +21,28 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from scrollr_relay import metrics
+from scrollr_relay.accounts import (
+    AccountError,
+    AuthConfig,
+    account_error_response,
+    auth_config_route,
+    preferences_routes,
+    ticket_route,
+)
 from scrollr_relay.bus import Bus
 from scrollr_relay.catalog import catalog_handler
 from scrollr_relay.config import Settings
 from scrollr_relay.events import events_route
 from scrollr_relay.health import check_bus_at_start, healthz, readyz
 from scrollr_relay.hub import Hub
+from scrollr_relay.issuer_keys import IssuerKeys
 from scrollr_relay.memory_bus import MemoryBus
 from scrollr_relay.redis_bus import RedisBus
 from scrollr_relay.response_headers import SCHEMA_PATH, response_headers
 from scrollr_relay.snapshot import make_pool, snapshot_handler
 from scrollr_relay.static import static_site
 from scrollr_relay.stream import EventStream
+from scrollr_relay.tickets import RedisTickets, make_tickets
 from scrollr_relay.webhook import WebhookActivity, WebhookRejected, sequin_webhook
 
 log = logging.getLogger("scrollr.relay")
@@ -80,6 +91,17 @@ async def _summarise_forever(activity: WebhookActivity, seconds: float) -> None:
             logging.getLogger("scrollr.webhook").info(line)
 
 
+def _auth_config(settings: Settings) -> AuthConfig | None:
+    if settings.auth_issuer is None or settings.auth_audience is None:
+        return None
+    return AuthConfig(
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        dashboardClientId=settings.auth_dashboard_client_id,
+        extensionClientId=settings.auth_extension_client_id,
+    )
+
+
 def hub_of(app: Litestar) -> Hub:
     """The app's hub (the server ends every stream through it when asked to stop)."""
     hub: Hub = app.state.hub
@@ -96,12 +118,19 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         client_stall_seconds=settings.client_stall_seconds,
         resume_cache_bytes=settings.resume_cache_bytes,
     )
-    stream = EventStream(hub, bus, settings)
+    keys = (
+        IssuerKeys(settings.auth_issuer, settings.auth_audience)
+        if settings.auth_issuer is not None and settings.auth_audience is not None
+        else None
+    )
+    tickets = make_tickets(settings.redis)
+    stream = EventStream(hub, bus, settings, tickets=tickets if keys is not None else None)
     activity = WebhookActivity()
     cors = CORSConfig(
         allow_origins=list(settings.allowed_origins),
-        allow_methods=["GET", "OPTIONS"],
-        allow_headers=["Last-Event-ID", "Content-Type"],
+        allow_methods=["GET", "PUT", "POST", "OPTIONS"],
+        allow_headers=["Last-Event-ID", "Content-Type", "Authorization", "If-Match", "If-None-Match"],
+        expose_headers=["ETag"],
         max_age=3600,
     )
 
@@ -127,18 +156,27 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
             if pool is not None:
                 await pool.close()
             await bus.close()
+            if isinstance(tickets, RedisTickets):
+                await tickets.close()
 
     route_handlers: list[object] = [
         events_route(stream),
         sequin_webhook(bus, settings, activity),
         snapshot_handler(bus, pool),
         catalog_handler(pool),
+        *preferences_routes(keys, pool),
+        ticket_route(keys, tickets),
+        auth_config_route(_auth_config(settings)),
         healthz,
         readyz(bus),
         PrometheusController,
     ]
     if settings.web_dir is not None:
-        route_handlers.append(static_site(settings.web_dir))
+        # The dashboard signs in at the issuer: its discovery, keys and token endpoint are fetched.
+        issuer = (urlsplit(settings.auth_issuer),) if settings.auth_issuer else ()
+        route_handlers.append(
+            static_site(settings.web_dir, connect=tuple(f"{u.scheme}://{u.netloc}" for u in issuer))
+        )
     prometheus = PrometheusConfig(
         app_name="scrollr_relay",
         prefix="scrollr_http",
@@ -150,7 +188,11 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
         middleware=[prometheus.middleware, response_headers],
-        exception_handlers={WebhookRejected: _rejected, HTTP_500_INTERNAL_SERVER_ERROR: _unexpected},
+        exception_handlers={
+            WebhookRejected: _rejected,
+            AccountError: account_error_response,
+            HTTP_500_INTERNAL_SERVER_ERROR: _unexpected,
+        },
         cors_config=cors,
         openapi_config=OpenAPIConfig(
             title="Scrollr relay",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 from scrollr_core.settings import (
@@ -58,6 +59,8 @@ DEFAULT_CLIENT_STALL_SECONDS = 30.0
 # so Sequin gets a 503 to retry, not a gateway timeout.
 DEFAULT_BUS_TIMEOUT_SECONDS = 5.0
 MAX_WORKERS = 64
+DEFAULT_DASHBOARD_CLIENT_ID = "scrollr-dashboard"
+DEFAULT_EXTENSION_CLIENT_ID = "scrollr-extension"
 # WORKERS: a worker whose event loop is silent this long is killed and replaced (workers.py).
 DEFAULT_WORKER_TIMEOUT_SECONDS = 5.0
 STREAM_KEY = "events:broadcast"
@@ -99,6 +102,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS
     client_stall_seconds: float = DEFAULT_CLIENT_STALL_SECONDS
     bus_timeout_seconds: float = DEFAULT_BUS_TIMEOUT_SECONDS
+    # Accounts (OpenID Connect): both set, or neither (everyone is signed out).
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    # The public clients registered at the issuer (GET /auth/config tells the browser clients).
+    auth_dashboard_client_id: str = DEFAULT_DASHBOARD_CLIENT_ID
+    auth_extension_client_id: str = DEFAULT_EXTENSION_CLIENT_ID
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -125,6 +134,34 @@ def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _auth(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """AUTH_ISSUER and AUTH_AUDIENCE: the OpenID provider whose access tokens are accepted, and the
+    audience (this API's resource indicator) they must be issued for."""
+    issuer = env.get("AUTH_ISSUER", "").strip() or None
+    audience = env.get("AUTH_AUDIENCE", "").strip() or None
+    if issuer is None:
+        if audience is not None:
+            raise ConfigError(
+                "AUTH_AUDIENCE is set without AUTH_ISSUER: set both to enable accounts, or neither"
+            )
+        return None, None
+    parsed = urlsplit(issuer)
+    local = parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
+    if not parsed.netloc or not (parsed.scheme == "https" or local) or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"AUTH_ISSUER={issuer!r} must be the provider's issuer URL, https://... "
+            "(http:// only on this machine, e.g. the development provider)"
+        )
+    if audience is None:
+        raise ConfigError(
+            "AUTH_ISSUER is set but AUTH_AUDIENCE is not: name the audience tokens are issued for"
+        )
+    return issuer, audience
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     dev_mode = truthy(env, "SCROLLR_DEV")
     secret = secret_setting(env, dev_mode=dev_mode)
@@ -143,8 +180,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"SCROLLR_WEB_DIR={web_dir!r} is not a directory")
     if web_dir is None and PACKAGED_WEB_DIR.is_dir():
         web_dir = str(PACKAGED_WEB_DIR)  # an installed wheel carries the dashboard (setup.py)
+    auth_issuer, auth_audience = _auth(env)
     return Settings(
         webhook_secret=secret,
+        auth_issuer=auth_issuer,
+        auth_audience=auth_audience,
+        auth_dashboard_client_id=env.get("AUTH_DASHBOARD_CLIENT_ID", "").strip()
+        or DEFAULT_DASHBOARD_CLIENT_ID,
+        auth_extension_client_id=env.get("AUTH_EXTENSION_CLIENT_ID", "").strip()
+        or DEFAULT_EXTENSION_CLIENT_ID,
         dev_mode=dev_mode,
         redis=redis,
         database_url=url_setting(env, "DATABASE_URL", ("postgres", "postgresql")),

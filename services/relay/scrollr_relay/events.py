@@ -31,7 +31,10 @@ JSON), `truncate` when a table was emptied (TRUNCATE: id and data as a change's,
 be resumed (refetch `/snapshot`), and `: ping` comments every `SSE_HEARTBEAT_SECONDS`. Resume with
 `Last-Event-ID` (or `lastEventId`). On a link that can't carry every change, each row's newest change
 is sent as the link allows (conflated: its id is the newest change merged into it; a `truncate` drops
-what waited of its table); `max_rate` asks for that at most so many times a second."""
+what waited of its table); `max_rate` asks for that at most so many times a second. With `ticket`
+(from `POST /events/ticket`) the stream also carries that user's private events (`event:
+preferences`), under the same cursor, never conflated, until the token behind the ticket expires
+(`event: token_expired`, then the stream ends: reconnect from the cursor with a new ticket)."""
 
 
 class _StreamRunner(ASGIResponse):
@@ -77,6 +80,7 @@ def events_route(stream: EventStream) -> object:
         media_type="text/event-stream",
         responses={
             400: ResponseSpec(None, description="Malformed cursor, topic filter or max_rate"),
+            401: ResponseSpec(None, description="Unknown, used or expired ticket"),
             429: ResponseSpec(None, description="Too many streams from this address (Retry-After)"),
             503: ResponseSpec(None, description="Stream limit reached (Retry-After)"),
         },
@@ -90,6 +94,10 @@ def events_route(stream: EventStream) -> object:
         ] = None,
         last_event_id_query: Annotated[
             str | None, QueryParameter(name="lastEventId", description="Resume after this event id")
+        ] = None,
+        ticket: Annotated[
+            str | None,
+            QueryParameter(description="Single-use ticket from POST /events/ticket: adds private events"),
         ] = None,
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event id")

@@ -25,6 +25,7 @@ from scrollr_relay.deflate import Segment
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.filters import EVERY_ROW, StreamFilter, filter_keys
 from scrollr_relay.groups import FilterGroups
+from scrollr_relay.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
 from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, CLOSE_SLOW, Frame, Subscriber
@@ -37,7 +38,10 @@ READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
 
 
 def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
-    return [_encode_frame(epoch, e, filter_keys(e.topic, e.data)) for e in events]
+    """The public frames of `events`: a user's private events never become one (private.py)."""
+    return [
+        _encode_frame(epoch, e, filter_keys(e.topic, e.data)) for e in events if e.topic not in PRIVATE_TOPICS
+    ]
 
 
 def _encode_frame(epoch: str, event: StoredEvent, keys: tuple[str, ...]) -> Frame:
@@ -71,6 +75,7 @@ class Hub:
         self.recent = RecentFrames(max_bytes=resume_cache_bytes)
         # The deflate segment of each filter group that has deflating subscribers (deflate.py).
         self._segments: dict[StreamFilter | None, Segment] = {}
+        self.private = PrivateRoutes()  # signed-in streams' private events (private.py)
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -187,6 +192,24 @@ class Hub:
                     delivered += count
         metrics.DELIVERIES.inc(delivered)
 
+    def deliver(self, epoch: str, events: list[StoredEvent]) -> list[Frame]:
+        """Fan a batch out in stream order; its public frames. Private events (private.py) go to
+        their users' streams between the public runs around them, so no stream's cursor can pass
+        an event it hasn't been sent."""
+        if not self.private.listening:
+            frames = encode_frames(epoch, events)
+            self.fan_out(frames)
+            return frames
+        frames = []
+        for run in private_runs(events):
+            public = encode_frames(epoch, run)
+            if public:
+                self.fan_out(public)
+                frames += public
+            else:
+                self.private.route(epoch, run)
+        return frames
+
     def reset_all(self, head: Cursor, reason: str) -> None:
         log.warning("bus history reset (%s): telling %d streams to resync", reason, len(self.subscribers))
         self.recent.restart(head)
@@ -223,8 +246,7 @@ class Hub:
                 if not events:
                     await self._bus.wait_after(cursor.position, WAIT_SECONDS)
                     continue
-                frames = encode_frames(cursor.epoch, events)
-                self.fan_out(frames)
+                frames = self.deliver(cursor.epoch, events)
                 self.recent.extend(frames)
                 cursor = Cursor(cursor.epoch, events[-1].id)
             except HistoryGap as gap:

@@ -19,19 +19,27 @@ MAX_PATH_CHARS = 1024
 # league logos the sports feed links to (ESPN's CDN), and talks to its own origin (snapshot, events).
 # Nothing may frame it.
 LOGO_ORIGIN = "https://a.espncdn.com"
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {LOGO_ORIGIN}; "
-    "connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'"
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    # File names are stable (the SharedWorker's must be): revalidate rather than cache blindly.
-    "Cache-Control": "no-cache",
-}
+# With accounts, it also talks to the OpenID issuer (discovery, keys, token endpoint).
+
+
+def content_security_policy(connect: tuple[str, ...] = ()) -> str:
+    sources = " ".join(("'self'", *connect))
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {LOGO_ORIGIN}; "
+        f"connect-src {sources}; worker-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def page_headers(connect: tuple[str, ...] = ()) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(connect),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        # File names are stable (the SharedWorker's must be): revalidate rather than cache blindly.
+        "Cache-Control": "no-cache",
+    }
 
 
 def resolve_static(root: Path, request_path: str) -> Path | None:
@@ -52,22 +60,23 @@ def resolve_static(root: Path, request_path: str) -> Path | None:
     return found
 
 
-def static_site(web_dir: str) -> object:
-    """The route handler serving `web_dir` at `/`."""
+def static_site(web_dir: str, *, connect: tuple[str, ...] = ()) -> object:
+    """The route handler serving `web_dir` at `/`; `connect`: other origins the page may fetch from."""
     root = Path(web_dir).resolve()
+    headers = page_headers(connect)
 
     @get(["/", "/{file_path:path}"], include_in_schema=False, sync_to_thread=False)
     def handler(request: Request[Any, Any, Any]) -> File | Response[dict[str, str]]:
         found = resolve_static(root, request.path_params.get("file_path", ""))
         if found is None:
-            return Response({"error": "not_found"}, status_code=404, headers=PAGE_HEADERS)
+            return Response({"error": "not_found"}, status_code=404, headers=headers)
         media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
         return File(
             found,
             filename=found.name,
             media_type=media_type,
             content_disposition_type="inline",
-            headers=PAGE_HEADERS,
+            headers=headers,
         )
 
     return handler

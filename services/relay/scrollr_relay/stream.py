@@ -17,6 +17,7 @@ import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -29,6 +30,7 @@ from scrollr_relay.cursor import Cursor, CursorError, StreamId
 from scrollr_relay.filter_budget import FilterBudget
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
+from scrollr_relay.private import PrivatePart
 from scrollr_relay.rate import RateError, parse_max_rate
 from scrollr_relay.replays import ReplaySlot, ReplaySlots
 from scrollr_relay.sinks import Send, open_sink
@@ -40,6 +42,7 @@ from scrollr_relay.subscriber import (
     Frame,
     Subscriber,
 )
+from scrollr_relay.tickets import TicketGrant, Tickets, TicketStoreUnavailable
 from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")
@@ -65,6 +68,7 @@ class StreamRequest(msgspec.Struct, frozen=True):
     filter: StreamFilter | None
     max_rate: float | None = None  # updates per row per second (rate.py); None: as they come
     deflate: bool = False  # `compress=deflate`: Content-Encoding: deflate (deflate.py)
+    ticket: str | None = None  # adds the ticket's user's private events (private.py)
 
 
 def parse_stream_request(query_string: bytes, last_event_id: str | None, max_topics: int) -> StreamRequest:
@@ -76,11 +80,14 @@ def parse_stream_request(query_string: bytes, last_event_id: str | None, max_top
         chosen = parse_filter(query_string, max_topics)
         max_rate = parse_max_rate(decode_value(query["max_rate"][-1]) if "max_rate" in query else None)
         compress = decode_value(query["compress"][-1]) if "compress" in query else ""
+        ticket = decode_value((query.get("ticket") or [""])[-1]).strip() or None
     except (CursorError, TopicError, FilterError, RateError) as exc:
         raise StreamRequestError(str(exc)) from None
     if compress not in ("", "deflate"):
         raise StreamRequestError(f"compress value {compress[:32]!r} is not 'deflate'")
-    return StreamRequest(cursor=cursor, filter=chosen, max_rate=max_rate, deflate=compress == "deflate")
+    return StreamRequest(
+        cursor=cursor, filter=chosen, max_rate=max_rate, deflate=compress == "deflate", ticket=ticket
+    )
 
 
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -162,7 +169,7 @@ class Pacer:
         for start in range(0, len(frames), REPLAY_PIECE_EVENTS):
             if subscriber.closed:
                 return
-            subscriber.deliver(frames[start : start + REPLAY_PIECE_EVENTS])
+            subscriber.deliver_merged(frames[start : start + REPLAY_PIECE_EVENTS])
             if subscriber.conflating:
                 continue
             left = self._deadline - asyncio.get_running_loop().time()
@@ -171,7 +178,12 @@ class Pacer:
 
 
 async def _replay(
-    hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor, exact_seconds: float = REPLAY_EXACT_SECONDS
+    hub: Hub,
+    bus: Bus,
+    subscriber: Subscriber,
+    cursor: Cursor,
+    private: PrivatePart | None = None,
+    exact_seconds: float = REPLAY_EXACT_SECONDS,
 ) -> StreamId | None:
     """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume, or
     None when the stream closed first.
@@ -179,10 +191,12 @@ async def _replay(
     A cursor within the frames the hub fanned out last is served from them (recent.py): no bus read,
     and one joined backlog for every client resuming from the same point with the same filter,
     written at once when it is short (the usual resume after a reconnect). A longer one goes out
-    through the Pacer as the link takes it, like a backlog read from the bus.
+    through the Pacer as the link takes it, like a backlog read from the bus. A signed-in stream's
+    backlog is read from the bus, its user's private events in order among the public ones
+    (private.py).
     """
     pacer = Pacer(subscriber, exact_seconds)
-    cached = hub.recent.backlog(cursor, subscriber.filter)
+    cached = hub.recent.backlog(cursor, subscriber.filter) if private is None else None
     if cached is not None:
         backlog, end = cached
         if len(backlog) <= PIECE_BYTES:
@@ -191,7 +205,7 @@ async def _replay(
             return end
         frames = [f for f in hub.recent.after(cursor) or [] if subscriber.wants(f)]
         return await _until_closed(subscriber, _paced(pacer, frames, end))
-    return await _until_closed(subscriber, _replay_from_bus(bus, pacer, subscriber, cursor))
+    return await _until_closed(subscriber, _replay_from_bus(bus, pacer, subscriber, cursor, private))
 
 
 async def _paced(pacer: Pacer, frames: list[Frame], end: StreamId) -> StreamId:
@@ -213,12 +227,17 @@ async def _until_closed(subscriber: Subscriber, work: Coroutine[Any, Any, Stream
     return task.result()
 
 
-async def _replay_from_bus(bus: Bus, pacer: Pacer, subscriber: Subscriber, cursor: Cursor) -> StreamId:
+async def _replay_from_bus(
+    bus: Bus, pacer: Pacer, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
+) -> StreamId:
     try:
         position = cursor
         while True:
             events = await bus.replay_after(position, READ_BATCH)
-            await pacer.write([f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)])
+            frames = [f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
+            if private is not None:  # the user's private events among them, in stream order
+                frames = sorted(frames + private.own(cursor.epoch, events), key=itemgetter(0))
+            await pacer.write(frames)
             if events:
                 position = Cursor(cursor.epoch, events[-1].id)
             if len(events) < READ_BATCH or subscriber.closed:
@@ -233,10 +252,11 @@ async def _replay_from_bus(bus: Bus, pacer: Pacer, subscriber: Subscriber, curso
 class EventStream:
     """Runs one `/events` request on the raw ASGI interface, once Litestar has routed it."""
 
-    def __init__(self, hub: Hub, bus: Bus, settings: Settings) -> None:
+    def __init__(self, hub: Hub, bus: Bus, settings: Settings, *, tickets: Tickets | None = None) -> None:
         self._hub = hub
         self._bus = bus
         self._settings = settings
+        self._tickets = tickets  # None: no accounts on this relay
         self._endings: set[asyncio.Task[None]] = set()
         self._filter_budget = FilterBudget(
             max_values=settings.max_filter_values, max_values_per_client=settings.max_filter_values_per_client
@@ -246,6 +266,7 @@ class EventStream:
         )
         self._preamble = preamble(settings.retry_milliseconds, settings.heartbeat_seconds)
 
+    # One connection's whole order, top to bottom (the module's docstring): kept in one place.
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send, *, head: bool) -> None:
         settings = self._settings
         try:
@@ -274,7 +295,10 @@ class EventStream:
             await _refuse(send, too_costly)
             return
         slot = None
-        if request.cursor is not None and not self._hub.recent.covers(request.cursor):
+        # A signed-in resume always reads the bus (its private events aren't among the recent
+        # frames: _replay), so it takes a replay slot even where the recent frames cover its cursor.
+        cursor = request.cursor
+        if cursor is not None and (request.ticket is not None or not self._hub.recent.covers(cursor)):
             # This resume will read the bus (replays.py): refused before the 200 past a cap.
             taken = self._replays.take(address)
             if isinstance(taken, str):
@@ -288,7 +312,11 @@ class EventStream:
             await respond(send, 200, headers)  # the headers a GET would get; no stream, no slot held
             return
         try:
-            await self._stream(scope, receive, send, request, headers, address, slot)
+            # Redeemed once the stream is admitted: a refusal for a bound doesn't use the ticket up.
+            grant = await self._redeem(request.ticket, send) if request.ticket is not None else None
+            if request.ticket is not None and grant is None:
+                return  # refused (401 or 503)
+            await self._stream(scope, receive, send, request, headers, address, slot, grant)
         finally:
             if slot is not None:
                 slot.give_back()
@@ -302,6 +330,7 @@ class EventStream:
         headers: list[tuple[bytes, bytes]],
         address: str,
         slot: ReplaySlot | None,
+        grant: TicketGrant | None,
     ) -> None:
         settings = self._settings
         client = address if settings.max_streams_per_client else None
@@ -317,6 +346,7 @@ class EventStream:
             deflate=request.deflate,
         )
         self._hub.add(subscriber)
+        private = self._hub.private.add(subscriber, grant) if grant is not None else None
         self._filter_budget.charge(address, subscriber.filter)
         log.debug("stream opened after %s filter %s", request.cursor, request.filter)
         watcher: asyncio.Task[None] | None = None
@@ -328,7 +358,7 @@ class EventStream:
             resume_after = None
             if request.cursor is not None:
                 try:
-                    resume_after = await _replay(self._hub, self._bus, subscriber, request.cursor)
+                    resume_after = await _replay(self._hub, self._bus, subscriber, request.cursor, private)
                 except BusUnavailable as exc:
                     # The position can't be checked now; ending the stream makes the client retry.
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)
@@ -336,6 +366,8 @@ class EventStream:
             if slot is not None:
                 slot.give_back()  # the replay is over; the stream may live on for hours
             subscriber.go_live(resume_after)
+            if private is not None:
+                private.go_live(resume_after)
             if not subscriber.closed and sink.detach():
                 # Live on its own socket: the rest of the stream needs no call of its own, so this
                 # request returns (and the middleware chain above it with it); its end comes from
@@ -351,6 +383,21 @@ class EventStream:
                     watcher.cancel()
                 subscriber.close(CLOSE_CLIENT_GONE)
         await _end(subscriber)
+
+    async def _redeem(self, ticket: str, send: Send) -> TicketGrant | None:
+        """The ticket's grant; None once a refusal has been answered (401, or 503 to retry)."""
+        try:
+            grant = await self._tickets.redeem(ticket) if self._tickets is not None else None
+        except TicketStoreUnavailable as exc:
+            log.warning("tickets unavailable: %s", exc)
+            await _plain(send, 503, "tickets unavailable", [_retry_after()])
+            return None
+        if grant is None:
+            challenge = (b"www-authenticate", b'Bearer realm="scrollr", error="invalid_token"')
+            await _plain(
+                send, 401, "unknown, used or expired ticket: ask POST /events/ticket for another", [challenge]
+            )
+        return grant
 
     def _remove(self, subscriber: Subscriber, address: str) -> None:
         self._hub.remove(subscriber)

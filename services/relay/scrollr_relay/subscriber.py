@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from itertools import groupby
 from typing import Protocol
 
 from scrollr_relay.config import DEFAULT_CLIENT_BUFFER_BYTES
@@ -34,6 +35,9 @@ CLOSE_SEND_FAILED = "send_failed"
 CLOSE_BUS_UNAVAILABLE = "bus_unavailable"
 # The most written at once while a client catches up: the socket drains between pieces.
 PIECE_BYTES = 64 * 1024
+# The topic of a frame meant for one connection alone (its user's private event, private.py): no
+# table is named so. Such frames never pass the fan-out; a replay and the held frames mix them in.
+OWN = "(own)"
 
 
 class Sink(Protocol):
@@ -126,6 +130,11 @@ class Subscriber:
         """Keep live frames aside until the backlog has been written."""
         self._held.extend(f for f in frames if self.wants(f))
 
+    def hold_own(self, position: StreamId, data: bytes) -> None:
+        """Keep aside, in stream order with the live frames, one meant for this connection alone (its
+        user's private event, private.py): no filter applies to it."""
+        self._held.append((position, OWN, data, ()))
+
     def hold_reset(self, position: StreamId, frame: bytes) -> None:
         """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't.
 
@@ -147,7 +156,7 @@ class Subscriber:
                 self.replayed_to = replayed_to
             held = [f for f in held if f[0] > replayed_to]
         if held:
-            self.deliver(held)
+            self.deliver_merged(held)
         elif self._interval is not None:
             self._flush()  # the first round: the replay's rows
 
@@ -206,6 +215,30 @@ class Subscriber:
         self._check_bound()
         if self._interval is not None and self.live:  # a replay's rows wait for the first round
             self._flush()
+
+    def deliver_own(self, data: bytes) -> None:
+        """An event for this connection alone (its user's private event): written on its own, never
+        through the group's shared compressor; while rows wait, it waits among them in id order and
+        is never conflated away (pending.py), so a resume from any id the client got stays exact."""
+        if self.closed:
+            return
+        if not self._pending and self._sink.writable:
+            self._send(data)
+            return
+        self._begin_waiting()
+        self._pending.add_own(data, time.monotonic())
+        self._check_bound()
+        if self._interval is not None and self.live:
+            self._flush()
+
+    def deliver_merged(self, frames: list[Frame]) -> None:
+        """Frames in stream order, some of them this connection's own (a replay, the held frames)."""
+        for own, run in groupby(frames, key=_is_own):
+            if own:
+                for f in run:
+                    self.deliver_own(f[2])
+            else:
+                self.deliver(list(run))
 
     def write(self, data: bytes) -> None:
         """Bytes that are no row's change (the preamble, a heartbeat, a reset), in order."""
@@ -313,3 +346,7 @@ class Subscriber:
 
     async def finish(self) -> None:
         await self._sink.finish(self.done.result())
+
+
+def _is_own(frame: Frame) -> bool:
+    return frame[1] == OWN

@@ -113,6 +113,36 @@ def test_a_dotenv_file_fills_in_and_the_environment_wins(tmp_path, monkeypatch):
     assert settings.port == 9002
 
 
+def test_accounts_are_off_without_an_issuer():
+    settings = load_settings(OK)
+    assert settings.auth_issuer is None and settings.auth_audience is None
+
+
+def test_accounts_take_an_issuer_and_an_audience():
+    settings = load_settings(
+        {**OK, "AUTH_ISSUER": "https://auth.example.com/oidc", "AUTH_AUDIENCE": "https://api"}
+    )
+    assert settings.auth_issuer == "https://auth.example.com/oidc"
+    assert settings.auth_audience == "https://api"
+    local = load_settings({**OK, "AUTH_ISSUER": "http://127.0.0.1:9000", "AUTH_AUDIENCE": "x"})
+    assert local.auth_issuer == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"AUTH_AUDIENCE": "https://api"}, "AUTH_ISSUER"),
+        ({"AUTH_ISSUER": "https://auth.example.com"}, "AUTH_AUDIENCE"),
+        ({"AUTH_ISSUER": "http://auth.example.com", "AUTH_AUDIENCE": "a"}, "AUTH_ISSUER"),
+        ({"AUTH_ISSUER": "auth.example.com", "AUTH_AUDIENCE": "a"}, "AUTH_ISSUER"),
+        ({"AUTH_ISSUER": "https://auth.example.com?x=1", "AUTH_AUDIENCE": "a"}, "AUTH_ISSUER"),
+    ],
+)
+def test_bad_account_settings_name_the_variable(env, names):
+    with pytest.raises(ConfigError, match=names):
+        load_settings({**OK, **env})
+
+
 @pytest.mark.parametrize("module", ["scrollr_relay", "scrollr_cdc"])
 def test_an_unknown_log_level_is_one_line_naming_it_not_a_traceback(tmp_path, module):
     env = {"PATH": "/usr/bin", "LOG_LEVEL": "verbose", "SEQUIN_WEBHOOK_SECRET": "y" * 20}

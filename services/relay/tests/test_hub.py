@@ -193,3 +193,16 @@ async def test_a_batch_reaches_only_the_groups_its_rows_concern_and_every_one_th
     groups.remove(made["msft"])
     assert reached(trade) == {"nfl", "games", "all"}
     assert ("trades", "MSFT") not in groups._keyed and ("trades", "TSLA") not in groups._keyed
+
+
+async def test_a_users_private_change_never_becomes_a_public_frame():
+    bus = MemoryBus(maxlen=10, dedupe_window_seconds=60)
+    await bus.publish(
+        [
+            Envelope(topic="trades", dedupe_key="a", data=b'{"record":{"symbol":"AAPL"}}'),
+            Envelope(topic="user_preferences", dedupe_key="b", data=b'{"record":{"sub":"alice"}}'),
+        ]
+    )
+    events = await bus.read_after(Cursor(bus.epoch, StreamId(0, 0)), 10)
+    assert [e.topic for e in events] == ["trades", "user_preferences"]
+    assert [f[1] for f in encode_frames(bus.epoch, events)] == ["trades"]

@@ -207,6 +207,22 @@ def test_every_page_and_asset_carries_the_security_headers(site, path):
     assert "img-src 'self' data: https://a.espncdn.com;" in response.headers["content-security-policy"]
 
 
+def test_with_accounts_the_page_may_reach_the_issuer_and_nothing_else(site):
+    _, web = site
+    env = {"AUTH_ISSUER": "https://auth.example.com/oidc", "AUTH_AUDIENCE": "https://api.example.com"}
+    with relay(SCROLLR_WEB_DIR=str(web), **env) as test_client:
+        policy = test_client.get("/").headers["content-security-policy"]
+    assert "connect-src 'self' https://auth.example.com;" in policy
+    assert (
+        "connect-src 'self';" in site[0].get("/").headers["content-security-policy"]
+    )  # without: itself only
+
+
+def test_the_stream_ticket_is_read_from_the_query():
+    assert parse_stream_request(b"ticket=abc%2Bdef&topics=trades", None, 64).ticket == "abc+def"
+    assert parse_stream_request(b"topics=trades", None, 64).ticket is None
+
+
 def test_assets_have_their_types(site):
     assert site[0].get("/app.js").headers["content-type"].startswith("text/javascript")
     assert site[0].get("/").headers["content-type"].startswith("text/html")

@@ -9,12 +9,16 @@ import pytest
 import yaml
 from scrollr_relay.catalog import LEAGUES_QUERY, SYMBOLS_QUERY
 from scrollr_relay.filters import StreamFilter, parse_filter
+from scrollr_relay.private import PRIVATE_TOPICS
 from scrollr_relay.snapshot import select_rows
 from scrollr_relay.tables import FILTER_BY_TABLE, SCHEMA, TABLE_NAMES, TABLES, TYPESCRIPT_PATH, typescript
 
 from tests.support.pg import execute
 
 ROOT = Path(__file__).resolve().parents[3]
+# What the change feed carries: the streamed tables, and the private ones (user_preferences:
+# routed to its user's streams by private.py, never snapshotted nor framed publicly).
+CARRIED = {*TABLE_NAMES, *PRIVATE_TOPICS}
 
 
 def test_the_web_tables_module_is_the_one_generated_from_the_registry():
@@ -48,7 +52,7 @@ def test_the_catalog_offers_each_filters_values_from_its_catalog_table():
 
 def test_sequin_is_told_to_send_the_streamed_tables():
     config = yaml.safe_load((ROOT / "deploy" / "sequin.yaml").read_text().replace("${", "$"))
-    assert {sink["table"] for sink in config["sinks"]} == {f"{SCHEMA}.{name}" for name in TABLE_NAMES}
+    assert {sink["table"] for sink in config["sinks"]} == {f"{SCHEMA}.{name}" for name in CARRIED}
 
 
 def primary_key(database_url: str, table: str) -> list[str]:
@@ -74,7 +78,7 @@ def test_the_migrations_create_the_registrys_tables_keys_filter_columns_and_cata
     published = execute(
         database_url, "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = 'scrollr'"
     )
-    assert set(published) == {(SCHEMA, name) for name in TABLE_NAMES}
+    assert set(published) == {(SCHEMA, name) for name in CARRIED}
     for table in TABLES:
         assert primary_key(database_url, table.name) == [table.key]
         if table.filter is None:
