@@ -120,3 +120,32 @@ def test_an_exact_truncate_keeps_its_place_among_the_changes():
         ("truncate", "e1-2-0"),
         ("change", "e1-3-0"),
     ]
+
+
+def own(n: int) -> bytes:
+    """A private event's frame (private.py): no table, no primary key."""
+    return b'id: e1-%d-0\nevent: preferences\ndata: {"version":%d,"preferences":null}\n\n' % (n, n)
+
+
+def test_an_own_event_waits_among_conflated_rows_in_id_order_never_merged_or_dropped():
+    pending = Pending()
+    pending.conflate()
+    pending.add_changes([tick(1, "A"), tick(2, "B")], now=0.0)
+    pending.add_own(own(3), now=0.0)
+    pending.add_changes([tick(4, "A"), truncate(5, table="trades")], now=0.0)
+    pending.add_own(own(6), now=0.0)
+    pending.add_changes([tick(7, "C")], now=0.0)
+    out = pending.take(1)
+    # B's newest change is older than 3: before it; A changed after 3: its merge goes after it; the
+    # truncate dropped the rows waiting of its table, never the own events.
+    assert ids(out) == ["e1-3-0", "e1-5-0", "e1-6-0", "e1-7-0"]
+    assert out.count(b"event: preferences") == 2 and not pending
+
+
+def test_an_own_event_keeps_its_place_when_the_exact_frames_before_it_are_conflated():
+    pending = Pending()
+    pending.add_changes([tick(1, "A"), tick(2, "B")], now=0.0)
+    pending.add_own(own(3), now=0.0)
+    pending.add_changes([tick(4, "A")], now=CONFLATE_AFTER_SECONDS)  # conflates what waits
+    assert pending.conflating
+    assert ids(pending.take(1)) == ["e1-2-0", "e1-3-0", "e1-4-0"]
