@@ -14,7 +14,9 @@ events in runs (`private_runs`: public frames, then the private events after the
 stream's private part is registered before its replay and holds live private events among the
 subscriber's held frames (released in order when it goes live); the replay reads the bus and merges
 the user's private events among the public ones (a signed-in resume is never served from the hub's
-recent public frames). It lasts until the access token behind the ticket
+recent public frames). A private event takes its stream's own path (Subscriber.deliver_own): flow
+control, conflation without ever being conflated away or overtaking the rows before it, and deflate
+on its own, never through the filter group's shared compressor that other users' streams receive. It lasts until the access token behind the ticket
 expires: then the stream ends, after an `event: token_expired`, and the client reconnects from its
 cursor with a new ticket, so no event, public or private, is lost.
 """
