@@ -220,16 +220,7 @@ class Subscriber:
         """An event for this connection alone (its user's private event): written on its own, never
         through the group's shared compressor; while rows wait, it waits among them in id order and
         is never conflated away (pending.py), so a resume from any id the client got stays exact."""
-        if self.closed:
-            return
-        if not self._pending and self._sink.writable:
-            self._send(data)
-            return
-        self._begin_waiting()
-        self._pending.add_own(data, time.monotonic())
-        self._check_bound()
-        if self._interval is not None and self.live:
-            self._flush()
+        self._send_or_wait(data, own=True)
 
     def deliver_merged(self, frames: list[Frame]) -> None:
         """Frames in stream order, some of them this connection's own (a replay, the held frames)."""
@@ -242,13 +233,18 @@ class Subscriber:
 
     def write(self, data: bytes) -> None:
         """Bytes that are no row's change (the preamble, a heartbeat, a reset), in order."""
+        self._send_or_wait(data, own=False)
+
+    def _send_or_wait(self, data: bytes, *, own: bool) -> None:
+        """`data` now if nothing waits and the sink has room, else after what waits (the rows that
+        wait go on at their own pace: a drain or the next round of a max_rate)."""
         if self.closed:
             return
         if not self._pending and self._sink.writable:
             self._send(data)
             return
         self._begin_waiting()
-        self._pending.add_other(data, time.monotonic())
+        (self._pending.add_own if own else self._pending.add_other)(data, time.monotonic())
         self._check_bound()
 
     def reset(self, frame: bytes) -> None:

@@ -2,6 +2,7 @@
 through flow control and conflation in id order, never conflated away, and deflated for their
 stream alone, never through the filter group's shared compressor."""
 
+import asyncio
 import time
 import zlib
 
@@ -105,3 +106,26 @@ async def test_a_private_frame_with_deflate_reaches_only_its_user_and_both_strea
         assert b"preferences" not in plain["bob"] and b'"owner":"alice"' in plain["alice"]
         # The group's shared run did carry bob's writes: deflate was shared, the private frame not.
         assert len(bodies["bob"]) < len(plain["bob"])
+
+
+async def test_under_a_max_rate_a_private_event_goes_at_once_alone_and_with_the_next_round_after_rows():
+    async with running_hub() as (bus, hub):
+        sink = Recorder()
+        subscriber = Subscriber(sink, filter=None, max_rate=5)  # a round every 200 ms at most
+        hub.add(subscriber)
+        part = hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
+        subscriber.go_live(None)
+        part.go_live(None)
+        await bus.publish([preferences_change("alice", 1)])  # nothing waits: at once
+        await caught_up(hub, bus)
+        assert [e for e, _ in events(b"".join(sink.bodies))] == ["preferences"]
+        for batch in ([trade("A", 1)], [trade("A", 2)], [preferences_change("alice", 2)]):
+            await bus.publish(batch)  # A's 1 is the first round, A's 2 waits for the next
+            await caught_up(hub, bus)
+        assert [e for e, _ in events(b"".join(sink.bodies))] == ["preferences", "change"]  # behind A's 2
+        async with asyncio.timeout(5):
+            while len(events(b"".join(sink.bodies))) < 4:  # noqa: ASYNC110 (the round's timer)
+                await asyncio.sleep(0.01)
+        received = events(b"".join(sink.bodies))
+        assert [e for e, _ in received] == ["preferences", "change", "change", "preferences"]
+        assert_in_id_order(received)  # the private event after A's 2, which waited before it
