@@ -297,9 +297,14 @@ class Subscriber:
             self._progress_at = time.monotonic()
             self._offered = 0
         while pending and sink.writable and not self.closed:
-            if not pending.ordered and not self._round_due():
+            in_round = not pending.ordered
+            if in_round and not self._round_due():
                 break
             self._send(pending.take(PIECE_BYTES))
+            if in_round and self._interval is not None:
+                # Spaced from when a round was written, not from when it was decided: a pause between
+                # the two (GC, a busy core) must not bring two rounds closer than the client's rate.
+                self._next_round = time.monotonic() + self._interval
         if sink.writable and self._interval is None:
             pending.caught_up()
         if not pending and self._drained is not None:
@@ -311,7 +316,6 @@ class Subscriber:
             return True
         now = time.monotonic()
         if now >= self._next_round:
-            self._next_round = now + self._interval
             return True
         if self._round_timer is None and not self.closed:
             self._round_timer = asyncio.get_running_loop().call_later(
