@@ -4,6 +4,8 @@ Chromium) and the test layers, as markers: `unit` (in process), `process` (start
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -32,6 +34,7 @@ PROCESS_FIXTURES = {
     "redis_sentinel",
     "fresh_cluster",
     "fresh_sentinel",
+    "socket_postgres",
     "dev_provider",
 }
 LAYERS = ("unit", "process", "browser", "bench")
@@ -144,6 +147,18 @@ def pg_cluster() -> Iterator[LocalPostgres]:
     cluster = start_cluster()
     yield cluster
     remove_cluster(cluster)
+
+
+@pytest.fixture(scope="module")
+def socket_postgres() -> Iterator[tuple[LocalPostgres, Path]]:
+    """A cluster that also listens on a Unix socket, which every network namespace can reach."""
+    sockets = Path(tempfile.mkdtemp(prefix="scrollr-pgsock-"))
+    shutil.chown(sockets, "postgres")
+    sockets.chmod(0o755)
+    cluster = start_cluster({"unix_socket_directories": f"'{sockets}'"})
+    yield cluster, sockets
+    remove_cluster(cluster)
+    shutil.rmtree(sockets, ignore_errors=True)
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ project's own loader `bench/sseclients.c` (a request per connection, seq-checked
 - filtered: 5,000 clients, each following 5 of 32 symbols drawn Zipf-like, 20 events/s round the
   symbols; nchan gets a channel per symbol and multiplexed subscribers.
 - density: 36,000 idle streams over both cores (two loaders), 1 event/s.
+- links: one client on a real, shaped link (veth + tbf, bench/links.py): 128 kbit/s under 60
+  changes/s and 20 Mbit/s under 20 changes/s; bytes per change on the wire and staleness, nchan
+  beside the relay (plain frames, and deflated). Needs root (network namespaces).
 """
 
 from __future__ import annotations
@@ -701,7 +704,7 @@ def ratios(results: list[dict[str, object]], keys: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-LOADS = ("steady", "storm", "filtered", "density")
+LOADS = ("steady", "storm", "filtered", "density", "links")
 
 
 def report(result: dict[str, object], results: list[dict[str, object]]) -> None:
@@ -735,6 +738,7 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--filtered", type=int, default=5000, help="filtered: clients")
     parser.add_argument("--density", type=int, default=36000, help="density: idle streams over both cores")
+    parser.add_argument("--links-seconds", type=float, default=30, help="links: seconds of feed per link")
     args = parser.parse_args()
     unknown = set(args.only.split(",")) - set(LOADS)
     if unknown:
@@ -784,6 +788,21 @@ def main() -> None:
     if "filtered" in loads and args.filtered:
         for contender in [Nchan(1), *(Relay(1, server) for server in servers)]:
             report(filtered_load(contender, sseclients, clients=args.filtered), filtered)
+    shaped: list[dict[str, object]] = []
+    if "links" in loads:
+        from links import COLUMNS as LINK_COLUMNS
+        from links import LINKS, links_load
+
+        for rate, changes in LINKS:
+            for contender, query in [(Nchan(1), ""), (Relay(1), ""), (Relay(1), "?compress=deflate")]:
+                report(
+                    links_load(
+                        contender, rate=rate, changes=changes, seconds=args.links_seconds, query=query
+                    ),
+                    shaped,
+                )
+    if shaped:
+        print(markdown(LINK_COLUMNS, shaped))
     if steady:
         print(markdown(STEADY_COLUMNS, steady))
         print(ratios(steady, ("cpu_us_per_delivery", "lat_ms_p99", "kb_per_idle_conn", "deliveries_per_s")))
@@ -793,7 +812,7 @@ def main() -> None:
     if filtered:
         print(markdown(FILTERED_COLUMNS, filtered))
         print(ratios(filtered, ("cpu_us_per_delivery", "lat_ms_p99")))
-    results = [*steady, *storms, *filtered]
+    results = [*steady, *storms, *filtered, *shaped]
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

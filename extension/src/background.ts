@@ -82,6 +82,7 @@ async function startStream(): Promise<void> {
   const stream: StreamClient = new StreamClient({
     apiBase: base,
     interest,
+    compress: true,
     listener: {
       onState: (rows, cursor) => saveState(stream, base, rows, cursor),
       onChanges: (changes, cursor) => saveChanges(stream, changes, cursor),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,9 +33,7 @@ from tests.support.pg import (
     drop_slot,
     insert_trade,
     new_database,
-    remove_cluster,
     slot_for,
-    start_cluster,
     trade_prices,
 )
 from tests.support.procs import SECRET, read_metric, wait_until
@@ -50,18 +47,6 @@ RELAY_PORT = 8080
 HEARTBEAT_SECONDS = 1.0
 CLIENTS = 6
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META"]
-
-
-@pytest.fixture(scope="module")
-def socket_postgres() -> Iterator[tuple[LocalPostgres, Path]]:
-    """A cluster that also listens on a Unix socket, which every namespace can reach."""
-    sockets = Path(tempfile.mkdtemp(prefix="scrollr-pgsock-"))
-    shutil.chown(sockets, "postgres")
-    sockets.chmod(0o755)
-    cluster = start_cluster({"unix_socket_directories": f"'{sockets}'"})
-    yield cluster, sockets
-    remove_cluster(cluster)
-    shutil.rmtree(sockets, ignore_errors=True)
 
 
 @dataclass

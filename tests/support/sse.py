@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,9 +76,13 @@ class SSEClient:
         timeout: float = 10.0,
         rcvbuf: int | None = None,
         heartbeats_too: bool = False,
+        inflate: bool = False,
         source_address: str | None = None,
     ) -> None:
         parts = urlsplit(url)
+        # Content-Encoding: deflate (`compress=deflate`): the body is one zlib stream, inflated here.
+        self._inflate = zlib.decompressobj() if inflate else None
+        self.body_bytes = 0  # of the body as sent (compressed, if it is)
         self.heartbeats = 0
         self.protocol: Any = None
         self._heartbeats_too = heartbeats_too
@@ -171,7 +176,11 @@ class SSEClient:
             if not data:
                 self.closed = True
                 return
-        for message in self.parser.feed(self._dechunk(data) if chunked else data):
+        body = self._dechunk(data) if chunked else data
+        self.body_bytes += len(body)
+        if self._inflate is not None:
+            body = self._inflate.decompress(body)
+        for message in self.parser.feed(body):
             if message.id is not None:
                 self.last_id = message.id
             if message.event == "heartbeat":

@@ -3,7 +3,7 @@
 // an account that has none yet; after that the account's choices win, and every device follows
 // them. Versions (the server's ETag) tell a newer account state from one already applied.
 
-import { type Preferences, readPreferences } from "./preferences";
+import { type Preferences, readPreferences, type UpdateSpeed } from "./preferences";
 
 export const PREFERENCES_EVENT = "preferences";
 export const TOKEN_EXPIRED_EVENT = "token_expired";
@@ -19,20 +19,28 @@ export interface ServerPreferences {
   updatedAt?: string;
 }
 
+// The server names real time "live" (migration 005); the browser's setting calls it "realtime".
+const SERVER_SPEED: Record<UpdateSpeed, string> = { realtime: "live", "1s": "1s", "5s": "5s" };
+
+function browserSpeed(server: string | undefined): string | undefined {
+  return server === "live" ? "realtime" : server;
+}
+
 /** The account's preferences at a version (the ETag's number). */
 export interface AccountPreferences {
   version: number;
   preferences: Preferences;
 }
 
-/** The body of a PUT: the browser's choices, keeping what only other clients set (the feed bar). */
+/** The body of a PUT: the browser's choices (the update speed too), keeping what only other clients
+ * set (the feed bar). */
 export function toServer(preferences: Preferences, base?: ServerPreferences | null): ServerPreferences {
-  const { symbols, leagues, favouriteTeams, showUpcoming, showFinal, sort, descending, view } = preferences;
+  const { symbols, leagues, favouriteTeams, updateSpeed, showUpcoming, showFinal, sort, descending, view } = preferences;
   return {
     symbols,
     leagues,
     favouriteTeams,
-    updateSpeed: base?.updateSpeed ?? "live",
+    updateSpeed: SERVER_SPEED[updateSpeed],
     display: { showUpcoming, showFinal, sort, descending, view },
     feedBar: base?.feedBar ?? {},
   };
@@ -40,7 +48,13 @@ export function toServer(preferences: Preferences, base?: ServerPreferences | nu
 
 /** The browser's preferences from the server's, read as defensively as stored ones. */
 export function fromServer(server: ServerPreferences): Preferences {
-  return readPreferences({ ...server.display, symbols: server.symbols, leagues: server.leagues, favouriteTeams: server.favouriteTeams });
+  return readPreferences({
+    ...server.display,
+    symbols: server.symbols,
+    leagues: server.leagues,
+    favouriteTeams: server.favouriteTeams,
+    updateSpeed: browserSpeed(server.updateSpeed),
+  });
 }
 
 /** `"7"` → 7; null for a tag this client didn't get from the server. */

@@ -38,6 +38,7 @@ export function startOwner(apiBase: string, channel: BroadcastChannel = new Broa
   let unreachableTimer: ReturnType<typeof setTimeout> | undefined;
   const client: StreamClient = new StreamClient({
     apiBase,
+    compress: true,
     listener: {
       onState: () => channel.postMessage(stateMessage()),
       onChanges: (changes) => {

@@ -3,11 +3,19 @@
 // extension's chrome.storage.sync); whatever is stored is read defensively, since another release
 // or a hand edit may have written it. Pure: no I/O.
 
-import type { Interest } from "./interest";
+import { type Interest, withRate } from "./interest";
 import type { Row } from "./row";
 
 export type SortKey = "symbol" | "price" | "change" | "updated";
 export type MarketView = "all" | "gainers" | "losers";
+/** How often each row may change on screen: every change, or each row's newest once a second or
+ * every 5 s (the stream's `max_rate`, conflated by the relay). */
+export type UpdateSpeed = "realtime" | "1s" | "5s";
+export const UPDATE_SPEEDS: Record<UpdateSpeed, { label: string; maxRate: number | null }> = {
+  realtime: { label: "Real time", maxRate: null },
+  "1s": { label: "Calm: once a second", maxRate: 1 },
+  "5s": { label: "Calm: every 5 s", maxRate: 0.2 },
+};
 
 export interface Preferences {
   /** null: every symbol of the catalog (a new user's default); []: none. */
@@ -19,6 +27,7 @@ export interface Preferences {
   sort: SortKey;
   descending: boolean;
   view: MarketView;
+  updateSpeed: UpdateSpeed;
 }
 
 export const PREFERENCES_KEY = "scrollr:preferences";
@@ -31,6 +40,7 @@ export const DEFAULT_PREFERENCES: Preferences = {
   sort: "symbol",
   descending: false,
   view: "all",
+  updateSpeed: "realtime",
 };
 const SORT_KEYS: SortKey[] = ["symbol", "price", "change", "updated"];
 const VIEWS: MarketView[] = ["all", "gainers", "losers"];
@@ -54,11 +64,12 @@ export function readPreferences(stored: unknown): Preferences {
     sort: SORT_KEYS.includes(raw.sort as SortKey) ? (raw.sort as SortKey) : DEFAULT_PREFERENCES.sort,
     descending: typeof raw.descending === "boolean" ? raw.descending : DEFAULT_PREFERENCES.descending,
     view: VIEWS.includes(raw.view as MarketView) ? (raw.view as MarketView) : DEFAULT_PREFERENCES.view,
+    updateSpeed: Object.hasOwn(UPDATE_SPEEDS, raw.updateSpeed as string) ? (raw.updateSpeed as UpdateSpeed) : DEFAULT_PREFERENCES.updateSpeed,
   };
 }
 
 export function interestOf(preferences: Preferences): Interest {
-  return { symbols: preferences.symbols, leagues: preferences.leagues };
+  return withRate({ symbols: preferences.symbols, leagues: preferences.leagues }, UPDATE_SPEEDS[preferences.updateSpeed].maxRate);
 }
 
 /** Add or remove values from a choice; `all` (the catalog) stands in for null ("everything"). */

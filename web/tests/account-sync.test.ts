@@ -10,8 +10,16 @@ test("the browser's choices and the server's JSON convert both ways, keeping the
   const body = toServer(local, { ...toServer(DEFAULT_PREFERENCES), feedBar: { edge: "bottom" }, updateSpeed: "5s" });
   assert.deepEqual(body.display, { showUpcoming: true, showFinal: true, sort: "symbol", descending: false, view: "gainers" });
   assert.deepEqual(body.feedBar, { edge: "bottom" });
-  assert.equal(body.updateSpeed, "5s");
+  assert.equal(body.updateSpeed, "live"); // the browser's real time, in the server's name
   assert.deepEqual(fromServer(body), local);
+});
+
+test("the update speed goes to the account and comes back, in the server's names", () => {
+  const calm = { ...local, updateSpeed: "1s" as const };
+  assert.equal(toServer(calm).updateSpeed, "1s");
+  assert.deepEqual(fromServer(toServer(calm)), calm);
+  assert.equal(fromServer({ ...toServer(local), updateSpeed: "live" }).updateSpeed, "realtime");
+  assert.equal(fromServer({ ...toServer(local), updateSpeed: "warp" }).updateSpeed, "realtime"); // read defensively
 });
 
 test("signing in uploads the browser's choices to an empty account, else the account's win", () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { covers, EVERYTHING, filterQuery, rowWanted, sameInterest, unionInterest } from "../shared/interest";
-import { DEFAULT_PREFERENCES, gameRows, marketRows, readPreferences, toggleChoice, withinCatalog } from "../shared/preferences";
+import { covers, EVERYTHING, filterQuery, rowWanted, sameInterest, streamQuery, unionInterest } from "../shared/interest";
+import { DEFAULT_PREFERENCES, gameRows, interestOf, marketRows, readPreferences, toggleChoice, withinCatalog } from "../shared/preferences";
 import { formatAgo, formatMoney, formatSigned, formatStart } from "../src/format";
 
 test("one stream for several views follows the union of their rows; null (everything) wins", () => {
@@ -84,6 +84,28 @@ test("values read as money, signed changes, ages and start times", () => {
   assert.equal(formatStart("2026-11-29T13:00:00Z", now, "UTC"), "Tomorrow 1:00 PM");
   assert.equal(formatStart("2026-12-02T01:05:00Z", now, "UTC"), "Wed, Dec 2 1:05 AM");
   assert.equal(formatStart("garbage", now, "UTC"), "Scheduled");
+});
+
+test("update speed: a rate per row the stream asks for, kept with the preferences", () => {
+  assert.equal(readPreferences({}).updateSpeed, "realtime");
+  assert.equal(readPreferences({ updateSpeed: "1s" }).updateSpeed, "1s");
+  assert.equal(readPreferences({ updateSpeed: "warp" }).updateSpeed, "realtime");
+  assert.deepEqual(interestOf(DEFAULT_PREFERENCES), { symbols: null, leagues: null });
+  const calm = interestOf({ ...DEFAULT_PREFERENCES, symbols: ["AAPL"], updateSpeed: "5s" });
+  assert.deepEqual(calm, { symbols: ["AAPL"], leagues: null, maxRate: 0.2 });
+  assert.equal(streamQuery(calm), "symbols=AAPL&max_rate=0.2");
+  assert.equal(streamQuery(calm, true), "symbols=AAPL&max_rate=0.2&compress=deflate");
+  assert.equal(filterQuery(calm), "symbols=AAPL"); // /snapshot takes no rate
+  assert.equal(streamQuery(interestOf(DEFAULT_PREFERENCES)), "");
+});
+
+test("one stream for several views goes as fast as the fastest; real time wins; a slower stream doesn't cover a faster view", () => {
+  const second = { symbols: null, leagues: null, maxRate: 1 };
+  const five = { symbols: null, leagues: null, maxRate: 0.2 };
+  assert.equal(unionInterest([second, five]).maxRate, 1);
+  assert.equal(unionInterest([second, EVERYTHING]).maxRate, undefined);
+  assert.ok(covers(second, five) && !covers(five, second) && covers(EVERYTHING, second) && !covers(second, EVERYTHING));
+  assert.ok(!sameInterest(second, five) && sameInterest(EVERYTHING, { symbols: null, leagues: null, maxRate: null }));
 });
 
 test("saved choices the catalog doesn't offer are dropped and named; the rest stay as they were", () => {

@@ -115,6 +115,7 @@ def create_app(settings: Settings, *, bus: Bus | None = None) -> Litestar:
         bus,
         heartbeat_seconds=settings.heartbeat_seconds,
         bus_outage_grace_seconds=settings.bus_outage_grace_seconds,
+        client_stall_seconds=settings.client_stall_seconds,
         resume_cache_bytes=settings.resume_cache_bytes,
     )
     keys = (

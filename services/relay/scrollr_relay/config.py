@@ -52,6 +52,9 @@ DEFAULT_LOG_SUMMARY_SECONDS = 30.0
 # Longer than a Redis restart or failover (seconds), short enough that clients of a relay cut off
 # from Redis move to another before their data is long stale.
 DEFAULT_BUS_OUTAGE_GRACE_SECONDS = 30.0
+# How long a stream's socket may take nothing while bytes wait for it before the client is cut off:
+# longer than a slow link's worst stretch, short enough that a client that stopped reading is freed.
+DEFAULT_CLIENT_STALL_SECONDS = 30.0
 # A webhook's publish and /readyz's check give up after this: under nginx's proxy_read_timeout (30 s),
 # so Sequin gets a 503 to retry, not a gateway timeout.
 DEFAULT_BUS_TIMEOUT_SECONDS = 5.0
@@ -97,6 +100,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     log_summary_seconds: float = DEFAULT_LOG_SUMMARY_SECONDS
     bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS
+    client_stall_seconds: float = DEFAULT_CLIENT_STALL_SECONDS
     bus_timeout_seconds: float = DEFAULT_BUS_TIMEOUT_SECONDS
     # Accounts (OpenID Connect): both set, or neither (everyone is signed out).
     auth_issuer: str | None = None
@@ -256,6 +260,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         bus_outage_grace_seconds=number_setting(
             env, "BUS_OUTAGE_GRACE_SECONDS", DEFAULT_BUS_OUTAGE_GRACE_SECONDS, minimum=0, kind=float
+        ),
+        client_stall_seconds=number_setting(
+            env, "CLIENT_STALL_SECONDS", DEFAULT_CLIENT_STALL_SECONDS, minimum=0.1, kind=float
         ),
         bus_timeout_seconds=number_setting(
             env, "BUS_TIMEOUT_SECONDS", DEFAULT_BUS_TIMEOUT_SECONDS, minimum=0.1, kind=float

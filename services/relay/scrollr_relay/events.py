@@ -20,6 +20,7 @@ from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
 from scrollr_relay import metrics
+from scrollr_relay.rate import MAX_RATE, MIN_RATE
 from scrollr_relay.stream import EventStream
 
 log = logging.getLogger("scrollr.stream")
@@ -28,10 +29,12 @@ EVENTS_DESCRIPTION = """Server-Sent Events: `change` events (id `<epoch>-<ms>-<s
 JSON), `truncate` when a table was emptied (TRUNCATE: id and data as a change's, `action`
 `truncate`; drop the table's rows and refetch `/snapshot`), `reset` when the client's position can't
 be resumed (refetch `/snapshot`), and `: ping` comments every `SSE_HEARTBEAT_SECONDS`. Resume with
-`Last-Event-ID` (or `lastEventId`). With `ticket` (from `POST /events/ticket`) the stream also
-carries that user's private events (`event: preferences`), under the same cursor, until the token
-behind the ticket expires (`event: token_expired`, then the stream ends: reconnect from the cursor
-with a new ticket)."""
+`Last-Event-ID` (or `lastEventId`). On a link that can't carry every change, each row's newest change
+is sent as the link allows (conflated: its id is the newest change merged into it; a `truncate` drops
+what waited of its table); `max_rate` asks for that at most so many times a second. With `ticket`
+(from `POST /events/ticket`) the stream also carries that user's private events (`event:
+preferences`), under the same cursor, never conflated, until the token behind the ticket expires
+(`event: token_expired`, then the stream ends: reconnect from the cursor with a new ticket)."""
 
 
 class _StreamRunner(ASGIResponse):
@@ -76,7 +79,7 @@ def events_route(stream: EventStream) -> object:
         description=EVENTS_DESCRIPTION,
         media_type="text/event-stream",
         responses={
-            400: ResponseSpec(None, description="Malformed cursor or topic filter"),
+            400: ResponseSpec(None, description="Malformed cursor, topic filter or max_rate"),
             401: ResponseSpec(None, description="Unknown, used or expired ticket"),
             429: ResponseSpec(None, description="Too many streams from this address (Retry-After)"),
             503: ResponseSpec(None, description="Stream limit reached (Retry-After)"),
@@ -98,6 +101,23 @@ def events_route(stream: EventStream) -> object:
         ] = None,
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event id")
+        ] = None,
+        # A number, read as text here so that a bad one gets the stream's own 400, which names it.
+        max_rate: Annotated[
+            str | None,
+            QueryParameter(
+                description="At most this many updates of each row per second (0.01 to 100), each "
+                "row's newest; default: every change as it comes",
+                schema_extra={"type": "number", "minimum": MIN_RATE, "maximum": MAX_RATE},
+            ),
+        ] = None,
+        compress: Annotated[
+            str | None,
+            QueryParameter(
+                description="`deflate`: the body comes with Content-Encoding: deflate, flushed per write "
+                "(what browsers decode themselves); default: not compressed",
+                enum=["deflate"],
+            ),
         ] = None,
     ) -> EventStreamResponse:
         return EventStreamResponse(stream)

@@ -2,7 +2,7 @@
 
 Each event's SSE frame is encoded once; each subscriber gets one write per bus read (its events
 joined), so a burst costs one write per client, not one per event per client. One ping loop serves
-every connection.
+every connection, and cuts off the clients whose sockets took nothing for `client_stall_seconds`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,20 @@ from scrollr_core.backoff import Backoff
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
-from scrollr_relay.config import DEFAULT_BUS_OUTAGE_GRACE_SECONDS, DEFAULT_RESUME_CACHE_BYTES
+from scrollr_relay.config import (
+    DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
+    DEFAULT_CLIENT_STALL_SECONDS,
+    DEFAULT_RESUME_CACHE_BYTES,
+)
 from scrollr_relay.cursor import Cursor
+from scrollr_relay.deflate import Segment
 from scrollr_relay.event import StoredEvent
-from scrollr_relay.filters import EVERY_ROW, filter_keys
+from scrollr_relay.filters import EVERY_ROW, StreamFilter, filter_keys
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
 from scrollr_relay.recent import RecentFrames
 from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
-from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, Frame, Subscriber
+from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, CLOSE_SLOW, Frame, Subscriber
 
 log = logging.getLogger("scrollr.hub")
 
@@ -51,11 +56,13 @@ class Hub:
         *,
         heartbeat_seconds: float,
         bus_outage_grace_seconds: float = DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
+        client_stall_seconds: float = DEFAULT_CLIENT_STALL_SECONDS,
         resume_cache_bytes: int = DEFAULT_RESUME_CACHE_BYTES,
     ) -> None:
         self._bus = bus
         self._heartbeat_seconds = heartbeat_seconds
         self._outage_grace_seconds = bus_outage_grace_seconds
+        self._stall_seconds = client_stall_seconds
         # Since when (monotonic) the reader can't reach the bus; None while it can.
         self.bus_down_since: float | None = None
         self._heartbeat = heartbeat_frame(heartbeat_seconds)
@@ -66,6 +73,8 @@ class Hub:
         # fan-out decides per group which frames pass, and only for the groups a batch concerns.
         self._groups = FilterGroups()
         self.recent = RecentFrames(max_bytes=resume_cache_bytes)
+        # The deflate segment of each filter group that has deflating subscribers (deflate.py).
+        self._segments: dict[StreamFilter | None, Segment] = {}
         self.private = PrivateRoutes()  # signed-in streams' private events (private.py)
         self._per_client: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -133,6 +142,10 @@ class Hub:
 
     def add(self, subscriber: Subscriber) -> None:
         self._groups.add(subscriber)
+        if subscriber.deflate:
+            segment = subscriber.segment = self._segments.setdefault(subscriber.filter, Segment())
+            segment.users += 1
+            segment.wanted = True
         if subscriber.client is not None:
             self._per_client[subscriber.client] = self._per_client.get(subscriber.client, 0) + 1
         self.subscribers[subscriber] = None
@@ -144,6 +157,11 @@ class Hub:
         del self.subscribers[subscriber]
         metrics.OPEN_STREAMS.dec()
         self._groups.remove(subscriber)
+        if subscriber.deflate:
+            segment = self._segments[subscriber.filter]
+            segment.users -= 1
+            if not segment.users:
+                del self._segments[subscriber.filter]
         client = subscriber.client
         if client is not None:
             if self._per_client[client] > 1:
@@ -162,13 +180,15 @@ class Hub:
                     continue
             data = b"".join(f[2] for f in passing)
             count = len(passing)
+            segment = self._segments.get(chosen) if self._segments else None
+            shared = segment.encode(data) if segment is not None else None
             for subscriber in group:
                 if not subscriber.live:
                     subscriber.hold(passing)
                 elif subscriber.replayed_to is not None:
                     delivered += subscriber.write_after_replay(passing)
                 else:
-                    subscriber.write(data)
+                    subscriber.deliver(passing, data, shared)
                     delivered += count
         metrics.DELIVERIES.inc(delivered)
 
@@ -197,7 +217,7 @@ class Hub:
         for subscriber in self.subscribers:
             if subscriber.live:
                 subscriber.replayed_to = None  # positions of the old history mean nothing now
-                subscriber.write(frame)
+                subscriber.reset(frame)
             else:
                 subscriber.hold_reset(head.position, frame)
         metrics.RESETS.labels(reason).inc(len(self.subscribers))
@@ -247,6 +267,11 @@ class Hub:
             await asyncio.sleep(self._heartbeat_seconds)
             self.end_streams_after_long_outage()
             beat = self._heartbeat_delayed if self.bus_down else self._heartbeat
+            now = time.monotonic()
             for subscriber in self.subscribers:
-                if subscriber.live:
+                if subscriber.stalled(now, self._stall_seconds):
+                    subscriber.close(CLOSE_SLOW)  # its socket took nothing for too long
+                elif subscriber.live:
                     subscriber.write(beat)
+            for segment in self._segments.values():
+                segment.restart()  # the heartbeat took every client out of its run: start a new one

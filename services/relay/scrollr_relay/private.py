@@ -14,7 +14,9 @@ events in runs (`private_runs`: public frames, then the private events after the
 stream's private part is registered before its replay and holds live private events among the
 subscriber's held frames (released in order when it goes live); the replay reads the bus and merges
 the user's private events among the public ones (a signed-in resume is never served from the hub's
-recent public frames). It lasts until the access token behind the ticket
+recent public frames). A private event takes its stream's own path (Subscriber.deliver_own): flow
+control, conflation without ever being conflated away or overtaking the rows before it, and deflate
+on its own, never through the filter group's shared compressor that other users' streams receive. It lasts until the access token behind the ticket
 expires: then the stream ends, after an `event: token_expired`, and the client reconnects from its
 cursor with a new ticket, so no event, public or private, is lost.
 """
@@ -32,7 +34,7 @@ from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import StoredEvent
 from scrollr_relay.preferences import Row, StoredPreferences, stored
 from scrollr_relay.sse import frame
-from scrollr_relay.subscriber import Subscriber
+from scrollr_relay.subscriber import OWN, Frame, Subscriber
 from scrollr_relay.tickets import TicketGrant
 
 PREFERENCES_TOPIC = "user_preferences"
@@ -97,17 +99,17 @@ class PrivatePart:
 
     def deliver(self, position: StreamId, data: bytes) -> None:
         if not self.live:
-            self.subscriber.hold_own((position, PREFERENCES_TOPIC, data, ()))
+            self.subscriber.hold_own(position, data)
         elif self.replayed_to is None or position > self.replayed_to:
-            self.subscriber.write(data)
+            self.subscriber.deliver_own(data)
 
-    def own(self, epoch: str, events: list[StoredEvent]) -> list[tuple[StreamId, bytes]]:
+    def own(self, epoch: str, events: list[StoredEvent]) -> list[Frame]:
         """The frames of this stream's user among `events` (a replay merges them with the public ones)."""
-        mine = []
+        mine: list[Frame] = []
         for event in events:
             found = private_frame(epoch, event)
             if found is not None and found[0] == self.grant.sub:
-                mine.append((event.id, found[1]))
+                mine.append((event.id, OWN, found[1], ()))
         return mine
 
     def go_live(self, replayed_to: StreamId | None) -> None:

@@ -3,8 +3,8 @@ their socket.
 
 Through ASGI `send`, every frame to every client costs a coroutine, a message dict and a copy; the
 fan-out benchmark showed that as most of the relay's own CPU per delivery. uvicorn suspends `send`
-only for its flow control, which the relay replaces with its own byte bound per client, so once a
-response has started with chunked encoding a stream may write its chunks to the transport itself.
+only for its flow control, which the relay replaces with its own (the transport's pause_writing and
+resume_writing reach the stream through `StreamSocket.flow`; subscriber.py), so once a response has started with chunked encoding a stream may write its chunks to the transport itself.
 `StreamingHttpProtocol` offers that through the ASGI scope's `extensions` (the place ASGI keeps for
 server-specific features): `StreamSocket.of(scope)`. Under any other server there is none and
 streams go through `send` (sinks.py).
@@ -40,7 +40,7 @@ import re
 import socket
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 from litestar import Litestar
@@ -50,7 +50,7 @@ from scrollr_relay import metrics
 from scrollr_relay.config import DEFAULT_MAX_HEADER_BYTES, Settings
 from scrollr_relay.hub import Hub
 from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues, port_taken
-from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN, CLOSE_SLOW
+from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN
 from scrollr_relay.workers import beat_interval
 
 log = logging.getLogger("scrollr.server")
@@ -85,10 +85,15 @@ def self_check() -> str | None:
     return f"uvicorn's RequestResponseCycle lacks {missing}" if missing else None
 
 
+class FlowListener(Protocol):
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
 class StreamSocket:
     """The connection under one HTTP/1.1 response, as far as a stream may use it."""
 
-    __slots__ = ("_cycle", "_protocol", "detached", "on_end", "transport")
+    __slots__ = ("_cycle", "_protocol", "detached", "flow", "on_end", "transport")
 
     def __init__(self, cycle: RequestResponseCycle, protocol: StreamingHttpProtocol) -> None:
         self._cycle: RequestResponseCycle | None = cycle
@@ -99,6 +104,9 @@ class StreamSocket:
         # passes the stream's limit: a stream learns of a gone or stuck client without a task of its
         # own waiting on `receive`, and without asking the buffer's size after every write.
         self.on_end: Callable[[str], None] | None = None
+        # Told when the transport's buffer passes its high mark and when it drains below its low
+        # one, before and after the stream detaches: what the stream writes waits meanwhile.
+        self.flow: FlowListener | None = None
 
     @staticmethod
     def of(scope: dict[str, Any]) -> StreamSocket | None:
@@ -122,7 +130,7 @@ class StreamSocket:
             self._cycle.disconnected = True
         self.transport.abort()
 
-    def detach(self, buffer_limit: int) -> None:
+    def detach(self) -> None:
         """The stream owns the connection from here on. uvicorn takes the response as complete, so
         the request's call (and the app's chain of coroutines under it) can return while the stream
         goes on; and the connection's protocol becomes a `DetachedConnection`, so uvicorn's (its HTTP
@@ -133,9 +141,15 @@ class StreamSocket:
         self.detached = True
         cycle.response_complete = True
         protocol.hand_over(DetachedConnection(self))
-        # Past this many unsent bytes the transport calls pause_writing: the client is too slow.
-        self.transport.set_write_buffer_limits(high=buffer_limit)
         self._cycle = self._protocol = None
+
+    def paused(self) -> None:
+        if self.flow is not None:
+            self.flow.pause()
+
+    def resumed(self) -> None:
+        if self.flow is not None:
+            self.flow.resume()
 
     def ended(self, reason: str) -> None:
         if self.on_end is not None:
@@ -166,7 +180,10 @@ class DetachedConnection(asyncio.Protocol):
         return False  # the client closed its side: close ours
 
     def pause_writing(self) -> None:
-        self._socket.ended(CLOSE_SLOW)
+        self._socket.paused()
+
+    def resume_writing(self) -> None:
+        self._socket.resumed()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._socket.ended(CLOSE_CLIENT_GONE)
@@ -270,6 +287,16 @@ class StreamingHttpProtocol(HttpToolsProtocol):
             extensions: dict[str, Any] = cycle.scope.setdefault("extensions", {})
             extensions[SOCKET_EXTENSION] = {"socket": self._socket}
         super()._start_asgi_task(cycle, app)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._socket is not None:
+            self._socket.paused()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._socket is not None:
+            self._socket.resumed()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -4,8 +4,9 @@ An ASGI callable rather than a Litestar streaming response: the hub writes pre-e
 straight to each connection (see subscriber.py), which a response fed by a generator can't do.
 
 Order of a connection: register (live frames are held) → replay the backlog after the client's
-cursor, or send `reset` when it can't be honoured → release the held frames newer than the backlog
-→ live. Registering before reading the backlog is what makes the hand-over gap-free.
+cursor as its link takes it (conflated past `REPLAY_EXACT_SECONDS`), or send `reset` when it can't
+be honoured → release the held frames newer than the backlog → live. Registering before reading the
+backlog is what makes the hand-over gap-free.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -29,16 +31,27 @@ from scrollr_relay.filter_budget import FilterBudget
 from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.private import PrivatePart
+from scrollr_relay.rate import RateError, parse_max_rate
 from scrollr_relay.replays import ReplaySlot, ReplaySlots
 from scrollr_relay.sinks import Send, open_sink
 from scrollr_relay.sse import preamble, reset_frame
-from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
+from scrollr_relay.subscriber import (
+    CLOSE_BUS_UNAVAILABLE,
+    CLOSE_CLIENT_GONE,
+    PIECE_BYTES,
+    Frame,
+    Subscriber,
+)
 from scrollr_relay.tickets import TicketGrant, Tickets, TicketStoreUnavailable
 from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+# A resume writes its backlog exact for this long at most (then conflates the rest), in pieces of
+# this many events (about 60 kB of trades).
+REPLAY_EXACT_SECONDS = 5.0
+REPLAY_PIECE_EVENTS = 100
 STREAM_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -53,6 +66,8 @@ class StreamRequestError(ValueError):
 class StreamRequest(msgspec.Struct, frozen=True):
     cursor: Cursor | None
     filter: StreamFilter | None
+    max_rate: float | None = None  # updates per row per second (rate.py); None: as they come
+    deflate: bool = False  # `compress=deflate`: Content-Encoding: deflate (deflate.py)
     ticket: str | None = None  # adds the ticket's user's private events (private.py)
 
 
@@ -63,10 +78,16 @@ def parse_stream_request(query_string: bytes, last_event_id: str | None, max_top
         raw_cursor = last_event_id or decode_value((query.get("lastEventId") or [""])[-1])
         cursor = Cursor.parse(raw_cursor) if raw_cursor.strip() else None
         chosen = parse_filter(query_string, max_topics)
+        max_rate = parse_max_rate(decode_value(query["max_rate"][-1]) if "max_rate" in query else None)
+        compress = decode_value(query["compress"][-1]) if "compress" in query else ""
         ticket = decode_value((query.get("ticket") or [""])[-1]).strip() or None
-    except (CursorError, TopicError, FilterError) as exc:
+    except (CursorError, TopicError, FilterError, RateError) as exc:
         raise StreamRequestError(str(exc)) from None
-    return StreamRequest(cursor=cursor, filter=chosen, ticket=ticket)
+    if compress not in ("", "deflate"):
+        raise StreamRequestError(f"compress value {compress[:32]!r} is not 'deflate'")
+    return StreamRequest(
+        cursor=cursor, filter=chosen, max_rate=max_rate, deflate=compress == "deflate", ticket=ticket
+    )
 
 
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -85,6 +106,14 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _stream_headers(request: StreamRequest) -> list[tuple[bytes, bytes]]:
+    # A fresh list each time: ASGI middleware (CORS) may append to it in place.
+    headers = list(STREAM_HEADERS)
+    if request.deflate:
+        headers.append((b"content-encoding", b"deflate"))
+    return headers
 
 
 def _retry_after() -> tuple[bytes, bytes]:
@@ -123,23 +152,65 @@ async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
             return
 
 
+class Pacer:
+    """Writes a backlog as the client's link takes it: a piece, then wait for it to drain.
+
+    A backlog the link carries within `exact_seconds` arrives whole, change by change. Past that,
+    the rest is conflated (pending.py): a client back after an hour needs each row's newest state,
+    not an hour of ticks, and gets it without waiting for one. The resume stays exact either way.
+    """
+
+    def __init__(self, subscriber: Subscriber, exact_seconds: float) -> None:
+        self._subscriber = subscriber
+        self._deadline = asyncio.get_running_loop().time() + exact_seconds
+
+    async def write(self, frames: list[Frame]) -> None:
+        subscriber = self._subscriber
+        for start in range(0, len(frames), REPLAY_PIECE_EVENTS):
+            if subscriber.closed:
+                return
+            subscriber.deliver_merged(frames[start : start + REPLAY_PIECE_EVENTS])
+            if subscriber.conflating:
+                continue
+            left = self._deadline - asyncio.get_running_loop().time()
+            if left <= 0 or not await subscriber.drained(left):
+                subscriber.conflate()
+
+
 async def _replay(
-    hub: Hub, bus: Bus, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
+    hub: Hub,
+    bus: Bus,
+    subscriber: Subscriber,
+    cursor: Cursor,
+    private: PrivatePart | None = None,
+    exact_seconds: float = REPLAY_EXACT_SECONDS,
 ) -> StreamId | None:
-    """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume.
+    """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume, or
+    None when the stream closed first.
 
     A cursor within the frames the hub fanned out last is served from them (recent.py): no bus read,
-    and one joined backlog for every client resuming from the same point with the same filter. A
-    signed-in stream's backlog is read from the bus, its user's private events in order among the
-    public ones (private.py).
+    and one joined backlog for every client resuming from the same point with the same filter,
+    written at once when it is short (the usual resume after a reconnect). A longer one goes out
+    through the Pacer as the link takes it, like a backlog read from the bus. A signed-in stream's
+    backlog is read from the bus, its user's private events in order among the public ones
+    (private.py).
     """
+    pacer = Pacer(subscriber, exact_seconds)
     cached = hub.recent.backlog(cursor, subscriber.filter) if private is None else None
     if cached is not None:
         backlog, end = cached
-        if backlog:
-            subscriber.write(backlog)
-        return end
-    return await _until_closed(subscriber, _replay_from_bus(bus, subscriber, cursor, private))
+        if len(backlog) <= PIECE_BYTES:
+            if backlog:
+                subscriber.write(backlog)
+            return end
+        frames = [f for f in hub.recent.after(cursor) or [] if subscriber.wants(f)]
+        return await _until_closed(subscriber, _paced(pacer, frames, end))
+    return await _until_closed(subscriber, _replay_from_bus(bus, pacer, subscriber, cursor, private))
+
+
+async def _paced(pacer: Pacer, frames: list[Frame], end: StreamId) -> StreamId:
+    await pacer.write(frames)
+    return end
 
 
 async def _until_closed(subscriber: Subscriber, work: Coroutine[Any, Any, StreamId]) -> StreamId | None:
@@ -157,25 +228,23 @@ async def _until_closed(subscriber: Subscriber, work: Coroutine[Any, Any, Stream
 
 
 async def _replay_from_bus(
-    bus: Bus, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
+    bus: Bus, pacer: Pacer, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
 ) -> StreamId:
     try:
         position = cursor
         while True:
             events = await bus.replay_after(position, READ_BATCH)
-            frames = [(f[0], f[2]) for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
-            if private is not None:
-                frames = sorted(frames + private.own(cursor.epoch, events))
-            wanted = [f[1] for f in frames]
-            if wanted:
-                subscriber.write(b"".join(wanted))
+            frames = [f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
+            if private is not None:  # the user's private events among them, in stream order
+                frames = sorted(frames + private.own(cursor.epoch, events), key=itemgetter(0))
+            await pacer.write(frames)
             if events:
                 position = Cursor(cursor.epoch, events[-1].id)
-            if len(events) < READ_BATCH:
+            if len(events) < READ_BATCH or subscriber.closed:
                 return position.position
     except HistoryGap as gap:
         head = await bus.head()
-        subscriber.write(reset_frame(head, gap.reason))
+        subscriber.reset(reset_frame(head, gap.reason))
         metrics.RESETS.labels(gap.reason).inc()
         return head.position
 
@@ -236,8 +305,7 @@ class EventStream:
                 await _refuse(send, taken)
                 return
             slot = taken
-        # A fresh list each time: ASGI middleware (CORS) may append to it in place.
-        headers = list(STREAM_HEADERS)
+        headers = _stream_headers(request)
         if head:
             if slot is not None:
                 slot.give_back()
@@ -269,7 +337,14 @@ class EventStream:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         sink = open_sink(scope, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
-        subscriber = Subscriber(sink, filter=request.filter, client=client)
+        subscriber = Subscriber(
+            sink,
+            filter=request.filter,
+            client=client,
+            limit=settings.client_buffer_bytes,
+            max_rate=request.max_rate,
+            deflate=request.deflate,
+        )
         self._hub.add(subscriber)
         private = self._hub.private.add(subscriber, grant) if grant is not None else None
         self._filter_budget.charge(address, subscriber.filter)
@@ -277,7 +352,7 @@ class EventStream:
         watcher: asyncio.Task[None] | None = None
         detached = False
         try:
-            subscriber.write(self._preamble)
+            subscriber.open(self._preamble)
             if not sink.watch_disconnect(subscriber.close):
                 watcher = asyncio.create_task(_watch_disconnect(receive, subscriber))
             resume_after = None

@@ -1,4 +1,5 @@
-"""The hub with the in-memory bus, in process: fan-out, filtering, and resets of replaying clients."""
+"""The hub with the in-memory bus, in process: fan-out, filtering, resets of replaying clients, and
+the hand-over from a replay (the stream's own `_replay`) to live frames."""
 
 from scrollr_relay.cursor import Cursor, StreamId
 from scrollr_relay.event import Envelope
@@ -6,11 +7,16 @@ from scrollr_relay.filters import EVERY_ROW, StreamFilter
 from scrollr_relay.groups import FilterGroups
 from scrollr_relay.hub import Hub, encode_frames
 from scrollr_relay.memory_bus import MemoryBus
+from scrollr_relay.stream import _replay
 from scrollr_relay.subscriber import CLOSE_SEND_FAILED, Subscriber
 
 
 class Recorder:
-    """A sink that records each write (stands in for a client's socket in these in-process tests)."""
+    """A sink that records each write (stands in for a client's socket in these in-process tests);
+    always has room."""
+
+    writable = True
+    on_writable = None
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
@@ -66,6 +72,9 @@ async def test_fan_out_encodes_once_and_filters_by_topic():
 class LostConnectionSink:
     """Stands in for a socket whose peer is gone but not yet noticed: uvloop's write then raises."""
 
+    writable = True
+    on_writable = None
+
     def write(self, data: bytes) -> str | None:
         raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
 
@@ -107,12 +116,11 @@ async def test_an_event_replayed_before_the_hub_reads_it_is_not_sent_again():
     old = await bus.head()
     await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"A")])
     subscriber, send = live_subscriber(hub)
-    backlog = await bus.read_after(old, 10)  # what the replay writes
-    subscriber.write(b"".join(f[2] for f in encode_frames(bus.epoch, backlog)))
-    subscriber.go_live(backlog[-1].id)
+    replayed_to = await _replay(hub, bus, subscriber, old)  # the hub hasn't read "A": from the bus
+    subscriber.go_live(replayed_to)
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(hub_position, 10)))  # the hub catches up
     await bus.publish([Envelope(topic="t", dedupe_key="b", data=b"B")])
-    hub.fan_out(encode_frames(bus.epoch, await bus.read_after(Cursor(bus.epoch, backlog[-1].id), 10)))
+    hub.fan_out(encode_frames(bus.epoch, await bus.read_after(Cursor(bus.epoch, replayed_to), 10)))
     sent = b"".join(send.bodies)
     assert sent.count(b"data: A") == 1
     assert sent.count(b"data: B") == 1
@@ -124,9 +132,7 @@ async def test_a_batch_straddling_the_replay_sends_only_what_the_replay_did_not(
     start = await bus.head()
     await bus.publish([Envelope(topic="t", dedupe_key=k, data=k.encode()) for k in "AB"])
     subscriber, send = live_subscriber(hub)
-    replayed = await bus.read_after(start, 10)
-    subscriber.write(b"".join(f[2] for f in encode_frames(bus.epoch, replayed)))
-    subscriber.go_live(replayed[-1].id)
+    subscriber.go_live(await _replay(hub, bus, subscriber, start))
     await bus.publish([Envelope(topic="t", dedupe_key="C", data=b"C")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(start, 10)))  # A, B and C in one read
     sent = b"".join(send.bodies)

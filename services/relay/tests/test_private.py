@@ -26,6 +26,9 @@ LONG = 3600.0
 class Recorder:
     """A sink that records what it is sent (stands in for a client's socket)."""
 
+    writable = True
+    on_writable = None
+
     def __init__(self) -> None:
         self.parser = Parser()
         self.messages: list = []

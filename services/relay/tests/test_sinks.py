@@ -105,3 +105,28 @@ async def test_an_asgi_sink_reports_a_failed_send_at_the_next_write():
         await asyncio.sleep(0)
     assert sink.write(b"second") == CLOSE_SEND_FAILED
     await sink.finish(CLOSE_SEND_FAILED)
+
+
+def test_the_kernel_says_how_much_a_socket_holds_unsent():
+    """What the socket sink asks before it writes more to a slow client (SIOCOUTQNSD)."""
+    from scrollr_relay.sinks import unsent_bytes
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    reader = socket.socket()
+    reader.setsockopt(
+        socket.SOL_SOCKET, socket.SO_RCVBUF, 4096
+    )  # a reader that takes little and reads nothing
+    reader.connect(listener.getsockname())
+    writer, _ = listener.accept()
+    writer.setblocking(False)
+    try:
+        assert unsent_bytes(writer.fileno()) == 0
+        try:
+            while True:
+                writer.send(b"x" * 65536)
+        except BlockingIOError:
+            pass
+        assert unsent_bytes(writer.fileno()) > 64 * 1024  # the window is full: the rest waits unsent
+    finally:
+        for s in (writer, reader, listener):
+            s.close()

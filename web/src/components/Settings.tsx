@@ -6,7 +6,7 @@
 import { useId, useState } from "react";
 
 import { type Catalog, type CatalogTeam, inSeason } from "../hooks/useCatalog";
-import { type Preferences, toggleChoice } from "../../shared/preferences";
+import { type Preferences, toggleChoice, UPDATE_SPEEDS, type UpdateSpeed } from "../../shared/preferences";
 import type { Row } from "../../shared/protocol";
 
 interface SettingsProps {
@@ -55,6 +55,14 @@ export function FinanceSettings({ catalog, preferences, onChange, open = false }
             <button type="button" onClick={() => choose(shown.map((s) => s.symbol), false)}>
               Clear all
             </button>
+            <label htmlFor={`${id}-speed`}>Update speed</label>
+            <select id={`${id}-speed`} value={preferences.updateSpeed} onChange={(e) => onChange({ ...preferences, updateSpeed: e.target.value as UpdateSpeed })}>
+              {Object.entries(UPDATE_SPEEDS).map(([speed, { label }]) => (
+                <option key={speed} value={speed}>
+                  {label}
+                </option>
+              ))}
+            </select>
           </div>
           {shown.length === 0 && <p className="muted">No symbol matches.</p>}
           {categories
