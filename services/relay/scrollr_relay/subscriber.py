@@ -60,6 +60,7 @@ class Sink(Protocol):
 
 class Subscriber:
     __slots__ = (
+        "_direct",
         "_drained",
         "_held",
         "_held_reset",
@@ -107,6 +108,9 @@ class Subscriber:
         self._round_timer: asyncio.TimerHandle | None = None
         if max_rate is not None:
             self._pending.conflate()
+        # A plain attribute the fan-out reads once per delivery: no max_rate, nothing waits, not
+        # closed, so a delivery goes straight to the sink when it has room (`_note_waiting`).
+        self._direct = max_rate is None
         # Content-Encoding: deflate (deflate.py); `_run`: the generation of the filter group's
         # segment this client has had every write of, 0 for none.
         self.deflate = deflate
@@ -174,6 +178,7 @@ class Subscriber:
     def close(self, reason: str) -> None:
         if not self.closed:
             self.closed = True
+            self._direct = False
             self.done.set_result(reason)
             if self._drained is not None:
                 self._drained.set()
@@ -191,9 +196,7 @@ class Subscriber:
     ) -> None:
         """Change frames for this client, in stream order; `data`: their bytes joined, if at hand;
         `shared`: them compressed in the filter group's segment (deflate.py), if it has one."""
-        if self.closed:
-            return
-        if not self._pending and self._sink.writable and self._interval is None:
+        if self._direct and self._sink.writable:
             if not self.deflate:
                 self._write(data if data is not None else b"".join(f[2] for f in frames))
             elif shared is not None and (shared[1] or shared[0] == self._run):
@@ -205,9 +208,12 @@ class Subscriber:
                     self.segment.wanted = True
                 self._write(b"".join(alone(f[2]) for f in frames))
             return
+        if self.closed:
+            return
         self._begin_waiting()
         changes = [f[2] for f in frames]
         self._pending.add_changes(changes, time.monotonic())
+        self._direct = False
         # Offered while the socket has no room; a backlog is offered as fast as it is read, so only
         # the feed measures a stall.
         if self.live and not self._sink.writable:
@@ -245,11 +251,13 @@ class Subscriber:
             return
         self._begin_waiting()
         (self._pending.add_own if own else self._pending.add_other)(data, time.monotonic())
+        self._direct = False
         self._check_bound()
 
     def reset(self, frame: bytes) -> None:
         """A reset makes whatever waits moot: the client starts again from a snapshot."""
         self._pending.clear()
+        self._note_waiting()
         self.write(frame)
 
     def conflate(self) -> None:
@@ -307,8 +315,13 @@ class Subscriber:
                 self._next_round = time.monotonic() + self._interval
         if sink.writable and self._interval is None:
             pending.caught_up()
+        self._note_waiting()
         if not pending and self._drained is not None:
             self._drained.set()
+
+    def _note_waiting(self) -> None:
+        """What waits may have left: deliveries go straight through again when nothing does."""
+        self._direct = self._interval is None and not self._pending and not self.closed
 
     def _round_due(self) -> bool:
         """May a round of rows go now? Always, unless a max_rate spaces them (then a timer waits)."""
