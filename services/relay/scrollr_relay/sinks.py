@@ -12,11 +12,9 @@ its own takes about 40 kB more than the link carries (measured over 128 kbit/s: 
 frames) whatever `TCP_NOTSENT_LOWAT` says, because a write to an empty transport goes straight to
 `send()`. So the socket sink asks the kernel how much it holds unsent (`SIOCOUTQNSD`) after every
 `KERNEL_UNSENT_BYTES` written, and has no room while that is over the mark. A link that had sent
-and had acknowledged everything when asked (`SIOCOUTQ` empty too: faster than the feed) is asked
-half as often, down to once per `CHECK_MAX_BYTES`; one still carrying bytes is asked every
-`KERNEL_UNSENT_BYTES` again (`next_check`). A fast link costs the fan-out about one ioctl a second per
-client of the steady feed; a slow one is watched as closely as ever, and a link that turns slow
-overshoots the mark by at most `CHECK_MAX_BYTES`, once. It asks again after a wait that adapts to
+everything when asked is asked half as often (down to once per `CHECK_MAX_BYTES`), one that hadn't is
+asked every `KERNEL_UNSENT_BYTES` again: a fast link costs the fan-out about one ioctl a second per
+client of the steady feed, and a slow one overshoots the mark by at most `CHECK_MAX_BYTES` once. It asks again after a wait that adapts to
 the link (halved when the kernel had drained already, doubled when it hadn't, between
 `RECHECK_MIN_SECONDS` and `RECHECK_MAX_SECONDS`), so a fast link isn't left idle between pieces and a
 slow one isn't polled for nothing. What is in flight is not limited.
@@ -48,7 +46,6 @@ CHECK_MAX_BYTES = 8 * 1024
 RECHECK_MIN_SECONDS = 0.001
 RECHECK_MAX_SECONDS = 0.1
 SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in a TCP socket's send queue not yet sent
-SIOCOUTQ = 0x5411  # linux/sockios.h: bytes in its send queue, sent but unacknowledged included
 _INT = struct.Struct("i")
 
 
@@ -77,21 +74,7 @@ def _tcp_fd(transport: asyncio.Transport) -> int | None:
 
 
 def unsent_bytes(fd: int) -> int:
-    return _ask(fd, SIOCOUTQNSD)
-
-
-def queued_bytes(fd: int) -> int:
-    return _ask(fd, SIOCOUTQ)
-
-
-def _ask(fd: int, request: int) -> int:
-    return int(_INT.unpack(fcntl.ioctl(fd, request, b"\0\0\0\0"))[0])
-
-
-def next_check(every: int, link_idle: bool) -> int:
-    """Bytes to write before asking the kernel again: twice as many (up to `CHECK_MAX_BYTES`) after a
-    link had sent and had acknowledged everything, `KERNEL_UNSENT_BYTES` after one that hadn't."""
-    return min(every * 2, CHECK_MAX_BYTES) if link_idle else KERNEL_UNSENT_BYTES
+    return int(_INT.unpack(fcntl.ioctl(fd, SIOCOUTQNSD, b"\0\0\0\0"))[0])
 
 
 class SocketSink:
@@ -143,10 +126,12 @@ class SocketSink:
             return False
         try:
             unsent = unsent_bytes(self._fd)
-            idle = not unsent and not queued_bytes(self._fd)
         except OSError:  # the connection is going: its loss is reported on its own
             return False
-        self._check_every = next_check(self._check_every, idle)
+        if unsent:
+            self._check_every = KERNEL_UNSENT_BYTES
+        else:
+            self._check_every = min(self._check_every * 2, CHECK_MAX_BYTES)
         return unsent >= KERNEL_UNSENT_BYTES
 
     def _ask_again(self) -> None:
