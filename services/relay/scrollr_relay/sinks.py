@@ -11,10 +11,8 @@ makes the newest value later on a slow link. That holds for the kernel's send bu
 its own takes about 40 kB more than the link carries (measured over 128 kbit/s: 2.5 s of stale
 frames) whatever `TCP_NOTSENT_LOWAT` says, because a write to an empty transport goes straight to
 `send()`. So the socket sink asks the kernel how much it holds unsent (`SIOCOUTQNSD`) after every
-`KERNEL_UNSENT_BYTES` written, and has no room while that is over the mark. A link that had sent
-everything when asked is asked half as often (down to once per `CHECK_MAX_BYTES`), one that hadn't is
-asked every `KERNEL_UNSENT_BYTES` again: a fast link costs the fan-out about one ioctl a second per
-client of the steady feed, and a slow one overshoots the mark by at most `CHECK_MAX_BYTES` once. It asks again after a wait that adapts to
+`KERNEL_UNSENT_BYTES` written — a few checks a second for a client of the steady feed, not one
+per write — and has no room while that is over the mark. It asks again after a wait that adapts to
 the link (halved when the kernel had drained already, doubled when it hadn't, between
 `RECHECK_MIN_SECONDS` and `RECHECK_MAX_SECONDS`), so a fast link isn't left idle between pieces and a
 slow one isn't polled for nothing. What is in flight is not limited.
@@ -42,7 +40,6 @@ FINISH_TIMEOUT_SECONDS = 5.0
 ROOM_HIGH_BYTES = 16 * 1024
 ROOM_LOW_BYTES = 4 * 1024
 KERNEL_UNSENT_BYTES = 2 * 1024
-CHECK_MAX_BYTES = 8 * 1024
 RECHECK_MIN_SECONDS = 0.001
 RECHECK_MAX_SECONDS = 0.1
 SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in a TCP socket's send queue not yet sent
@@ -79,7 +76,6 @@ def unsent_bytes(fd: int) -> int:
 
 class SocketSink:
     __slots__ = (
-        "_check_every",
         "_fd",
         "_paused",
         "_recheck",
@@ -103,7 +99,6 @@ class SocketSink:
         self.on_writable: Callable[[], None] | None = None
         self._paused = False  # the transport's own buffer is past its high mark
         self._written = 0  # bytes written since the kernel was last asked
-        self._check_every = KERNEL_UNSENT_BYTES  # written bytes between two asks (adapts: _kernel_full)
         self._recheck: asyncio.TimerHandle | None = None
         self._wait = 0.025  # before asking the kernel again (adapts: _check_again)
         transport.set_write_buffer_limits(high=ROOM_HIGH_BYTES, low=ROOM_LOW_BYTES)
@@ -113,7 +108,7 @@ class SocketSink:
     def write(self, data: bytes) -> str | None:
         self._transport.write(http_chunk(data))
         self._written += len(data)
-        if self._written >= self._check_every:
+        if self._written >= KERNEL_UNSENT_BYTES:
             self._written = 0
             if self._kernel_full():
                 self.writable = False
@@ -125,14 +120,9 @@ class SocketSink:
         if self._fd is None or self._transport.is_closing():
             return False
         try:
-            unsent = unsent_bytes(self._fd)
+            return unsent_bytes(self._fd) >= KERNEL_UNSENT_BYTES
         except OSError:  # the connection is going: its loss is reported on its own
             return False
-        if unsent:
-            self._check_every = KERNEL_UNSENT_BYTES
-        else:
-            self._check_every = min(self._check_every * 2, CHECK_MAX_BYTES)
-        return unsent >= KERNEL_UNSENT_BYTES
 
     def _ask_again(self) -> None:
         if self._recheck is None:
