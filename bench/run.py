@@ -241,7 +241,7 @@ class Relay(Contender):
             str(Path(sys.executable).parent / "granian"),
             *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop"),
             *("--workers", str(self.workers), "--backlog", "4096", "--backpressure", "20000"),
-            *("--log-level", "warning", "scrollr_relay.other_servers:app"),
+            *("--log-level", "warning", "scrollr_relay.serve.other_servers:app"),
         ]
 
     def start(self) -> None:

@@ -8,13 +8,13 @@ import time
 import zlib
 
 import pytest
-from scrollr_relay.event import Envelope
-from scrollr_relay.filters import parse_filter
-from scrollr_relay.hub import Hub, encode_frames
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.sse import preamble
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import CLOSE_SLOW, PIECE_BYTES, Subscriber
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout.filters import parse_filter
+from scrollr_relay.fanout.hub import Hub, encode_frames
+from scrollr_relay.fanout.sse import preamble
+from scrollr_relay.fanout.subscriber import CLOSE_SLOW, PIECE_BYTES, Subscriber
+from scrollr_relay.serve.stream import _replay
 
 
 class Link:

@@ -1,14 +1,14 @@
 """The hub with the in-memory bus, in process: fan-out, filtering, resets of replaying clients, and
 the hand-over from a replay (the stream's own `_replay`) to live frames."""
 
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.event import Envelope
-from scrollr_relay.filters import EVERY_ROW, StreamFilter
-from scrollr_relay.groups import FilterGroups
-from scrollr_relay.hub import Hub, encode_frames
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import CLOSE_SEND_FAILED, Subscriber
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter
+from scrollr_relay.fanout.groups import FilterGroups
+from scrollr_relay.fanout.hub import Hub, encode_frames
+from scrollr_relay.fanout.subscriber import CLOSE_SEND_FAILED, Subscriber
+from scrollr_relay.serve.stream import _replay
 
 
 class Recorder:
@@ -145,7 +145,7 @@ async def test_a_reset_held_while_replaying_is_sent_even_if_the_new_history_star
     bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
     subscriber, send = live_subscriber(hub)
-    from scrollr_relay.cursor import ORIGIN
+    from scrollr_relay.bus.cursor import ORIGIN
 
     hub.reset_all(Cursor("newepoch", ORIGIN), "history_lost")
     subscriber.go_live(StreamId(1_800_000_000_000, 5))

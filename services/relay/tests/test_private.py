@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.event import Envelope, StoredEvent
-from scrollr_relay.hub import Hub
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.private import CLOSE_TOKEN_EXPIRED, private_frame, private_runs
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import Subscriber
-from scrollr_relay.tickets import TicketGrant
+from scrollr_relay.accounts.tickets import TicketGrant
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.bus.event import Envelope, StoredEvent
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout.hub import Hub
+from scrollr_relay.fanout.private import CLOSE_TOKEN_EXPIRED, private_frame, private_runs
+from scrollr_relay.fanout.subscriber import Subscriber
+from scrollr_relay.serve.stream import _replay
 
 from tests.support.sse import Parser
 

@@ -6,10 +6,10 @@ import asyncio
 import time
 import zlib
 
-from scrollr_relay.deflate import ZLIB_HEADER
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import Subscriber
-from scrollr_relay.tickets import TicketGrant
+from scrollr_relay.accounts.tickets import TicketGrant
+from scrollr_relay.fanout.deflate import ZLIB_HEADER
+from scrollr_relay.fanout.subscriber import Subscriber
+from scrollr_relay.serve.stream import _replay
 
 from services.relay.tests.test_flow import Link, trade
 from services.relay.tests.test_hub import Recorder

@@ -15,20 +15,26 @@ from scrollr_core.backoff import Backoff
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
+from scrollr_relay.bus.cursor import Cursor
+from scrollr_relay.bus.event import StoredEvent
 from scrollr_relay.config import (
     DEFAULT_BUS_OUTAGE_GRACE_SECONDS,
     DEFAULT_CLIENT_STALL_SECONDS,
     DEFAULT_RESUME_CACHE_BYTES,
 )
-from scrollr_relay.cursor import Cursor
-from scrollr_relay.deflate import Segment
-from scrollr_relay.event import StoredEvent
-from scrollr_relay.filters import EVERY_ROW, StreamFilter, filter_keys
-from scrollr_relay.groups import FilterGroups
-from scrollr_relay.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
-from scrollr_relay.recent import RecentFrames
-from scrollr_relay.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
-from scrollr_relay.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_SHUTDOWN, CLOSE_SLOW, Frame, Subscriber
+from scrollr_relay.fanout.deflate import Segment
+from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter, filter_keys
+from scrollr_relay.fanout.groups import FilterGroups
+from scrollr_relay.fanout.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
+from scrollr_relay.fanout.recent import RecentFrames
+from scrollr_relay.fanout.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
+from scrollr_relay.fanout.subscriber import (
+    CLOSE_BUS_UNAVAILABLE,
+    CLOSE_SHUTDOWN,
+    CLOSE_SLOW,
+    Frame,
+    Subscriber,
+)
 
 log = logging.getLogger("scrollr.hub")
 

@@ -29,9 +29,9 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from scrollr_relay.bus import BusUnavailable, EvictionRisk, HistoryGap, PublishResult, gap_reason
+from scrollr_relay.bus.cursor import LAST_POSSIBLE, Cursor, StreamId, new_epoch
+from scrollr_relay.bus.event import Envelope, StoredEvent
 from scrollr_relay.config import DEFAULT_BUS_TIMEOUT_SECONDS
-from scrollr_relay.cursor import LAST_POSSIBLE, Cursor, StreamId, new_epoch
-from scrollr_relay.event import Envelope, StoredEvent
 from scrollr_relay.redis_topology import SOCKET_TIMEOUT_SECONDS, Client, RedisSettings, connect
 
 T = TypeVar("T")

@@ -22,27 +22,28 @@ from typing import Any
 
 import msgspec
 
-from scrollr_relay import filter_budget, metrics, replays
+from scrollr_relay import metrics
+from scrollr_relay.accounts.tickets import TicketGrant, Tickets, TicketStoreUnavailable
 from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
-from scrollr_relay.clients import client_key
+from scrollr_relay.bus.cursor import Cursor, CursorError, StreamId
 from scrollr_relay.config import Settings
-from scrollr_relay.cursor import Cursor, CursorError, StreamId
-from scrollr_relay.filter_budget import FilterBudget
-from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
-from scrollr_relay.hub import READ_BATCH, Hub, encode_frames
-from scrollr_relay.private import PrivatePart
-from scrollr_relay.rate import RateError, parse_max_rate
-from scrollr_relay.replays import ReplaySlot, ReplaySlots
-from scrollr_relay.sinks import Send, open_sink
-from scrollr_relay.sse import preamble, reset_frame
-from scrollr_relay.subscriber import (
+from scrollr_relay.fanout import filter_budget, replays
+from scrollr_relay.fanout.clients import client_key
+from scrollr_relay.fanout.filter_budget import FilterBudget
+from scrollr_relay.fanout.filters import FilterError, StreamFilter, parse_filter
+from scrollr_relay.fanout.hub import READ_BATCH, Hub, encode_frames
+from scrollr_relay.fanout.private import PrivatePart
+from scrollr_relay.fanout.rate import RateError, parse_max_rate
+from scrollr_relay.fanout.replays import ReplaySlot, ReplaySlots
+from scrollr_relay.fanout.sinks import Send, open_sink
+from scrollr_relay.fanout.sse import preamble, reset_frame
+from scrollr_relay.fanout.subscriber import (
     CLOSE_BUS_UNAVAILABLE,
     CLOSE_CLIENT_GONE,
     PIECE_BYTES,
     Frame,
     Subscriber,
 )
-from scrollr_relay.tickets import TicketGrant, Tickets, TicketStoreUnavailable
 from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")

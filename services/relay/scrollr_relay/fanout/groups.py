@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scrollr_relay.filters import EVERY_ROW, StreamFilter
-from scrollr_relay.subscriber import Frame, Subscriber
+from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter
+from scrollr_relay.fanout.subscriber import Frame, Subscriber
 from scrollr_relay.tables import FILTER_BY_TABLE
 
 Group = dict[Subscriber, None]  # a dict for its order and fast iteration; the values are unused

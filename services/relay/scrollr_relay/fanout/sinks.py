@@ -30,8 +30,8 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from scrollr_relay.server import StreamSocket
-from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, CLOSE_SEND_FAILED, CLOSE_SLOW
+from scrollr_relay.fanout.subscriber import CLOSE_CLIENT_GONE, CLOSE_SEND_FAILED, CLOSE_SLOW
+from scrollr_relay.serve.uvicorn_server import StreamSocket
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 END_OF_BODY = {"type": "http.response.body", "body": b"", "more_body": False}

@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 from scrollr_core.pgrows import rows_from, use_text_values
 
 from scrollr_relay.bus import Bus, BusUnavailable
-from scrollr_relay.filters import FilterError, StreamFilter, parse_filter
+from scrollr_relay.fanout.filters import FilterError, StreamFilter, parse_filter
 from scrollr_relay.tables import BY_NAME, TABLE_NAMES
 
 log = logging.getLogger("scrollr.snapshot")

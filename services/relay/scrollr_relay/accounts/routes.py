@@ -24,9 +24,9 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from scrollr_core.pgrows import rows_from
 
-from scrollr_relay.identity import Identity, TokenRejected, bearer_token
-from scrollr_relay.issuer_keys import IssuerKeys, IssuerUnavailable
-from scrollr_relay.preferences import (
+from scrollr_relay.accounts.identity import Identity, TokenRejected, bearer_token
+from scrollr_relay.accounts.issuer_keys import IssuerKeys, IssuerUnavailable
+from scrollr_relay.accounts.preferences import (
     MAX_BODY_BYTES,
     Catalog,
     Precondition,
@@ -39,7 +39,7 @@ from scrollr_relay.preferences import (
     parse_precondition,
     stored,
 )
-from scrollr_relay.tickets import TICKET_SECONDS, TicketGrant, Tickets, TicketStoreUnavailable
+from scrollr_relay.accounts.tickets import TICKET_SECONDS, TicketGrant, Tickets, TicketStoreUnavailable
 
 log = logging.getLogger("scrollr.accounts")
 REALM = "scrollr"

@@ -20,8 +20,8 @@ from litestar.types import Receive, Scope, Send
 from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
 from scrollr_relay import metrics
-from scrollr_relay.rate import MAX_RATE, MIN_RATE
-from scrollr_relay.stream import EventStream
+from scrollr_relay.fanout.rate import MAX_RATE, MIN_RATE
+from scrollr_relay.serve.stream import EventStream
 
 log = logging.getLogger("scrollr.stream")
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from scrollr_relay import metrics
+from scrollr_relay.bus.cursor import Cursor, StreamId
 from scrollr_relay.config import DEFAULT_RESUME_CACHE_BYTES
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.filters import StreamFilter
-from scrollr_relay.subscriber import Frame
+from scrollr_relay.fanout.filters import StreamFilter
+from scrollr_relay.fanout.subscriber import Frame
 
 RECENT_EVENTS = 2048
 MEMO_ENTRIES = 256

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import msgspec
 
-from scrollr_relay.cursor import Cursor
+from scrollr_relay.bus.cursor import Cursor
 
 CHANGE_EVENT = "change"
 RESET_EVENT = "reset"

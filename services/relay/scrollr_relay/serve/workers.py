@@ -37,8 +37,8 @@ from types import FrameType
 from prometheus_client import multiprocess
 from scrollr_core.backoff import Backoff
 
-from scrollr_relay import listen
 from scrollr_relay.config import Settings
+from scrollr_relay.serve import listen
 
 log = logging.getLogger("scrollr.workers")
 

@@ -11,8 +11,8 @@ from typing import Protocol
 
 import msgspec
 
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.event import Envelope, StoredEvent
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.bus.event import Envelope, StoredEvent
 
 
 class BusUnavailable(Exception):

@@ -13,10 +13,10 @@ from scrollr_core.logs import configure
 from scrollr_core.settings import load_or_exit
 
 from scrollr_relay import metrics
-from scrollr_relay.app import create_app, hub_of
 from scrollr_relay.config import Settings, load_settings
-from scrollr_relay.server import serve
-from scrollr_relay.workers import KILLED_SILENT_ENV, supervise
+from scrollr_relay.serve.app import create_app, hub_of
+from scrollr_relay.serve.uvicorn_server import serve
+from scrollr_relay.serve.workers import KILLED_SILENT_ENV, supervise
 
 log = logging.getLogger("scrollr.relay")
 

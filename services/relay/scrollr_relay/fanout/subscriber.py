@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from itertools import groupby
 from typing import Protocol
 
+from scrollr_relay.bus.cursor import StreamId
 from scrollr_relay.config import DEFAULT_CLIENT_BUFFER_BYTES
-from scrollr_relay.cursor import StreamId
-from scrollr_relay.deflate import ZLIB_HEADER, Segment, alone
-from scrollr_relay.filters import StreamFilter
-from scrollr_relay.pending import Pending
+from scrollr_relay.fanout.deflate import ZLIB_HEADER, Segment, alone
+from scrollr_relay.fanout.filters import StreamFilter
+from scrollr_relay.fanout.pending import Pending
 
 # (position, topic, frame bytes, filter keys): one event's frame, shared by every subscriber that
 # gets it; the keys are the row-filter column's values in its new and old row (filters.py).

@@ -19,8 +19,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from scrollr_relay.bus import HistoryGap, PublishResult, gap_reason
-from scrollr_relay.cursor import ORIGIN, Cursor, StreamId, new_epoch
-from scrollr_relay.event import Envelope, StoredEvent
+from scrollr_relay.bus.cursor import ORIGIN, Cursor, StreamId, new_epoch
+from scrollr_relay.bus.event import Envelope, StoredEvent
 
 
 def _position(event: StoredEvent) -> StreamId:

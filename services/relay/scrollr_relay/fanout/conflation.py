@@ -29,8 +29,8 @@ from typing import Any
 
 import msgspec
 
-from scrollr_relay.event import ChangeEvent
-from scrollr_relay.sse import TRUNCATE_EVENT
+from scrollr_relay.bus.event import ChangeEvent
+from scrollr_relay.fanout.sse import TRUNCATE_EVENT
 
 RowKey = tuple[str, bytes]  # (table, the primary key as JSON)
 TABLE = b""  # a truncate's key: the whole table (no primary key's JSON is empty)

@@ -18,7 +18,7 @@ import msgspec
 from jwt import PyJWKSet
 from jwt.exceptions import PyJWKSetError
 
-from scrollr_relay.identity import Identity, TokenRejected, UnknownKey, verify_token
+from scrollr_relay.accounts.identity import Identity, TokenRejected, UnknownKey, verify_token
 
 log = logging.getLogger("scrollr.identity")
 

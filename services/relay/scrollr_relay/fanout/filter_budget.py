@@ -11,7 +11,7 @@ Equal values are one string (filters.py interns them), so a value used by many s
 
 from __future__ import annotations
 
-from scrollr_relay.filters import StreamFilter
+from scrollr_relay.fanout.filters import StreamFilter
 from scrollr_relay.tables import FILTER_BY_TABLE
 
 LIMIT_PROCESS = "filter_values"

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable
 from enum import Enum
 
-from scrollr_relay.conflation import TABLE, RowKey, merge_frames, row_key
+from scrollr_relay.fanout.conflation import TABLE, RowKey, merge_frames, row_key
 
 CONFLATE_AFTER_SECONDS = 0.5
 # An own event's key among the rows: no table is named "", so no truncate drops it, and the frame

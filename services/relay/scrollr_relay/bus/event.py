@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import msgspec
 
-from scrollr_relay.cursor import StreamId
-from scrollr_relay.sequin import Action, Message
+from scrollr_relay.bus.cursor import StreamId
+from scrollr_relay.ingest.sequin import Action, Message
 
 
 class ChangeEvent(msgspec.Struct, frozen=True):

@@ -16,7 +16,7 @@ import psycopg
 from litestar import Response, get
 from psycopg_pool import AsyncConnectionPool
 
-from scrollr_relay.snapshot import SnapshotError, on_pooled_connection, unavailable
+from scrollr_relay.serve.snapshot import SnapshotError, on_pooled_connection, unavailable
 from scrollr_relay.tables import FILTER_BY_TABLE
 
 log = logging.getLogger("scrollr.catalog")

@@ -30,12 +30,12 @@ from typing import Any
 
 import msgspec
 
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.event import StoredEvent
-from scrollr_relay.preferences import Row, StoredPreferences, stored
-from scrollr_relay.sse import frame
-from scrollr_relay.subscriber import OWN, Frame, Subscriber
-from scrollr_relay.tickets import TicketGrant
+from scrollr_relay.accounts.preferences import Row, StoredPreferences, stored
+from scrollr_relay.accounts.tickets import TicketGrant
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.bus.event import StoredEvent
+from scrollr_relay.fanout.sse import frame
+from scrollr_relay.fanout.subscriber import OWN, Frame, Subscriber
 
 PREFERENCES_TOPIC = "user_preferences"
 PRIVATE_TOPICS = frozenset({PREFERENCES_TOPIC})

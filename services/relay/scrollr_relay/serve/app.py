@@ -21,7 +21,8 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from scrollr_relay import metrics
-from scrollr_relay.accounts import (
+from scrollr_relay.accounts.issuer_keys import IssuerKeys
+from scrollr_relay.accounts.routes import (
     AccountError,
     AuthConfig,
     account_error_response,
@@ -29,21 +30,20 @@ from scrollr_relay.accounts import (
     preferences_routes,
     ticket_route,
 )
+from scrollr_relay.accounts.tickets import RedisTickets, make_tickets
 from scrollr_relay.bus import Bus
-from scrollr_relay.catalog import catalog_handler
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.bus.redis import RedisBus
 from scrollr_relay.config import Settings
-from scrollr_relay.events import events_route
-from scrollr_relay.health import check_bus_at_start, healthz, readyz
-from scrollr_relay.hub import Hub
-from scrollr_relay.issuer_keys import IssuerKeys
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.redis_bus import RedisBus
-from scrollr_relay.response_headers import SCHEMA_PATH, response_headers
-from scrollr_relay.snapshot import make_pool, snapshot_handler
-from scrollr_relay.static import static_site
-from scrollr_relay.stream import EventStream
-from scrollr_relay.tickets import RedisTickets, make_tickets
-from scrollr_relay.webhook import WebhookActivity, WebhookRejected, sequin_webhook
+from scrollr_relay.fanout.hub import Hub
+from scrollr_relay.ingest.webhook import WebhookActivity, WebhookRejected, sequin_webhook
+from scrollr_relay.serve.catalog import catalog_handler
+from scrollr_relay.serve.events import events_route
+from scrollr_relay.serve.health import check_bus_at_start, healthz, readyz
+from scrollr_relay.serve.response_headers import SCHEMA_PATH, response_headers
+from scrollr_relay.serve.snapshot import make_pool, snapshot_handler
+from scrollr_relay.serve.static import static_site
+from scrollr_relay.serve.stream import EventStream
 
 log = logging.getLogger("scrollr.relay")
 UNREAD_BODY_STATUSES = (401, 413)

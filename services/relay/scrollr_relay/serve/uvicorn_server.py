@@ -48,10 +48,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 
 from scrollr_relay import metrics
 from scrollr_relay.config import DEFAULT_MAX_HEADER_BYTES, Settings
-from scrollr_relay.hub import Hub
-from scrollr_relay.listen import LISTEN_BACKLOG, accept_queues, port_taken
-from scrollr_relay.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN
-from scrollr_relay.workers import beat_interval
+from scrollr_relay.fanout.hub import Hub
+from scrollr_relay.fanout.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN
+from scrollr_relay.serve.listen import LISTEN_BACKLOG, accept_queues, port_taken
+from scrollr_relay.serve.workers import beat_interval
 
 log = logging.getLogger("scrollr.server")
 
