@@ -7,7 +7,7 @@ import httpx
 import uvicorn
 from scrollr_relay.fanout.sinks import AsgiSink, http_chunk, open_sink
 from scrollr_relay.fanout.subscriber import CLOSE_SEND_FAILED, CLOSE_SHUTDOWN, CLOSE_SLOW
-from scrollr_relay.serve.uvicorn_server import StreamingHttpProtocol
+from scrollr_relay.serve.uvicorn_server import StreamingHttpProtocol, StreamSocket
 
 
 async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[str, str]]:
@@ -17,7 +17,7 @@ async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[
     async def app(scope, receive, send):
         assert scope["type"] == "http"
         await send({"type": "http.response.start", "status": 200, "headers": []})
-        sink = open_sink(scope, send, 1 << 20)
+        sink = open_sink(StreamSocket.of(scope), send, 1 << 20)
         kinds[scope["method"]] = type(sink).__name__
         assert sink.write(b"one") is None and sink.write(b"two") is None
         await sink.finish(CLOSE_SHUTDOWN)

@@ -1,7 +1,8 @@
 """The event bus interface: an ordered, bounded, deduplicating history that moves bytes only.
 
-Two implementations keep the same semantics and are tested by one suite: `memory_bus` (the embedded
-default, single process) and `redis_bus` (a Redis stream shared by any number of relay processes).
+Two implementations keep the same semantics and are tested by one suite: `memory.py` (the embedded
+default, single process) and `redis.py` (a Redis stream shared by any number of relay processes).
+What they carry is event.py's; where a client is in it, cursor.py's.
 """
 
 from __future__ import annotations

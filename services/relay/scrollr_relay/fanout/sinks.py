@@ -1,6 +1,7 @@
 """How a stream's bytes reach the client: straight to the socket, or through ASGI `send`.
 
-`SocketSink` is the fast path, used under `scrollr-relay` (server.py offers the socket): one
+`SocketSink` is the fast path, used under `scrollr-relay` (serve/uvicorn_server.py offers the socket,
+as an `OwnSocket`): one
 `transport.write` of an HTTP/1.1 chunk per write. `AsgiSink` serves under any other ASGI server: a
 writer task per stream sends what the hub queued, joined.
 
@@ -28,10 +29,9 @@ import fcntl
 import socket
 import struct
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from scrollr_relay.fanout.subscriber import CLOSE_CLIENT_GONE, CLOSE_SEND_FAILED, CLOSE_SLOW
-from scrollr_relay.serve.uvicorn_server import StreamSocket
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 END_OF_BODY = {"type": "http.response.body", "body": b"", "more_body": False}
@@ -47,6 +47,27 @@ RECHECK_MIN_SECONDS = 0.001
 RECHECK_MAX_SECONDS = 0.1
 SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in a TCP socket's send queue not yet sent
 _INT = struct.Struct("i")
+
+
+class FlowListener(Protocol):
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+class OwnSocket(Protocol):
+    """The connection under one response, as a server that offers it lets the stream use it (the one
+    `scrollr-relay` runs does: serve/uvicorn_server.py). The server-specific part stays there."""
+
+    detached: bool
+    # Called with a close reason when the connection is lost or (detached) stuck.
+    on_end: Callable[[str], None] | None
+    # Told when the transport's buffer passes its high mark and when it drains below its low one.
+    flow: FlowListener | None
+
+    def chunked_transport(self) -> asyncio.Transport | None: ...
+    def abort(self) -> None: ...
+    def detach(self) -> None: ...
+    def end(self) -> None: ...
 
 
 class _LastChunk:
@@ -93,12 +114,12 @@ class SocketSink:
     )
     kind = "socket"
 
-    def __init__(self, socket: StreamSocket, transport: asyncio.Transport, send: Send) -> None:
+    def __init__(self, socket: OwnSocket, transport: asyncio.Transport, send: Send) -> None:
         self._socket = socket
         self._transport = transport
         self._send = send
         # A plain attribute, read once per delivery: no room in the transport (its pause/resume,
-        # server.py) or in the kernel.
+        # serve/uvicorn_server.py) or in the kernel.
         self.writable = True
         self.on_writable: Callable[[], None] | None = None
         self._paused = False  # the transport's own buffer is past its high mark
@@ -275,9 +296,9 @@ class AsgiSink:
         await _end_response(self._send)
 
 
-def open_sink(scope: dict[str, Any], send: Send, limit: int) -> SocketSink | AsgiSink:
-    """The fastest sink this server allows, for a response that has just started."""
-    socket = StreamSocket.of(scope)
+def open_sink(socket: OwnSocket | None, send: Send, limit: int) -> SocketSink | AsgiSink:
+    """The fastest sink this server allows, for a response that has just started: straight to the
+    socket it offers, if any, or through `send`."""
     if socket is not None and (transport := socket.chunked_transport()) is not None:
         return SocketSink(socket, transport, send)
     return AsgiSink(send, limit)

@@ -1,4 +1,5 @@
-"""Sequin's webhook wire format, decoded and validated at the edge with msgspec.
+"""Sequin's webhook wire format, decoded and validated at the edge with msgspec, and each message
+turned into the change event the bus carries (`envelope_for`; the event's shape is bus/event.py's).
 
 Sequin posts either one bare message or a batch `{"data": [message, ...]}` (examples of both in
 tests/fixtures/sequin). Unknown keys are ignored, never rejected: Sequin adds metadata fields over
@@ -13,14 +14,10 @@ with a 400 that says so, rather than a 500: Sequin retries either, but this one 
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
+from scrollr_relay.bus.event import Action, ChangeEvent, Envelope
 from scrollr_relay.topics import topic_problem
-
-# `truncate` (record `{}`) is this project's emitter's, for a TRUNCATE of the table; Sequin sends none.
-Action = Literal["insert", "update", "delete", "read", "truncate"]
 
 
 class WebhookFormatError(ValueError):
@@ -111,3 +108,28 @@ def _decode(body: bytes) -> list[Message]:
         raise WebhookFormatError(str(exc)) from None
     _check(message, "$")
     return [message]
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def envelope_for(message: Message) -> Envelope:
+    """`message` on its way into the bus: its change event, encoded here once for every client."""
+    meta = message.metadata
+    event = ChangeEvent(
+        table=meta.table_name,
+        schema=meta.table_schema,
+        action=message.action,
+        record=message.record,
+        changes=message.changes,
+        pks=meta.record_pks,
+        commit_lsn=meta.commit_lsn,
+        commit_idx=meta.commit_idx,
+        commit_timestamp=meta.commit_timestamp,
+    )
+    data = _encode(event)
+    if b"\n" in data or b"\r" in data:
+        # `record`/`changes` pass through as sent, and Sequin may pretty-print; an SSE `data:` field
+        # must be one line. (JSON strings can't hold raw newlines, so only whitespace goes.)
+        data = msgspec.json.format(data, indent=0)
+    return Envelope(topic=meta.table_name, dedupe_key=meta.idempotency_key, data=data)

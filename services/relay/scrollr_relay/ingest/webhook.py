@@ -19,10 +19,9 @@ from litestar import Request, Response, post
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, BusUnavailable
-from scrollr_relay.bus.event import envelope_for
 from scrollr_relay.config import Settings
 from scrollr_relay.ingest.auth import AuthFailure, AuthStep, check_headers, signature_matches
-from scrollr_relay.ingest.sequin import decode_webhook
+from scrollr_relay.ingest.sequin import decode_webhook, envelope_for
 
 log = logging.getLogger("scrollr.webhook")
 

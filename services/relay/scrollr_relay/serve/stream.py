@@ -1,58 +1,47 @@
 """One Server-Sent Events stream that resumes where the client left off (`GET /events`, events.py).
 
 An ASGI callable rather than a Litestar streaming response: the hub writes pre-encoded frames
-straight to each connection (see subscriber.py), which a response fed by a generator can't do.
+straight to each connection (see fanout/subscriber.py), which a response fed by a generator can't do.
 
-Order of a connection: register (live frames are held) → replay the backlog after the client's
-cursor as its link takes it (conflated past `REPLAY_EXACT_SECONDS`), or send `reset` when it can't
-be honoured → release the held frames newer than the backlog → live. Registering before reading the
-backlog is what makes the hand-over gap-free.
+Order of a connection: its request checked against the caps → register (live frames are held) →
+replay the backlog after the client's cursor, or send `reset` when it can't be honoured
+(fanout/handover.py) → release the held frames newer than the backlog → live, detached from its
+request where the server offers the socket.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine
-from operator import itemgetter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 
 from scrollr_relay import metrics
 from scrollr_relay.accounts.tickets import TicketGrant, Tickets, TicketStoreUnavailable
-from scrollr_relay.bus import Bus, BusUnavailable, HistoryGap
-from scrollr_relay.bus.cursor import Cursor, CursorError, StreamId
+from scrollr_relay.bus import Bus, BusUnavailable
+from scrollr_relay.bus.cursor import Cursor, CursorError
 from scrollr_relay.config import Settings
 from scrollr_relay.fanout import filter_budget, replays
 from scrollr_relay.fanout.clients import client_key
 from scrollr_relay.fanout.filter_budget import FilterBudget
 from scrollr_relay.fanout.filters import FilterError, StreamFilter, parse_filter
-from scrollr_relay.fanout.hub import READ_BATCH, Hub, encode_frames
-from scrollr_relay.fanout.private import PrivatePart
+from scrollr_relay.fanout.handover import replay
+from scrollr_relay.fanout.hub import Hub
 from scrollr_relay.fanout.rate import RateError, parse_max_rate
 from scrollr_relay.fanout.replays import ReplaySlot, ReplaySlots
 from scrollr_relay.fanout.sinks import Send, open_sink
-from scrollr_relay.fanout.sse import preamble, reset_frame
-from scrollr_relay.fanout.subscriber import (
-    CLOSE_BUS_UNAVAILABLE,
-    CLOSE_CLIENT_GONE,
-    PIECE_BYTES,
-    Frame,
-    Subscriber,
-)
+from scrollr_relay.fanout.sse import preamble
+from scrollr_relay.fanout.subscriber import CLOSE_BUS_UNAVAILABLE, CLOSE_CLIENT_GONE, Subscriber
+from scrollr_relay.serve.uvicorn_server import StreamSocket
 from scrollr_relay.topics import TopicError, decode_value, raw_query
 
 log = logging.getLogger("scrollr.stream")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-# A resume writes its backlog exact for this long at most (then conflates the rest), in pieces of
-# this many events (about 60 kB of trades).
-REPLAY_EXACT_SECONDS = 5.0
-REPLAY_PIECE_EVENTS = 100
 STREAM_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -140,7 +129,7 @@ async def _refuse(send: Send, limit: str) -> None:
 
 def _client_address(scope: dict[str, Any]) -> str:
     """The client's address, as the per-client caps count it (clients.py); behind a proxy named in
-    TRUSTED_PROXIES the server took it from X-Forwarded-For (server.py), otherwise it is the peer's."""
+    TRUSTED_PROXIES the server took it from X-Forwarded-For (uvicorn_server.py), otherwise it is the peer's."""
     client = scope.get("client")
     return client_key(str(client[0])) if client else "unknown"
 
@@ -151,103 +140,6 @@ async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
         if message["type"] == "http.disconnect":
             subscriber.close(CLOSE_CLIENT_GONE)
             return
-
-
-class Pacer:
-    """Writes a backlog as the client's link takes it: a piece, then wait for it to drain.
-
-    A backlog the link carries within `exact_seconds` arrives whole, change by change. Past that,
-    the rest is conflated (pending.py): a client back after an hour needs each row's newest state,
-    not an hour of ticks, and gets it without waiting for one. The resume stays exact either way.
-    """
-
-    def __init__(self, subscriber: Subscriber, exact_seconds: float) -> None:
-        self._subscriber = subscriber
-        self._deadline = asyncio.get_running_loop().time() + exact_seconds
-
-    async def write(self, frames: list[Frame]) -> None:
-        subscriber = self._subscriber
-        for start in range(0, len(frames), REPLAY_PIECE_EVENTS):
-            if subscriber.closed:
-                return
-            subscriber.deliver_merged(frames[start : start + REPLAY_PIECE_EVENTS])
-            if subscriber.conflating:
-                continue
-            left = self._deadline - asyncio.get_running_loop().time()
-            if left <= 0 or not await subscriber.drained(left):
-                subscriber.conflate()
-
-
-async def _replay(
-    hub: Hub,
-    bus: Bus,
-    subscriber: Subscriber,
-    cursor: Cursor,
-    private: PrivatePart | None = None,
-    exact_seconds: float = REPLAY_EXACT_SECONDS,
-) -> StreamId | None:
-    """Write the backlog after `cursor`, or a `reset`; return where the held live frames resume, or
-    None when the stream closed first.
-
-    A cursor within the frames the hub fanned out last is served from them (recent.py): no bus read,
-    and one joined backlog for every client resuming from the same point with the same filter,
-    written at once when it is short (the usual resume after a reconnect). A longer one goes out
-    through the Pacer as the link takes it, like a backlog read from the bus. A signed-in stream's
-    backlog is read from the bus, its user's private events in order among the public ones
-    (private.py).
-    """
-    pacer = Pacer(subscriber, exact_seconds)
-    cached = hub.recent.backlog(cursor, subscriber.filter) if private is None else None
-    if cached is not None:
-        backlog, end = cached
-        if len(backlog) <= PIECE_BYTES:
-            if backlog:
-                subscriber.write(backlog)
-            return end
-        frames = [f for f in hub.recent.after(cursor) or [] if subscriber.wants(f)]
-        return await _until_closed(subscriber, _paced(pacer, frames, end))
-    return await _until_closed(subscriber, _replay_from_bus(bus, pacer, subscriber, cursor, private))
-
-
-async def _paced(pacer: Pacer, frames: list[Frame], end: StreamId) -> StreamId:
-    await pacer.write(frames)
-    return end
-
-
-async def _until_closed(subscriber: Subscriber, work: Coroutine[Any, Any, StreamId]) -> StreamId | None:
-    """`work`'s result, or None once the stream has closed: a replay stops when its client hangs up,
-    instead of reading a backlog no one will receive (orphaned replays once starved the webhooks)."""
-    task = asyncio.ensure_future(work)
-    await asyncio.wait((task, subscriber.done), return_when=asyncio.FIRST_COMPLETED)
-    if not task.done():
-        task.cancel()
-        metrics.REPLAYS_ABANDONED.inc()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return None
-    return task.result()
-
-
-async def _replay_from_bus(
-    bus: Bus, pacer: Pacer, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
-) -> StreamId:
-    try:
-        position = cursor
-        while True:
-            events = await bus.replay_after(position, READ_BATCH)
-            frames = [f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
-            if private is not None:  # the user's private events among them, in stream order
-                frames = sorted(frames + private.own(cursor.epoch, events), key=itemgetter(0))
-            await pacer.write(frames)
-            if events:
-                position = Cursor(cursor.epoch, events[-1].id)
-            if len(events) < READ_BATCH or subscriber.closed:
-                return position.position
-    except HistoryGap as gap:
-        head = await bus.head()
-        subscriber.reset(reset_frame(head, gap.reason))
-        metrics.RESETS.labels(gap.reason).inc()
-        return head.position
 
 
 class EventStream:
@@ -297,7 +189,7 @@ class EventStream:
             return
         slot = None
         # A signed-in resume always reads the bus (its private events aren't among the recent
-        # frames: _replay), so it takes a replay slot even where the recent frames cover its cursor.
+        # frames: handover.py), so it takes a replay slot even where the recent frames cover its cursor.
         cursor = request.cursor
         if cursor is not None and (request.ticket is not None or not self._hub.recent.covers(cursor)):
             # This resume will read the bus (replays.py): refused before the 200 past a cap.
@@ -336,7 +228,7 @@ class EventStream:
         settings = self._settings
         client = address if settings.max_streams_per_client else None
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        sink = open_sink(scope, send, settings.client_buffer_bytes)
+        sink = open_sink(StreamSocket.of(scope), send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(
             sink,
@@ -359,7 +251,7 @@ class EventStream:
             resume_after = None
             if request.cursor is not None:
                 try:
-                    resume_after = await _replay(self._hub, self._bus, subscriber, request.cursor, private)
+                    resume_after = await replay(self._hub, self._bus, subscriber, request.cursor, private)
                 except BusUnavailable as exc:
                     # The position can't be checked now; ending the stream makes the client retry.
                     log.warning("backlog unavailable for %s: %s", request.cursor, exc)

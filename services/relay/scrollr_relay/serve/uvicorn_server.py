@@ -4,10 +4,10 @@ their socket.
 Through ASGI `send`, every frame to every client costs a coroutine, a message dict and a copy; the
 fan-out benchmark showed that as most of the relay's own CPU per delivery. uvicorn suspends `send`
 only for its flow control, which the relay replaces with its own (the transport's pause_writing and
-resume_writing reach the stream through `StreamSocket.flow`; subscriber.py), so once a response has started with chunked encoding a stream may write its chunks to the transport itself.
+resume_writing reach the stream through `StreamSocket.flow`; fanout/subscriber.py), so once a response has started with chunked encoding a stream may write its chunks to the transport itself.
 `StreamingHttpProtocol` offers that through the ASGI scope's `extensions` (the place ASGI keeps for
 server-specific features): `StreamSocket.of(scope)`. Under any other server there is none and
-streams go through `send` (sinks.py).
+streams go through `send` (fanout/sinks.py, which knows the socket only as its `OwnSocket` protocol).
 
 Once a stream is live it detaches from its request (`StreamSocket.detach`): uvicorn takes the response
 as complete, the app's call returns, and the stream ends later by writing its last chunk itself.
@@ -40,7 +40,7 @@ import re
 import socket
 from collections.abc import Callable
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 import uvicorn
 from litestar import Litestar
@@ -49,6 +49,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from scrollr_relay import metrics
 from scrollr_relay.config import DEFAULT_MAX_HEADER_BYTES, Settings
 from scrollr_relay.fanout.hub import Hub
+from scrollr_relay.fanout.sinks import FlowListener
 from scrollr_relay.fanout.subscriber import CLOSE_CLIENT_GONE, CLOSE_SHUTDOWN
 from scrollr_relay.serve.listen import LISTEN_BACKLOG, accept_queues, port_taken
 from scrollr_relay.serve.workers import beat_interval
@@ -85,13 +86,9 @@ def self_check() -> str | None:
     return f"uvicorn's RequestResponseCycle lacks {missing}" if missing else None
 
 
-class FlowListener(Protocol):
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-
-
 class StreamSocket:
-    """The connection under one HTTP/1.1 response, as far as a stream may use it."""
+    """The connection under one HTTP/1.1 response, as far as a stream may use it (a sink's
+    `OwnSocket`)."""
 
     __slots__ = ("_cycle", "_protocol", "detached", "flow", "on_end", "transport")
 
