@@ -233,7 +233,7 @@ class Relay(Contender):
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        if self.server == "scrollr-relay":  # uvicorn with the socket path (server.py)
+        if self.server == "scrollr-relay":  # uvicorn with the socket path (serve/uvicorn_server.py)
             return [sys.executable, "-m", "scrollr_relay"]
         # Granian's default backpressure would stall streams past 1,024 per worker.
         assert self.server == "granian", self.server

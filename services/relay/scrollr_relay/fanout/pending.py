@@ -3,7 +3,7 @@
 Frames wait here, in order, only while the client's socket is full (subscriber.py); they leave in
 pieces as it drains. A link that carries the feed sees every change. One that can't — frames
 waiting longer than `CONFLATE_AFTER_SECONDS`, or a resume backlog the link won't carry quickly
-(stream.py) — is conflated: from then on each row keeps only its newest pending change
+(handover.py) — is conflated: from then on each row keeps only its newest pending change
 (conflation.py), and all of them go out together each time the socket drains, so a row's news
 waits at most about two rounds of the rows the client follows, never behind a queue of stale ticks.
 A `truncate` drops what waits of its table and goes

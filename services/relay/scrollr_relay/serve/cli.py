@@ -1,4 +1,4 @@
-"""`scrollr-relay`: validate the configuration, then serve the relay (server.py), in one process or
+"""`scrollr-relay`: validate the configuration, then serve the relay (uvicorn_server.py), in one process or
 as WORKERS processes (workers.py)."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 environment.
 
 `scrollr-relay` remains the supported command: only its server offers streams their socket
-(server.py), bounds request header and body time, and ends every stream when asked to stop. Under
+(uvicorn_server.py), bounds request header and body time, and ends every stream when asked to stop. Under
 another server streams go through ASGI `send` (sinks.py) and its own limits apply.
 """
 

@@ -10,7 +10,7 @@ multiprocess directory through which /metrics, answered by any worker, counts fo
 A worker that stops without dying (frozen, stopped, its event loop stuck) would keep its socket in
 the port's group, and the kernel would go on handing it half the new connections, unanswered. So
 each worker's event loop writes a byte down a pipe every fifth of `WORKER_TIMEOUT_SECONDS`
-(server.py), and a worker silent for that long is killed and replaced, taking its socket with it.
+(uvicorn_server.py), and a worker silent for that long is killed and replaced, taking its socket with it.
 
 SO_REUSEPORT would also let the workers join the sockets of another process already serving the
 port and split its traffic with it (a second relay with another secret): the port is first bound
