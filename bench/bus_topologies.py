@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as redis
-from scrollr_relay.event import Envelope
-from scrollr_relay.redis_bus import _PUBLISH, RedisBus
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.redis import _PUBLISH, RedisBus
 from scrollr_relay.redis_topology import RedisSettings, redis_settings
 
 from tests.support.redis_topologies import Cluster, SentinelSet

@@ -233,7 +233,7 @@ class Relay(Contender):
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        if self.server == "scrollr-relay":  # uvicorn with the socket path (server.py)
+        if self.server == "scrollr-relay":  # uvicorn with the socket path (serve/uvicorn_server.py)
             return [sys.executable, "-m", "scrollr_relay"]
         # Granian's default backpressure would stall streams past 1,024 per worker.
         assert self.server == "granian", self.server
@@ -241,7 +241,7 @@ class Relay(Contender):
             str(Path(sys.executable).parent / "granian"),
             *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(self.port), "--loop", "uvloop"),
             *("--workers", str(self.workers), "--backlog", "4096", "--backpressure", "20000"),
-            *("--log-level", "warning", "scrollr_relay.other_servers:app"),
+            *("--log-level", "warning", "scrollr_relay.serve.other_servers:app"),
         ]
 
     def start(self) -> None:

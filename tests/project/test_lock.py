@@ -27,6 +27,6 @@ def test_every_declared_dependency_is_pinned_with_hashes():
 
 
 def test_uvicorn_is_pinned_to_the_verified_minor():
-    from scrollr_relay.server import VERIFIED_UVICORN
+    from scrollr_relay.serve.uvicorn_server import VERIFIED_UVICORN
 
     assert pinned()["uvicorn"].startswith(VERIFIED_UVICORN + ".")

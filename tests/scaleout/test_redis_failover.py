@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from scrollr_relay.bus import HistoryGap
-from scrollr_relay.event import Envelope
-from scrollr_relay.redis_bus import RedisBus
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.redis import RedisBus
 from scrollr_relay.redis_topology import redis_settings
 
 from tests.support.pg import PriceWriter, cdc_env, insert_trade, trade_prices

@@ -103,8 +103,8 @@ class RedisServer:
 # This relay as a later release that no longer serves protocol-1 clients would be: its streams'
 # preamble announces protocol 2 and oldest_client 2 (sse.py); nothing else differs.
 NEXT_RELEASE = (
-    "import scrollr_relay.sse as sse; sse.protocol_frame.__defaults__ = (2, 2); "
-    "from scrollr_relay.cli import main; main()"
+    "import scrollr_relay.fanout.sse as sse; sse.protocol_frame.__defaults__ = (2, 2); "
+    "from scrollr_relay.serve.cli import main; main()"
 )
 
 
@@ -153,7 +153,14 @@ class RelayProcess:
             return [sys.executable, "-c", NEXT_RELEASE]
         # The relay's ASGI app under plain uvicorn: no socket offered, streams go through `send`.
         assert self.server == "uvicorn", self.server
-        return [sys.executable, "-m", "uvicorn", "scrollr_relay.other_servers:app", "--port", str(self.port)]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "scrollr_relay.serve.other_servers:app",
+            "--port",
+            str(self.port),
+        ]
 
     def healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -13,7 +13,7 @@ export const TRUNCATE_EVENT = "truncate";
 export const HEARTBEAT_EVENT = "heartbeat";
 /** In each stream's preamble: the relay's protocol version and the oldest client protocol it serves. */
 export const PROTOCOL_EVENT = "protocol";
-/** The relay <-> client protocol this client speaks (services/relay/scrollr_relay/sse.py). A relay
+/** The relay <-> client protocol this client speaks (services/relay/scrollr_relay/fanout/sse.py). A relay
  * whose `oldest_client` is above it has moved on: the client stops and asks to be updated. */
 export const CLIENT_PROTOCOL = 1;
 export const WORKER_PATH = "/sse-worker.js";

@@ -1,5 +1,5 @@
 """`Sequin-Signature`: the hex HMAC-SHA256 of a webhook's body as sent, keyed by the shared secret.
-The emitter signs with it; the relay checks it (scrollr_relay.auth)."""
+The emitter signs with it; the relay checks it (scrollr_relay.ingest.auth)."""
 
 from __future__ import annotations
 

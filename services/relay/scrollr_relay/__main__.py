@@ -1,3 +1,3 @@
-from scrollr_relay.cli import main
+from scrollr_relay.serve.cli import main
 
 main()

@@ -3,8 +3,8 @@
 import gc
 
 from litestar.testing import AsyncTestClient
-from scrollr_relay.app import create_app
 from scrollr_relay.config import load_settings
+from scrollr_relay.serve.app import create_app
 
 
 async def test_start_up_keeps_what_lives_for_ever_out_of_full_gc_passes():

@@ -1,5 +1,5 @@
 from scrollr_core.signature import signature
-from scrollr_relay.auth import AuthFailure, AuthStep, check_headers, signature_matches
+from scrollr_relay.ingest.auth import AuthFailure, AuthStep, check_headers, signature_matches
 
 SECRET = "s3cret-s3cret-s3cret"
 BODY = b'{"data":[]}'

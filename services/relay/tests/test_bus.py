@@ -8,10 +8,10 @@ import tracemalloc
 import pytest
 import redis as redis_client
 from scrollr_relay.bus import HistoryGap
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.event import Envelope
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.redis_bus import LINEAGE_SCRIPT, RedisBus
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.bus.redis import LINEAGE_SCRIPT, RedisBus
 from scrollr_relay.redis_topology import redis_settings
 
 _keys = itertools.count()

@@ -1,7 +1,7 @@
 """Who counts as one client for the per-client caps (clients.py)."""
 
 import pytest
-from scrollr_relay.clients import client_key
+from scrollr_relay.fanout.clients import client_key
 
 
 @pytest.mark.parametrize(

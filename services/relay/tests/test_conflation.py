@@ -4,9 +4,9 @@ import json
 
 import msgspec
 import pytest
-from scrollr_relay.conflation import TABLE, merge_frames, row_key
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.sse import change_frame, truncate_frame
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.fanout.conflation import TABLE, merge_frames, row_key
+from scrollr_relay.fanout.sse import change_frame, truncate_frame
 
 
 def change(n: int, action: str, record: dict | None, changes: dict | None = None, *, table="trades", pk=1):

@@ -1,5 +1,5 @@
 import pytest
-from scrollr_relay.cursor import Cursor, CursorError, StreamId, new_epoch
+from scrollr_relay.bus.cursor import Cursor, CursorError, StreamId, new_epoch
 
 
 def test_round_trip_and_order():

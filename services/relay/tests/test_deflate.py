@@ -2,9 +2,9 @@
 
 import zlib
 
-from scrollr_relay import deflate
-from scrollr_relay.deflate import ZLIB_HEADER, Segment, alone
-from scrollr_relay.subscriber import Subscriber
+from scrollr_relay.fanout import deflate
+from scrollr_relay.fanout.deflate import ZLIB_HEADER, Segment, alone
+from scrollr_relay.fanout.subscriber import Subscriber
 
 from services.relay.tests.test_hub import Recorder
 

@@ -6,10 +6,10 @@ import gc
 import socket
 
 import uvicorn
-from scrollr_relay.app import create_app, hub_of
+from scrollr_relay.bus.event import Envelope
 from scrollr_relay.config import load_settings
-from scrollr_relay.event import Envelope
-from scrollr_relay.server import DetachedConnection, StreamingHttpProtocol
+from scrollr_relay.serve.app import create_app, hub_of
+from scrollr_relay.serve.uvicorn_server import DetachedConnection, StreamingHttpProtocol
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from tests.support.procs import SECRET

@@ -1,7 +1,7 @@
 """What filters may cost (filter_budget.py): distinct values per process, values per client."""
 
-from scrollr_relay.filter_budget import LIMIT_CLIENT, LIMIT_PROCESS, FilterBudget
-from scrollr_relay.filters import StreamFilter
+from scrollr_relay.fanout.filter_budget import LIMIT_CLIENT, LIMIT_PROCESS, FilterBudget
+from scrollr_relay.fanout.filters import StreamFilter
 
 
 def symbols(*names: str) -> StreamFilter:

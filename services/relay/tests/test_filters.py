@@ -2,7 +2,7 @@
 
 import msgspec
 import pytest
-from scrollr_relay.filters import (
+from scrollr_relay.fanout.filters import (
     EVERY_ROW,
     MAX_FILTER_VALUES,
     FilterError,

@@ -8,13 +8,13 @@ import time
 import zlib
 
 import pytest
-from scrollr_relay.event import Envelope
-from scrollr_relay.filters import parse_filter
-from scrollr_relay.hub import Hub, encode_frames
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.sse import preamble
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import CLOSE_SLOW, PIECE_BYTES, Subscriber
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout import handover
+from scrollr_relay.fanout.filters import parse_filter
+from scrollr_relay.fanout.hub import Hub, encode_frames
+from scrollr_relay.fanout.sse import preamble
+from scrollr_relay.fanout.subscriber import CLOSE_SLOW, PIECE_BYTES, Subscriber
 
 
 class Link:
@@ -206,7 +206,7 @@ async def test_a_backlog_the_link_carries_in_time_is_replayed_whole_in_pieces():
     await bus.publish([trade(f"S{n % 32}", n) for n in range(3000)])
     link = Link()
     subscriber = Subscriber(link, filter=None)
-    replay = asyncio.create_task(_replay(hub, bus, subscriber, start))
+    replay = asyncio.create_task(handover.replay(hub, bus, subscriber, start))
     await drain_while(link, replay)
     subscriber.go_live(replay.result())
     link.drain()
@@ -221,7 +221,7 @@ async def test_a_backlog_the_link_cannot_carry_in_time_is_conflated_and_the_resu
     await bus.publish([trade(f"S{n % 32}", n) for n in range(3000)])
     link = Link()  # never drained during the replay: nothing gets through in time
     subscriber = Subscriber(link, filter=None)
-    end = await _replay(hub, bus, subscriber, start, exact_seconds=0.05)
+    end = await handover.replay(hub, bus, subscriber, start, exact_seconds=0.05)
     subscriber.go_live(end)
     while not link.writable:
         link.drain()
@@ -246,7 +246,7 @@ async def test_from_any_id_a_conflated_client_received_a_resume_is_exact():
     history = [json.loads(e.data) for e in await bus.read_after(start, 10_000)]
     link = Link()
     subscriber = Subscriber(link, filter=None)
-    subscriber.go_live(await _replay(hub, bus, subscriber, start, exact_seconds=0.0))
+    subscriber.go_live(await handover.replay(hub, bus, subscriber, start, exact_seconds=0.0))
     while not link.writable:
         link.drain()
     seen: dict[str, int] = {}

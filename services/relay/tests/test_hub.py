@@ -1,14 +1,14 @@
 """The hub with the in-memory bus, in process: fan-out, filtering, resets of replaying clients, and
-the hand-over from a replay (the stream's own `_replay`) to live frames."""
+the hand-over from a replay (the stream's own, fanout/handover.py) to live frames."""
 
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.event import Envelope
-from scrollr_relay.filters import EVERY_ROW, StreamFilter
-from scrollr_relay.groups import FilterGroups
-from scrollr_relay.hub import Hub, encode_frames
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import CLOSE_SEND_FAILED, Subscriber
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout import handover
+from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter
+from scrollr_relay.fanout.groups import FilterGroups
+from scrollr_relay.fanout.hub import Hub, encode_frames
+from scrollr_relay.fanout.subscriber import CLOSE_SEND_FAILED, Subscriber
 
 
 class Recorder:
@@ -116,7 +116,7 @@ async def test_an_event_replayed_before_the_hub_reads_it_is_not_sent_again():
     old = await bus.head()
     await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"A")])
     subscriber, send = live_subscriber(hub)
-    replayed_to = await _replay(hub, bus, subscriber, old)  # the hub hasn't read "A": from the bus
+    replayed_to = await handover.replay(hub, bus, subscriber, old)  # the hub hasn't read "A": from the bus
     subscriber.go_live(replayed_to)
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(hub_position, 10)))  # the hub catches up
     await bus.publish([Envelope(topic="t", dedupe_key="b", data=b"B")])
@@ -132,7 +132,7 @@ async def test_a_batch_straddling_the_replay_sends_only_what_the_replay_did_not(
     start = await bus.head()
     await bus.publish([Envelope(topic="t", dedupe_key=k, data=k.encode()) for k in "AB"])
     subscriber, send = live_subscriber(hub)
-    subscriber.go_live(await _replay(hub, bus, subscriber, start))
+    subscriber.go_live(await handover.replay(hub, bus, subscriber, start))
     await bus.publish([Envelope(topic="t", dedupe_key="C", data=b"C")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(start, 10)))  # A, B and C in one read
     sent = b"".join(send.bodies)
@@ -145,7 +145,7 @@ async def test_a_reset_held_while_replaying_is_sent_even_if_the_new_history_star
     bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
     subscriber, send = live_subscriber(hub)
-    from scrollr_relay.cursor import ORIGIN
+    from scrollr_relay.bus.cursor import ORIGIN
 
     hub.reset_all(Cursor("newepoch", ORIGIN), "history_lost")
     subscriber.go_live(StreamId(1_800_000_000_000, 5))

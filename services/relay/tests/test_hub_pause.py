@@ -5,10 +5,10 @@ Without a burst it goes on at once, however long its fan-out (no latency is adde
 import asyncio
 import time
 
-from scrollr_relay.event import Envelope
-from scrollr_relay.hub import LONG_FAN_OUT_SECONDS, OPENING_BURST, Hub
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.subscriber import Subscriber
+from scrollr_relay.bus.event import Envelope
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout.hub import LONG_FAN_OUT_SECONDS, OPENING_BURST, Hub
+from scrollr_relay.fanout.subscriber import Subscriber
 
 # Loop turns within which a reader that isn't paused has fanned a published event out.
 TURNS = 50

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from jwt import PyJWKSet
-from scrollr_relay.identity import TokenRejected, UnknownKey, bearer_token, verify_token
+from scrollr_relay.accounts.identity import TokenRejected, UnknownKey, bearer_token, verify_token
 
 from tests.support.tokens import (
     AUDIENCE,

@@ -1,8 +1,8 @@
 """issuer_keys.py against the real development provider: discovery, JWKS, refetch on an unknown key."""
 
 import pytest
-from scrollr_relay.identity import TokenRejected
-from scrollr_relay.issuer_keys import IssuerKeys, IssuerUnavailable, may_refetch
+from scrollr_relay.accounts.identity import TokenRejected
+from scrollr_relay.accounts.issuer_keys import IssuerKeys, IssuerUnavailable, may_refetch
 
 from tests.support.oidc import AUDIENCE, DEV_SUB, sign_in
 from tests.support.tokens import SigningKey, claims

@@ -4,7 +4,7 @@ import errno
 import socket
 
 import pytest
-from scrollr_relay.listen import accept_queues
+from scrollr_relay.serve.listen import accept_queues
 
 
 def test_one_port_several_queues_all_accepting():

@@ -2,7 +2,7 @@
 
 import json
 
-from scrollr_relay.pending import CONFLATE_AFTER_SECONDS, Pending
+from scrollr_relay.fanout.pending import CONFLATE_AFTER_SECONDS, Pending
 
 from services.relay.tests.test_conflation import change, truncate
 

@@ -2,7 +2,7 @@
 
 import msgspec
 import pytest
-from scrollr_relay.preferences import (
+from scrollr_relay.accounts.preferences import (
     Catalog,
     Precondition,
     Preferences,

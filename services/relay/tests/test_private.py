@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.event import Envelope, StoredEvent
-from scrollr_relay.hub import Hub
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.private import CLOSE_TOKEN_EXPIRED, private_frame, private_runs
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import Subscriber
-from scrollr_relay.tickets import TicketGrant
+from scrollr_relay.accounts.tickets import TicketGrant
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.bus.event import Envelope, StoredEvent
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout import handover
+from scrollr_relay.fanout.hub import Hub
+from scrollr_relay.fanout.private import CLOSE_TOKEN_EXPIRED, private_frame, private_runs
+from scrollr_relay.fanout.subscriber import Subscriber
 
 from tests.support.sse import Parser
 
@@ -106,12 +106,12 @@ async def running_hub(maxlen: int = 1000) -> AsyncIterator[tuple[MemoryBus, Hub]
 
 
 async def open_stream(hub: Hub, bus: MemoryBus, sub: str | None, cursor: Cursor | None = None) -> Recorder:
-    """A stream's hand-over as stream.py does it: register, replay, live."""
+    """A stream's hand-over as serve/stream.py does it: register, replay, live."""
     sink = Recorder()
     subscriber = Subscriber(sink, filter=None)
     hub.add(subscriber)
     part = hub.private.add(subscriber, TicketGrant(sub, time.time() + LONG)) if sub is not None else None
-    resume_after = await _replay(hub, bus, subscriber, cursor, part) if cursor is not None else None
+    resume_after = await handover.replay(hub, bus, subscriber, cursor, part) if cursor is not None else None
     subscriber.go_live(resume_after)
     if part is not None:
         part.go_live(resume_after)

@@ -6,10 +6,10 @@ import asyncio
 import time
 import zlib
 
-from scrollr_relay.deflate import ZLIB_HEADER
-from scrollr_relay.stream import _replay
-from scrollr_relay.subscriber import Subscriber
-from scrollr_relay.tickets import TicketGrant
+from scrollr_relay.accounts.tickets import TicketGrant
+from scrollr_relay.fanout import handover
+from scrollr_relay.fanout.deflate import ZLIB_HEADER
+from scrollr_relay.fanout.subscriber import Subscriber
 
 from services.relay.tests.test_flow import Link, trade
 from services.relay.tests.test_hub import Recorder
@@ -68,7 +68,7 @@ async def test_a_signed_in_resume_paced_and_conflated_keeps_its_private_events_i
         subscriber = Subscriber(link, filter=None)
         hub.add(subscriber)
         part = hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
-        replay = _replay(hub, bus, subscriber, cursor, part, exact_seconds=0.0)  # conflated at once
+        replay = handover.replay(hub, bus, subscriber, cursor, part, exact_seconds=0.0)  # conflated at once
         resume_after = await replay
         subscriber.go_live(resume_after)
         part.go_live(resume_after)

@@ -5,9 +5,9 @@ import itertools
 import time
 
 import pytest
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.rate import RateError, parse_max_rate
-from scrollr_relay.subscriber import Subscriber
+from scrollr_relay.bus.memory import MemoryBus
+from scrollr_relay.fanout.rate import RateError, parse_max_rate
+from scrollr_relay.fanout.subscriber import Subscriber
 
 from services.relay.tests.test_flow import published, trade
 

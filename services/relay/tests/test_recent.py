@@ -1,8 +1,8 @@
 """The window of recently fanned-out frames that resumes are served from (pure)."""
 
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.filters import StreamFilter
-from scrollr_relay.recent import RecentFrames
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.fanout.filters import StreamFilter
+from scrollr_relay.fanout.recent import RecentFrames
 
 
 def frame(n: int, topic: str = "trades", keys: tuple[str, ...] = ()) -> tuple:

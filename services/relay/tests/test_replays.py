@@ -1,6 +1,6 @@
 """The replay slots (replays.py): per process and per client, each given back exactly once."""
 
-from scrollr_relay.replays import LIMIT_CLIENT, LIMIT_PROCESS, ReplaySlot, ReplaySlots
+from scrollr_relay.fanout.replays import LIMIT_CLIENT, LIMIT_PROCESS, ReplaySlot, ReplaySlots
 
 
 def test_the_per_client_cap_refuses_a_client_not_the_others():

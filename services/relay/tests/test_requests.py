@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 from prometheus_client import REGISTRY
 from scrollr_core.signature import signature
-from scrollr_relay.app import create_app
 from scrollr_relay.bus import BusUnavailable
+from scrollr_relay.bus.cursor import Cursor, CursorError
+from scrollr_relay.bus.memory import MemoryBus
 from scrollr_relay.config import load_settings
-from scrollr_relay.cursor import Cursor, CursorError
-from scrollr_relay.memory_bus import MemoryBus
-from scrollr_relay.stream import StreamRequestError, parse_stream_request
+from scrollr_relay.serve.app import create_app
+from scrollr_relay.serve.stream import StreamRequestError, parse_stream_request
 
 from tests.support.procs import SECRET
 from tests.support.sequin import batch, trade_message

@@ -2,8 +2,8 @@ import json
 
 import msgspec
 import pytest
-from scrollr_relay.event import ChangeEvent, envelope_for
-from scrollr_relay.sequin import WebhookFormatError, decode_webhook
+from scrollr_relay.bus.event import ChangeEvent
+from scrollr_relay.ingest.sequin import WebhookFormatError, decode_webhook, envelope_for
 
 from tests.support.sequin import EXAMPLES, trade_message
 

@@ -5,9 +5,9 @@ import socket
 
 import httpx
 import uvicorn
-from scrollr_relay.server import StreamingHttpProtocol
-from scrollr_relay.sinks import AsgiSink, http_chunk, open_sink
-from scrollr_relay.subscriber import CLOSE_SEND_FAILED, CLOSE_SHUTDOWN, CLOSE_SLOW
+from scrollr_relay.fanout.sinks import AsgiSink, http_chunk, open_sink
+from scrollr_relay.fanout.subscriber import CLOSE_SEND_FAILED, CLOSE_SHUTDOWN, CLOSE_SLOW
+from scrollr_relay.serve.uvicorn_server import StreamingHttpProtocol, StreamSocket
 
 
 async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[str, str]]:
@@ -17,7 +17,7 @@ async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[
     async def app(scope, receive, send):
         assert scope["type"] == "http"
         await send({"type": "http.response.start", "status": 200, "headers": []})
-        sink = open_sink(scope, send, 1 << 20)
+        sink = open_sink(StreamSocket.of(scope), send, 1 << 20)
         kinds[scope["method"]] = type(sink).__name__
         assert sink.write(b"one") is None and sink.write(b"two") is None
         await sink.finish(CLOSE_SHUTDOWN)
@@ -60,18 +60,18 @@ def test_http_chunk_frames_each_payload_and_reuses_the_last_framing():
 
 def test_the_installed_uvicorn_passes_the_self_check():
     """Fails on a uvicorn release whose internals the socket path relies on have changed."""
-    from scrollr_relay.server import self_check
+    from scrollr_relay.serve.uvicorn_server import self_check
 
     assert self_check() is None
 
 
 def test_the_self_check_names_what_is_missing(monkeypatch):
-    from scrollr_relay import server
+    from scrollr_relay.serve import uvicorn_server
 
-    monkeypatch.setattr(server, "CYCLE_ATTRIBUTES", ("transport", "no_such_attribute"))
-    assert "no_such_attribute" in (server.self_check() or "")
+    monkeypatch.setattr(uvicorn_server, "CYCLE_ATTRIBUTES", ("transport", "no_such_attribute"))
+    assert "no_such_attribute" in (uvicorn_server.self_check() or "")
     monkeypatch.setattr(uvicorn, "__version__", "9.9.0")
-    assert "not the verified" in (server.self_check() or "")
+    assert "not the verified" in (uvicorn_server.self_check() or "")
 
 
 async def test_a_server_that_fails_the_check_is_not_offered_the_socket():
@@ -109,7 +109,7 @@ async def test_an_asgi_sink_reports_a_failed_send_at_the_next_write():
 
 def test_the_kernel_says_how_much_a_socket_holds_unsent():
     """What the socket sink asks before it writes more to a slow client (SIOCOUTQNSD)."""
-    from scrollr_relay.sinks import unsent_bytes
+    from scrollr_relay.fanout.sinks import unsent_bytes
 
     listener = socket.create_server(("127.0.0.1", 0))
     reader = socket.socket()

@@ -1,6 +1,13 @@
 import pytest
-from scrollr_relay.cursor import Cursor, StreamId
-from scrollr_relay.sse import change_frame, frame, heartbeat_frame, preamble, reset_frame, truncate_frame
+from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.fanout.sse import (
+    change_frame,
+    frame,
+    heartbeat_frame,
+    preamble,
+    reset_frame,
+    truncate_frame,
+)
 
 from tests.support.sse import Parser
 

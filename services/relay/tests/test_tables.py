@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from scrollr_relay.catalog import LEAGUES_QUERY, SYMBOLS_QUERY
-from scrollr_relay.filters import StreamFilter, parse_filter
-from scrollr_relay.private import PRIVATE_TOPICS
-from scrollr_relay.snapshot import select_rows
+from scrollr_relay.fanout.filters import StreamFilter, parse_filter
+from scrollr_relay.fanout.private import PRIVATE_TOPICS
+from scrollr_relay.serve.catalog import LEAGUES_QUERY, SYMBOLS_QUERY
+from scrollr_relay.serve.snapshot import select_rows
 from scrollr_relay.tables import FILTER_BY_TABLE, SCHEMA, TABLE_NAMES, TABLES, TYPESCRIPT_PATH, typescript
 
 from tests.support.pg import execute

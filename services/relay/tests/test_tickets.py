@@ -1,9 +1,9 @@
 """tickets.py: single-use, expiring, bound to the grant they were issued for (memory and Redis)."""
 
 import pytest
-from scrollr_relay import tickets as tickets_module
+from scrollr_relay.accounts import tickets as tickets_module
+from scrollr_relay.accounts.tickets import MemoryTickets, RedisTickets, TicketGrant
 from scrollr_relay.redis_topology import RedisSettings
-from scrollr_relay.tickets import MemoryTickets, RedisTickets, TicketGrant
 
 GRANT = TicketGrant(sub="alice", expires_at=2e9)
 

@@ -1,7 +1,7 @@
 """Topic names and filters: any name a Postgres table can have is publishable and subscribable."""
 
 import pytest
-from scrollr_relay.filters import FilterError, parse_filter
+from scrollr_relay.fanout.filters import FilterError, parse_filter
 from scrollr_relay.topics import TopicError, parse_topic_filter, topic_problem
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis
 from scrollr_core.signature import signature
-from scrollr_relay.cursor import Cursor
+from scrollr_relay.bus.cursor import Cursor
 
 from tests.support.procs import SECRET, wait_until
 from tests.support.sequin import EXAMPLES, batch, post, publish, trade_message

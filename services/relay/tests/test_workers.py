@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from scrollr_relay.workers import METRICS_DIR_PREFIX, remove_stale_metrics_dirs
+from scrollr_relay.serve.workers import METRICS_DIR_PREFIX, remove_stale_metrics_dirs
 
 from tests.support.procs import RelayProcess, wait_until
 from tests.support.sequin import publish
