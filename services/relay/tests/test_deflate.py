@@ -2,8 +2,10 @@
 
 import zlib
 
+from scrollr_relay.bus.cursor import StreamId
 from scrollr_relay.fanout import deflate
 from scrollr_relay.fanout.deflate import ZLIB_HEADER, Segment, alone
+from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.subscriber import Subscriber
 
 from services.relay.tests.test_hub import Recorder
@@ -52,7 +54,7 @@ async def test_a_subscriber_takes_the_run_from_its_start_leaves_it_at_a_write_of
     subscriber.segment = segment
     subscriber.go_live(None)
     subscriber.open(b": connected\n\n")
-    frames = [(None, "trades", frame(n), ()) for n in range(6)]
+    frames = [Frame(StreamId(n, 0), "trades", frame(n), ()) for n in range(6)]
     subscriber.deliver(frames[0:1], frame(0), segment.encode(frame(0)))  # the run's start: joins
     subscriber.deliver(frames[1:2], frame(1), segment.encode(frame(1)))
     subscriber.write(b": ping\n\n")  # out of the run

@@ -6,6 +6,7 @@ from scrollr_relay.bus.event import Envelope
 from scrollr_relay.bus.memory import MemoryBus
 from scrollr_relay.fanout import handover
 from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter
+from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.groups import FilterGroups
 from scrollr_relay.fanout.hub import Hub, encode_frames
 from scrollr_relay.fanout.subscriber import CLOSE_SEND_FAILED, Subscriber
@@ -182,13 +183,13 @@ async def test_a_batch_reaches_only_the_groups_its_rows_concern_and_every_one_th
     def reached(*frames):
         return {name for name, s in made.items() for _, group in groups.concerned(list(frames)) if s in group}
 
-    trade = (StreamId(1, 0), "trades", b"", ("MSFT",))
-    game = (StreamId(2, 0), "games", b"", ("NBA", "NFL"))  # moved from NFL to NBA: NFL sees it go
-    other = (StreamId(3, 0), "users", b"", ())
+    trade = Frame(StreamId(1, 0), "trades", b"", ("MSFT",))
+    game = Frame(StreamId(2, 0), "games", b"", ("NBA", "NFL"))  # moved from NFL to NBA: NFL sees it go
+    other = Frame(StreamId(3, 0), "users", b"", ())
     assert reached(trade) == {"msft", "nfl", "games", "all"}  # "games" is scanned, then refused by topic
     assert reached(game) == {"aapl", "msft", "nfl", "games", "all"}
     assert reached(other) == set(made)  # a table without a row filter: every group
-    truncate = (StreamId(4, 0), "trades", b"", EVERY_ROW)
+    truncate = Frame(StreamId(4, 0), "trades", b"", EVERY_ROW)
     assert reached(truncate) == set(made)  # every row of the table: every group
     groups.remove(made["msft"])
     assert reached(trade) == {"nfl", "games", "all"}

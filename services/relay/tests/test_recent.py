@@ -2,11 +2,12 @@
 
 from scrollr_relay.bus.cursor import Cursor, StreamId
 from scrollr_relay.fanout.filters import StreamFilter
+from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.recent import RecentFrames
 
 
-def frame(n: int, topic: str = "trades", keys: tuple[str, ...] = ()) -> tuple:
-    return (StreamId(n, 0), topic, f"<{n}>".encode(), keys)
+def frame(n: int, topic: str = "trades", keys: tuple[str, ...] = ()) -> Frame:
+    return Frame(StreamId(n, 0), topic, f"<{n}>".encode(), keys)
 
 
 def window(capacity: int = 100) -> RecentFrames:
@@ -77,8 +78,8 @@ def test_backlogs_across_a_new_history_are_of_the_new_one():
     assert recent.backlog(Cursor("n", StreamId(3, 0)), None) == (b"", StreamId(3, 0))
 
 
-def big_frame(n: int, size: int) -> tuple:
-    return (StreamId(n, 0), "trades", b"x" * size, ())
+def big_frame(n: int, size: int) -> Frame:
+    return Frame(StreamId(n, 0), "trades", b"x" * size, ())
 
 
 def test_the_joined_backlogs_kept_are_bounded_in_bytes():

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter
-from scrollr_relay.fanout.subscriber import Frame, Subscriber
+from scrollr_relay.fanout.frame import Frame
+from scrollr_relay.fanout.subscriber import Subscriber
 from scrollr_relay.tables import FILTER_BY_TABLE
 
 Group = dict[Subscriber, None]  # a dict for its order and fast iteration; the values are unused
@@ -73,7 +74,7 @@ class FilterGroups:
     def concerned(self, frames: list[Frame]) -> Iterable[tuple[StreamFilter | None, Group]]:
         """The groups that may want some of `frames` (each still checks its filter): every group when
         a frame's table has no row filter, else those its keys and tables lead to."""
-        if any(f[1] not in FILTER_BY_TABLE or f[3] is EVERY_ROW for f in frames):
+        if any(f.topic not in FILTER_BY_TABLE or f.keys is EVERY_ROW for f in frames):
             return self.groups.items()
         chosen: dict[StreamFilter | None, None] = {}
         for _, topic, _, keys in frames:

@@ -13,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, HistoryGap
 from scrollr_relay.bus.cursor import Cursor, StreamId
+from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.hub import READ_BATCH, Hub, encode_frames
 from scrollr_relay.fanout.private import PrivatePart
 from scrollr_relay.fanout.sse import reset_frame
-from scrollr_relay.fanout.subscriber import PIECE_BYTES, Frame, Subscriber
+from scrollr_relay.fanout.subscriber import PIECE_BYTES, Subscriber
 
 # A resume writes its backlog exact for this long at most (then conflates the rest), in pieces of
 # this many events (about 60 kB of trades).
@@ -114,7 +115,7 @@ async def _replay_from_bus(
             events = await bus.replay_after(position, READ_BATCH)
             frames = [f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
             if private is not None:  # the user's private events among them, in stream order
-                frames = sorted(frames + private.own(cursor.epoch, events), key=itemgetter(0))
+                frames = sorted(frames + private.own(cursor.epoch, events), key=attrgetter("position"))
             await pacer.write(frames)
             if events:
                 position = Cursor(cursor.epoch, events[-1].id)

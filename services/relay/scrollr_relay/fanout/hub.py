@@ -24,6 +24,7 @@ from scrollr_relay.config import (
 )
 from scrollr_relay.fanout.deflate import Segment
 from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter, filter_keys
+from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.groups import FilterGroups
 from scrollr_relay.fanout.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
 from scrollr_relay.fanout.recent import RecentFrames
@@ -32,7 +33,6 @@ from scrollr_relay.fanout.subscriber import (
     CLOSE_BUS_UNAVAILABLE,
     CLOSE_SHUTDOWN,
     CLOSE_SLOW,
-    Frame,
     Subscriber,
 )
 
@@ -57,7 +57,7 @@ def encode_frames(epoch: str, events: list[StoredEvent]) -> list[Frame]:
 
 def _encode_frame(epoch: str, event: StoredEvent, keys: tuple[str, ...]) -> Frame:
     encode = truncate_frame if keys is EVERY_ROW else change_frame
-    return (event.id, event.topic, encode(Cursor(epoch, event.id), event.data), keys)
+    return Frame(event.id, event.topic, encode(Cursor(epoch, event.id), event.data), keys)
 
 
 class Hub:
@@ -188,10 +188,10 @@ class Hub:
             if chosen is None:
                 passing = frames
             else:
-                passing = [f for f in frames if chosen.wants(f[1], f[3])]
+                passing = [f for f in frames if chosen.wants(f.topic, f.keys)]
                 if not passing:
                     continue
-            data = b"".join(f[2] for f in passing)
+            data = b"".join(f.data for f in passing)
             count = len(passing)
             segment = self._segments.get(chosen) if self._segments else None
             shared = segment.encode(data) if segment is not None else None

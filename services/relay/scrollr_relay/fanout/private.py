@@ -34,8 +34,9 @@ from scrollr_relay.accounts.preferences import Row, StoredPreferences, stored
 from scrollr_relay.accounts.tickets import TicketGrant
 from scrollr_relay.bus.cursor import Cursor, StreamId
 from scrollr_relay.bus.event import StoredEvent
+from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.sse import frame
-from scrollr_relay.fanout.subscriber import OWN, Frame, Subscriber
+from scrollr_relay.fanout.subscriber import OWN, Subscriber
 
 PREFERENCES_TOPIC = "user_preferences"
 PRIVATE_TOPICS = frozenset({PREFERENCES_TOPIC})
@@ -109,7 +110,7 @@ class PrivatePart:
         for event in events:
             found = private_frame(epoch, event)
             if found is not None and found[0] == self.grant.sub:
-                mine.append((event.id, OWN, found[1], ()))
+                mine.append(Frame(event.id, OWN, found[1], ()))
         return mine
 
     def go_live(self, replayed_to: StreamId | None) -> None:

@@ -21,7 +21,7 @@ from scrollr_relay import metrics
 from scrollr_relay.bus.cursor import Cursor, StreamId
 from scrollr_relay.config import DEFAULT_RESUME_CACHE_BYTES
 from scrollr_relay.fanout.filters import StreamFilter
-from scrollr_relay.fanout.subscriber import Frame
+from scrollr_relay.fanout.frame import Frame
 
 RECENT_EVENTS = 2048
 MEMO_ENTRIES = 256
@@ -29,7 +29,7 @@ LIMIT = "resume_cache_bytes"  # the label its metric counts under
 
 
 def _position(frame: Frame) -> StreamId:
-    return frame[0]
+    return frame.position
 
 
 class RecentFrames:
@@ -55,7 +55,7 @@ class RecentFrames:
     def extend(self, frames: list[Frame]) -> None:
         """The frames the hub just fanned out, in stream order, right after the ones kept."""
         self._frames.extend(frames)
-        self._frame_bytes += sum(len(f[2]) for f in frames)
+        self._frame_bytes += sum(len(f.data) for f in frames)
         # Trimmed in chunks (to the capacity, or to half the byte budget): amortised O(1) per frame.
         if len(self._frames) > 2 * self._capacity or self._frame_bytes > self._frame_budget:
             self._trim()
@@ -101,7 +101,7 @@ class RecentFrames:
             frames = self.after(cursor)
             if frames is None or self._base is None:
                 return None
-            joined = b"".join(f[2] for f in frames if chosen is None or chosen.wants(f[1], f[3]))
+            joined = b"".join(f.data for f in frames if chosen is None or chosen.wants(f.topic, f.keys))
             end = self._frames[-1][0] if self._frames else self._base
             found = (joined, end)
             self._remember(key, found)

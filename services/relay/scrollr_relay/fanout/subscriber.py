@@ -22,11 +22,8 @@ from scrollr_relay.bus.cursor import StreamId
 from scrollr_relay.config import DEFAULT_CLIENT_BUFFER_BYTES
 from scrollr_relay.fanout.deflate import ZLIB_HEADER, Segment, alone
 from scrollr_relay.fanout.filters import StreamFilter
+from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.pending import Pending
-
-# (position, topic, frame bytes, filter keys): one event's frame, shared by every subscriber that
-# gets it; the keys are the row-filter column's values in its new and old row (filters.py).
-Frame = tuple[StreamId, str, bytes, tuple[str, ...]]
 
 CLOSE_CLIENT_GONE = "client_disconnected"
 CLOSE_SLOW = "slow_client"
@@ -128,7 +125,7 @@ class Subscriber:
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def wants(self, frame: Frame) -> bool:
-        return self.filter is None or self.filter.wants(frame[1], frame[3])
+        return self.filter is None or self.filter.wants(frame.topic, frame.keys)
 
     def hold(self, frames: Iterable[Frame]) -> None:
         """Keep live frames aside until the backlog has been written."""
@@ -137,7 +134,7 @@ class Subscriber:
     def hold_own(self, position: StreamId, data: bytes) -> None:
         """Keep aside, in stream order with the live frames, one meant for this connection alone (its
         user's private event, private.py): no filter applies to it."""
-        self._held.append((position, OWN, data, ()))
+        self._held.append(Frame(position, OWN, data, ()))
 
     def hold_reset(self, position: StreamId, frame: bytes) -> None:
         """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't.
@@ -145,7 +142,7 @@ class Subscriber:
         Frames held after it belong to the new history, so none of them is compared with the replay's
         position (a position of the old history) when the connection goes live.
         """
-        self._held = [(position, "", frame, ())]
+        self._held = [Frame(position, "", frame, ())]
         self._held_reset = True
 
     def go_live(self, replayed_to: StreamId | None) -> None:
@@ -153,12 +150,12 @@ class Subscriber:
         held, self._held = self._held, []
         self.live = True
         if self._held_reset:
-            self.reset(held[0][2])
+            self.reset(held[0].data)
             held = held[1:]
         elif replayed_to is not None:
-            if not held or held[-1][0] <= replayed_to:
+            if not held or held[-1].position <= replayed_to:
                 self.replayed_to = replayed_to
-            held = [f for f in held if f[0] > replayed_to]
+            held = [f for f in held if f.position > replayed_to]
         if held:
             self.deliver_merged(held)
         elif self._interval is not None:
@@ -168,9 +165,9 @@ class Subscriber:
         """A live write while the hub's reader is still behind the replay: skip what the replay sent."""
         after = self.replayed_to
         assert after is not None
-        if frames[-1][0] > after:
+        if frames[-1].position > after:
             self.replayed_to = None  # the hub has passed the replay: from now on every frame is new
-        chosen = [f for f in frames if f[0] > after and self.wants(f)]
+        chosen = [f for f in frames if f.position > after and self.wants(f)]
         if chosen:
             self.deliver(chosen)
         return len(chosen)
@@ -198,7 +195,7 @@ class Subscriber:
         `shared`: them compressed in the filter group's segment (deflate.py), if it has one."""
         if self._direct and self._sink.writable:
             if not self.deflate:
-                self._write(data if data is not None else b"".join(f[2] for f in frames))
+                self._write(data if data is not None else b"".join(f.data for f in frames))
             elif shared is not None and (shared[1] or shared[0] == self._run):
                 self._run = shared[0]
                 self._write(shared[2])
@@ -206,12 +203,12 @@ class Subscriber:
                 self._run = 0
                 if self.segment is not None:
                     self.segment.wanted = True
-                self._write(b"".join(alone(f[2]) for f in frames))
+                self._write(b"".join(alone(f.data) for f in frames))
             return
         if self.closed:
             return
         self._begin_waiting()
-        changes = [f[2] for f in frames]
+        changes = [f.data for f in frames]
         self._pending.add_changes(changes, time.monotonic())
         self._direct = False
         # Offered while the socket has no room; a backlog is offered as fast as it is read, so only
@@ -233,7 +230,7 @@ class Subscriber:
         for own, run in groupby(frames, key=_is_own):
             if own:
                 for f in run:
-                    self.deliver_own(f[2])
+                    self.deliver_own(f.data)
             else:
                 self.deliver(list(run))
 
@@ -362,4 +359,4 @@ class Subscriber:
 
 
 def _is_own(frame: Frame) -> bool:
-    return frame[1] == OWN
+    return frame.topic == OWN
