@@ -20,8 +20,9 @@ from scrollr_relay import metrics
 from scrollr_relay.bus import Bus, HistoryGap
 from scrollr_relay.bus.cursor import Cursor, StreamId
 from scrollr_relay.fanout.frame import Frame
-from scrollr_relay.fanout.hub import READ_BATCH, Hub, encode_frames
+from scrollr_relay.fanout.hub import Hub, encode_frames
 from scrollr_relay.fanout.private import PrivatePart
+from scrollr_relay.fanout.reading import batches_after
 from scrollr_relay.fanout.sse import reset_frame
 from scrollr_relay.fanout.subscriber import PIECE_BYTES, Subscriber
 
@@ -110,17 +111,17 @@ async def _replay_from_bus(
     bus: Bus, pacer: Pacer, subscriber: Subscriber, cursor: Cursor, private: PrivatePart | None
 ) -> StreamId:
     try:
-        position = cursor
-        while True:
-            events = await bus.replay_after(position, READ_BATCH)
-            frames = [f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
-            if private is not None:  # the user's private events among them, in stream order
-                frames = sorted(frames + private.own(cursor.epoch, events), key=attrgetter("position"))
-            await pacer.write(frames)
-            if events:
-                position = Cursor(cursor.epoch, events[-1].id)
-            if len(events) < READ_BATCH or subscriber.closed:
-                return position.position
+        reached = cursor.position
+        async with contextlib.aclosing(batches_after(bus.replay_after, cursor)) as batches:
+            async for events, after in batches:
+                frames = [f for f in encode_frames(cursor.epoch, events) if subscriber.wants(f)]
+                if private is not None:  # the user's private events among them, in stream order
+                    frames = sorted(frames + private.own(cursor.epoch, events), key=attrgetter("position"))
+                await pacer.write(frames)
+                reached = after.position
+                if subscriber.closed:
+                    break
+        return reached
     except HistoryGap as gap:
         head = await bus.head()
         subscriber.reset(reset_frame(head, gap.reason))

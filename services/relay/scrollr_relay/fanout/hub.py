@@ -27,6 +27,7 @@ from scrollr_relay.fanout.filters import EVERY_ROW, StreamFilter, filter_keys
 from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.groups import FilterGroups
 from scrollr_relay.fanout.private import PRIVATE_TOPICS, PrivateRoutes, private_runs
+from scrollr_relay.fanout.reading import batches_after
 from scrollr_relay.fanout.recent import RecentFrames
 from scrollr_relay.fanout.sse import change_frame, heartbeat_frame, reset_frame, truncate_frame
 from scrollr_relay.fanout.subscriber import (
@@ -38,7 +39,6 @@ from scrollr_relay.fanout.subscriber import (
 
 log = logging.getLogger("scrollr.hub")
 
-READ_BATCH = 1000
 WAIT_SECONDS = 5.0
 READER_BACKOFF = Backoff(initial_seconds=0.2, max_seconds=5.0)
 # A fan-out that held the loop this long, while this many streams or more opened since the last one,
@@ -251,19 +251,17 @@ class Hub:
         attempt = 0
         while True:
             try:
-                events = await self._bus.read_after(cursor, READ_BATCH)
-                if attempt:
-                    log.info("bus reachable again")
-                attempt = 0
-                self._note_bus_up()
-                if not events:
-                    await self._bus.wait_after(cursor.position, WAIT_SECONDS)
-                    continue
-                began = time.monotonic()
-                frames = self.deliver(cursor.epoch, events)
-                self.recent.extend(frames)
-                cursor = Cursor(cursor.epoch, events[-1].id)
-                await self._pause_for_openings(time.monotonic() - began)
+                async for events, after in batches_after(self._bus.read_after, cursor):
+                    if attempt:
+                        log.info("bus reachable again")
+                    attempt = 0
+                    self._note_bus_up()
+                    if events:
+                        began = time.monotonic()
+                        self.recent.extend(self.deliver(cursor.epoch, events))
+                        cursor = after
+                        await self._pause_for_openings(time.monotonic() - began)
+                await self._bus.wait_after(cursor.position, WAIT_SECONDS)
             except HistoryGap as gap:
                 head = await self._head_when_available()
                 self.reset_all(head, gap.reason)
