@@ -52,7 +52,6 @@ async def test_a_subscriber_takes_the_run_from_its_start_leaves_it_at_a_write_of
     sink = Recorder()
     subscriber = Subscriber(sink, filter=None, deflate=True)
     subscriber.segment = segment
-    subscriber.go_live(None)
     subscriber.open(b": connected\n\n")
     frames = [Frame(StreamId(n, 0), "trades", frame(n), ()) for n in range(6)]
     subscriber.deliver(frames[0:1], frame(0), segment.encode(frame(0)))  # the run's start: joins

@@ -68,7 +68,6 @@ async def test_while_the_link_is_full_frames_wait_and_leave_in_pieces_as_it_drai
     bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
     link = Link()
     subscriber = Subscriber(link, filter=None)
-    subscriber.go_live(None)
     frames = await published(bus, [trade(f"S{n % 300}", n) for n in range(300)])
     subscriber.deliver(frames[:1])  # room: straight through, and now the link is full
     subscriber.deliver(frames[1:])
@@ -84,7 +83,6 @@ async def test_a_link_that_cannot_keep_up_gets_each_rows_newest_value_and_ends_o
     bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
     link = Link()
     subscriber = Subscriber(link, filter=None)
-    subscriber.go_live(None)
     subscriber.write(b": connected\n\n")  # the link is full from here
     subscriber.conflate()  # what waiting longer than CONFLATE_AFTER_SECONDS does
     for n in range(1000):  # the feed: 1,000 ticks of 4 rows between two drains
@@ -99,7 +97,6 @@ async def test_a_client_that_takes_nothing_is_cut_off_once_the_feed_offered_it_i
     bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
     link = Link()
     subscriber = Subscriber(link, filter=None, limit=64 * 1024)
-    subscriber.go_live(None)
     subscriber.write(b": connected\n\n")
     offered = 0
     while not subscriber.closed:
@@ -114,7 +111,6 @@ async def test_a_client_that_takes_nothing_is_cut_off_once_the_feed_offered_it_i
 async def test_a_client_whose_socket_takes_nothing_for_the_stall_time_is_stalled():
     link = Link()
     subscriber = Subscriber(link, filter=None)
-    subscriber.go_live(None)
     subscriber.write(b": connected\n\n")
     subscriber.write(b": ping\n\n")  # waits
     now = time.monotonic()
@@ -128,7 +124,6 @@ async def test_a_reset_makes_whatever_waits_moot():
     bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
     link = Link()
     subscriber = Subscriber(link, filter=None)
-    subscriber.go_live(None)
     subscriber.write(b": connected\n\n")
     subscriber.deliver(await published(bus, [trade("A", 1)]))
     subscriber.reset(b"event: reset\ndata: {}\n\n")
@@ -172,7 +167,6 @@ async def test_a_truncate_reaches_a_conflated_client_after_the_protocol_and_supe
     bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
     link = Link()
     subscriber = Subscriber(link, filter=parse_filter(b"symbols=A,B", 64), deflate=deflated)
-    subscriber.go_live(None)
     subscriber.open(preamble(3000, 5))  # the link is full from here
     subscriber.conflate()
     for envelope in [trade("A", 1), trade("B", 2), emptied("trades", 3), trade("A", 4)]:
@@ -206,9 +200,10 @@ async def test_a_backlog_the_link_carries_in_time_is_replayed_whole_in_pieces():
     await bus.publish([trade(f"S{n % 32}", n) for n in range(3000)])
     link = Link()
     subscriber = Subscriber(link, filter=None)
+    resuming = handover.Handover(subscriber)
     replay = asyncio.create_task(handover.replay(hub, bus, subscriber, start))
     await drain_while(link, replay)
-    subscriber.go_live(replay.result())
+    resuming.go_live(replay.result())
     link.drain()
     assert [r["commit_lsn"] for r in link.received()] == list(range(3000))
     assert len(link.writes) > 10 and not subscriber.closed
@@ -221,8 +216,9 @@ async def test_a_backlog_the_link_cannot_carry_in_time_is_conflated_and_the_resu
     await bus.publish([trade(f"S{n % 32}", n) for n in range(3000)])
     link = Link()  # never drained during the replay: nothing gets through in time
     subscriber = Subscriber(link, filter=None)
+    resuming = handover.Handover(subscriber)
     end = await handover.replay(hub, bus, subscriber, start, exact_seconds=0.05)
-    subscriber.go_live(end)
+    resuming.go_live(end)
     while not link.writable:
         link.drain()
     received = link.received()
@@ -246,7 +242,8 @@ async def test_from_any_id_a_conflated_client_received_a_resume_is_exact():
     history = [json.loads(e.data) for e in await bus.read_after(start, 10_000)]
     link = Link()
     subscriber = Subscriber(link, filter=None)
-    subscriber.go_live(await handover.replay(hub, bus, subscriber, start, exact_seconds=0.0))
+    resuming = handover.Handover(subscriber)
+    resuming.go_live(await handover.replay(hub, bus, subscriber, start, exact_seconds=0.0))
     while not link.writable:
         link.drain()
     seen: dict[str, int] = {}

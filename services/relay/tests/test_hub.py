@@ -38,13 +38,14 @@ async def test_a_replaying_client_gets_the_hubs_reset_instead_of_being_cut_off()
     hub = Hub(bus, heartbeat_seconds=60)
     send = Recorder()
     subscriber = Subscriber(send, filter=None)
+    resuming = handover.Handover(subscriber)
     hub.add(subscriber)
     await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"{}")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(await bus.head(), 10)))
     head = await bus.head()
     hub.reset_all(head, "history_trimmed")
     assert not subscriber.closed
-    subscriber.go_live(StreamId(0, 0))
+    resuming.go_live(StreamId(0, 0))
     assert send.bodies == [
         f'id: {head}\nevent: reset\ndata: {{"reason":"history_trimmed","cursor":"{head}"}}\n\n'.encode()
     ]
@@ -55,9 +56,7 @@ async def test_fan_out_encodes_once_and_filters_by_topic():
     hub = Hub(bus, heartbeat_seconds=60)
     every, games = Recorder(), Recorder()
     for send, topics in ((every, None), (games, frozenset({"games"}))):
-        subscriber = Subscriber(send, filter=None if topics is None else StreamFilter(topics=topics))
-        subscriber.go_live(None)
-        hub.add(subscriber)
+        hub.add(Subscriber(send, filter=None if topics is None else StreamFilter(topics=topics)))
     start = await bus.head()
     await bus.publish(
         [
@@ -93,7 +92,6 @@ async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
         lost,
         Subscriber(after, filter=None),
     ):
-        subscriber.go_live(None)
         hub.add(subscriber)
     start = await bus.head()
     await bus.publish([Envelope(topic="trades", dedupe_key="1", data=b"1")])
@@ -102,11 +100,13 @@ async def test_a_lost_connection_mid_fan_out_ends_that_stream_only():
     assert len(before.bodies) == len(after.bodies) == 1
 
 
-def live_subscriber(hub, topics=None):
+def resuming_subscriber(hub, topics=None):
+    """A stream registered as serve/stream.py does it: its hand-over first, then the hub."""
     send = Recorder()
     subscriber = Subscriber(send, filter=None if topics is None else StreamFilter(topics=topics))
+    resuming = handover.Handover(subscriber)
     hub.add(subscriber)
-    return subscriber, send
+    return subscriber, resuming, send
 
 
 async def test_an_event_replayed_before_the_hub_reads_it_is_not_sent_again():
@@ -116,9 +116,9 @@ async def test_an_event_replayed_before_the_hub_reads_it_is_not_sent_again():
     hub_position = await bus.head()
     old = await bus.head()
     await bus.publish([Envelope(topic="t", dedupe_key="a", data=b"A")])
-    subscriber, send = live_subscriber(hub)
+    subscriber, resuming, send = resuming_subscriber(hub)
     replayed_to = await handover.replay(hub, bus, subscriber, old)  # the hub hasn't read "A": from the bus
-    subscriber.go_live(replayed_to)
+    resuming.go_live(replayed_to)
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(hub_position, 10)))  # the hub catches up
     await bus.publish([Envelope(topic="t", dedupe_key="b", data=b"B")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(Cursor(bus.epoch, replayed_to), 10)))
@@ -132,35 +132,36 @@ async def test_a_batch_straddling_the_replay_sends_only_what_the_replay_did_not(
     hub = Hub(bus, heartbeat_seconds=60)
     start = await bus.head()
     await bus.publish([Envelope(topic="t", dedupe_key=k, data=k.encode()) for k in "AB"])
-    subscriber, send = live_subscriber(hub)
-    subscriber.go_live(await handover.replay(hub, bus, subscriber, start))
+    subscriber, resuming, send = resuming_subscriber(hub)
+    resuming.go_live(await handover.replay(hub, bus, subscriber, start))
+    assert subscriber.handover is resuming  # the hub's reader is behind the replay
     await bus.publish([Envelope(topic="t", dedupe_key="C", data=b"C")])
     hub.fan_out(encode_frames(bus.epoch, await bus.read_after(start, 10)))  # A, B and C in one read
     sent = b"".join(send.bodies)
     assert [sent.count(b"data: " + k) for k in (b"A", b"B", b"C")] == [1, 1, 1]
-    assert subscriber.replayed_to is None  # past the replay: later fan-outs take the plain path
+    assert subscriber.handover is None  # past the replay: later fan-outs take the plain path
 
 
 async def test_a_reset_held_while_replaying_is_sent_even_if_the_new_history_starts_lower():
     """A Redis restarted empty starts again at 0-0: below the replay's position, yet a reset is due."""
     bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
-    subscriber, send = live_subscriber(hub)
+    _, resuming, send = resuming_subscriber(hub)
     from scrollr_relay.bus.cursor import ORIGIN
 
     hub.reset_all(Cursor("newepoch", ORIGIN), "history_lost")
-    subscriber.go_live(StreamId(1_800_000_000_000, 5))
+    resuming.go_live(StreamId(1_800_000_000_000, 5))
     assert b"event: reset" in b"".join(send.bodies)
 
 
 async def test_equal_filters_share_one_set_and_are_forgotten_with_their_last_subscriber():
     bus = MemoryBus(maxlen=100, dedupe_window_seconds=60)
     hub = Hub(bus, heartbeat_seconds=60)
-    first, _ = live_subscriber(hub, frozenset({"trades", "games"}))
-    second, _ = live_subscriber(hub, frozenset({"games", "trades"}))
+    first, _, _ = resuming_subscriber(hub, frozenset({"trades", "games"}))
+    second, _, _ = resuming_subscriber(hub, frozenset({"games", "trades"}))
     assert first.filter is second.filter
     hub.remove(first)
-    third, _ = live_subscriber(hub, frozenset({"trades", "games"}))
+    third, _, _ = resuming_subscriber(hub, frozenset({"trades", "games"}))
     assert third.filter is second.filter
     hub.remove(second)
     hub.remove(third)

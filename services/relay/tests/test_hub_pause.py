@@ -71,7 +71,6 @@ async def started_hub(streams: int) -> tuple[MemoryBus, Hub, list[CostlySink]]:
     await until(lambda: hub.recent._epoch is not None)  # the reader has the bus's head
     for sink in sinks:
         subscriber = Subscriber(sink, filter=None)
-        subscriber.go_live(None)
         hub.add(subscriber)
     return bus, hub, sinks
 

@@ -109,12 +109,12 @@ async def open_stream(hub: Hub, bus: MemoryBus, sub: str | None, cursor: Cursor 
     """A stream's hand-over as serve/stream.py does it: register, replay, live."""
     sink = Recorder()
     subscriber = Subscriber(sink, filter=None)
+    resuming = handover.Handover(subscriber)
     hub.add(subscriber)
     part = hub.private.add(subscriber, TicketGrant(sub, time.time() + LONG)) if sub is not None else None
-    resume_after = await handover.replay(hub, bus, subscriber, cursor, part) if cursor is not None else None
-    subscriber.go_live(resume_after)
-    if part is not None:
-        part.go_live(resume_after)
+    resuming.go_live(
+        await handover.replay(hub, bus, subscriber, cursor, part) if cursor is not None else None
+    )
     return sink
 
 
@@ -167,7 +167,6 @@ async def test_the_stream_ends_when_the_token_expires():
         subscriber = Subscriber(sink, filter=None)
         hub.add(subscriber)
         hub.private.add(subscriber, TicketGrant("alice", time.time() + 0.2))
-        subscriber.go_live(None)
         assert hub.private.streams_of("alice") == 1
         async with asyncio.timeout(5):
             assert await subscriber.done == CLOSE_TOKEN_EXPIRED
@@ -234,18 +233,34 @@ async def test_a_signed_in_stream_from_another_history_gets_a_reset_then_its_pri
         assert [m.event for m in sink.messages] == ["reset", "preferences"]
 
 
+async def test_after_a_reset_a_private_event_of_the_new_history_is_not_skipped_as_replayed():
+    """The replay wrote up to a position the hub's reader hasn't reached when the history starts over
+    at 0-0: the new history's private events are lower, yet none of them was replayed."""
+    hub = Hub(MemoryBus(maxlen=10, dedupe_window_seconds=60), heartbeat_seconds=60)
+    sink = Recorder()
+    subscriber = Subscriber(sink, filter=None)
+    resuming = handover.Handover(subscriber)
+    hub.add(subscriber)
+    hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
+    resuming.go_live(StreamId(1_800_000_000_000, 5))  # the hub's reader is still behind the replay
+    hub.reset_all(Cursor("new-history", StreamId(0, 0)), "history_lost")
+    change = StoredEvent(StreamId(1, 0), "user_preferences", preferences_change("alice", 1).data)
+    hub.deliver("new-history", [change])
+    assert [m.event for m in sink.messages] == ["reset", "preferences"]
+
+
 async def test_events_reach_a_signed_in_stream_in_stream_order_live_and_held():
     async with running_hub() as (bus, hub):
         live = await open_stream(hub, bus, "alice")
         replaying_sink = Recorder()
-        replaying = Subscriber(replaying_sink, filter=None)  # registered, not yet live: holds
+        replaying = Subscriber(replaying_sink, filter=None)
+        resuming = handover.Handover(replaying)  # registered, not yet live: holds
         hub.add(replaying)
-        part = hub.private.add(replaying, TicketGrant("alice", time.time() + LONG))
+        hub.private.add(replaying, TicketGrant("alice", time.time() + LONG))
         batch = [preferences_change("alice", 1), trade(1), preferences_change("alice", 2), trade(2)]
         await bus.publish(batch)
         await caught_up(hub, bus)
-        replaying.go_live(None)
-        part.go_live(None)
+        resuming.go_live(None)
         in_order = ["preferences", "change", "preferences", "change"]
         assert [m.event for m in live.messages] == in_order
         assert [m.event for m in replaying_sink.messages] == in_order

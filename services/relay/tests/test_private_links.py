@@ -37,9 +37,7 @@ async def test_a_private_event_on_a_conflated_link_arrives_once_in_id_order_amon
         link = Link()  # every write fills it until the test drains it
         subscriber = Subscriber(link, filter=None)
         hub.add(subscriber)
-        part = hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
-        subscriber.go_live(None)
-        part.go_live(None)
+        hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
         await bus.publish([trade("A", 1)])  # written at once: the link is full from here on
         await bus.publish([trade("B", 2), trade("A", 3)])
         subscriber.conflate()  # as after waiting CONFLATE_AFTER_SECONDS
@@ -66,12 +64,11 @@ async def test_a_signed_in_resume_paced_and_conflated_keeps_its_private_events_i
         await caught_up(hub, bus)
         link = Link()
         subscriber = Subscriber(link, filter=None)
+        resuming = handover.Handover(subscriber)
         hub.add(subscriber)
         part = hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
         replay = handover.replay(hub, bus, subscriber, cursor, part, exact_seconds=0.0)  # conflated at once
-        resume_after = await replay
-        subscriber.go_live(resume_after)
-        part.go_live(resume_after)
+        resuming.go_live(await replay)
         while not link.writable:
             link.drain()
         received = events(b"".join(link.writes))
@@ -86,10 +83,8 @@ async def test_a_private_frame_with_deflate_reaches_only_its_user_and_both_strea
         for sub, sink in sinks.items():  # one filter group (everything): one shared segment
             subscriber = Subscriber(sink, filter=None, deflate=True)
             hub.add(subscriber)
-            part = hub.private.add(subscriber, TicketGrant(sub, time.time() + LONG))
+            hub.private.add(subscriber, TicketGrant(sub, time.time() + LONG))
             subscriber.open(b": connected\n\n")
-            subscriber.go_live(None)
-            part.go_live(None)
         for n in range(0, 12, 3):  # each publish its own fan-out
             await bus.publish([trade("A", n)])
             await caught_up(hub, bus)
@@ -113,9 +108,7 @@ async def test_under_a_max_rate_a_private_event_goes_at_once_alone_and_with_the_
         sink = Recorder()
         subscriber = Subscriber(sink, filter=None, max_rate=5)  # a round every 200 ms at most
         hub.add(subscriber)
-        part = hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
-        subscriber.go_live(None)
-        part.go_live(None)
+        hub.private.add(subscriber, TicketGrant("alice", time.time() + LONG))
         await bus.publish([preferences_change("alice", 1)])  # nothing waits: at once
         await caught_up(hub, bus)
         assert [e for e, _ in events(b"".join(sink.bodies))] == ["preferences"]

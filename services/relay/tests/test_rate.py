@@ -43,7 +43,6 @@ async def test_a_client_with_a_rate_gets_each_row_at_most_that_often_and_ends_on
     bus = MemoryBus(maxlen=10_000, dedupe_window_seconds=60)
     socket = Socket()
     subscriber = Subscriber(socket, filter=None, max_rate=10)  # a round every 100 ms at most
-    subscriber.go_live(None)
     start = time.monotonic()
     price = 0
     while time.monotonic() - start < 1.0:  # 2 rows at about 200 changes/s each

@@ -1,8 +1,10 @@
 """The hub: one bus reader per process, fanning each event out to this process's subscribers.
 
 Each event's SSE frame is encoded once; each subscriber gets one write per bus read (its events
-joined), so a burst costs one write per client, not one per event per client. One ping loop serves
-every connection, and cuts off the clients whose sockets took nothing for `client_stall_seconds`.
+joined), so a burst costs one write per client, not one per event per client. A stream that is
+resuming gets them through its hand-over (handover.py), which holds them while the backlog is
+written and then skips those the backlog had; every other one, straight. One ping loop serves every
+connection, and cuts off the clients whose sockets took nothing for `client_stall_seconds`.
 """
 
 from __future__ import annotations
@@ -196,13 +198,11 @@ class Hub:
             segment = self._segments.get(chosen) if self._segments else None
             shared = segment.encode(data) if segment is not None else None
             for subscriber in group:
-                if not subscriber.live:
-                    subscriber.hold(passing)
-                elif subscriber.replayed_to is not None:
-                    delivered += subscriber.write_after_replay(passing)
-                else:
+                if subscriber.handover is None:
                     subscriber.deliver(passing, data, shared)
                     delivered += count
+                else:  # resuming: its hand-over holds or skips them (handover.py)
+                    delivered += subscriber.handover.offer(passing)
         metrics.DELIVERIES.inc(delivered)
 
     def deliver(self, epoch: str, events: list[StoredEvent]) -> list[Frame]:
@@ -228,11 +228,10 @@ class Hub:
         self.recent.restart(head)
         frame = reset_frame(head, reason)
         for subscriber in self.subscribers:
-            if subscriber.live:
-                subscriber.replayed_to = None  # positions of the old history mean nothing now
+            if subscriber.handover is None:
                 subscriber.reset(frame)
             else:
-                subscriber.hold_reset(head.position, frame)
+                subscriber.handover.reset(frame)
         metrics.RESETS.labels(reason).inc(len(self.subscribers))
 
     async def _head_when_available(self) -> Cursor:
@@ -301,7 +300,7 @@ class Hub:
             for subscriber in self.subscribers:
                 if subscriber.stalled(now, self._stall_seconds):
                     subscriber.close(CLOSE_SLOW)  # its socket took nothing for too long
-                elif subscriber.live:
+                elif subscriber.handover is None or subscriber.handover.live:  # not while it replays
                     subscriber.write(beat)
             for segment in self._segments.values():
                 segment.restart()  # the heartbeat took every client out of its run: start a new one

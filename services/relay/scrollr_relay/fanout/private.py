@@ -11,8 +11,9 @@ A signed-in stream gets every event in stream order, public and private alike, a
 requires: were a private event written after a public one that follows it, a connection cut between
 the two would resume past the private one and lose it. So the hub hands out a batch holding private
 events in runs (`private_runs`: public frames, then the private events after them, and so on); a
-stream's private part is registered before its replay and holds live private events among the
-subscriber's held frames (released in order when it goes live); the replay reads the bus and merges
+stream's private part is registered before its replay, and its live private events go through the
+stream's hand-over with the public ones (handover.py: held among them in stream order, released when
+it goes live, skipped where the replay had them); the replay reads the bus and merges
 the user's private events among the public ones (a signed-in resume is never served from the hub's
 recent public frames). A private event takes its stream's own path (Subscriber.deliver_own): flow
 control, conflation without ever being conflated away or overtaking the rows before it, and deflate
@@ -87,22 +88,21 @@ def private_runs(events: list[StoredEvent]) -> list[list[StoredEvent]]:
 
 
 class PrivatePart:
-    """One stream's private events: held while it replays, then written as they come."""
+    """One stream's private events: written as they come, or through its hand-over while it resumes."""
 
-    __slots__ = ("expiry", "grant", "live", "replayed_to", "subscriber")
+    __slots__ = ("expiry", "grant", "subscriber")
 
     def __init__(self, subscriber: Subscriber, grant: TicketGrant) -> None:
         self.subscriber = subscriber
         self.grant = grant
-        self.live = False
-        self.replayed_to: StreamId | None = None
         self.expiry: asyncio.TimerHandle | None = None
 
     def deliver(self, position: StreamId, data: bytes) -> None:
-        if not self.live:
-            self.subscriber.hold_own(position, data)
-        elif self.replayed_to is None or position > self.replayed_to:
+        handover = self.subscriber.handover
+        if handover is None:
             self.subscriber.deliver_own(data)
+        else:  # held among the public frames, or skipped if the replay had it (handover.py)
+            handover.offer_own(position, data)
 
     def own(self, epoch: str, events: list[StoredEvent]) -> list[Frame]:
         """The frames of this stream's user among `events` (a replay merges them with the public ones)."""
@@ -112,10 +112,6 @@ class PrivatePart:
             if found is not None and found[0] == self.grant.sub:
                 mine.append(Frame(event.id, OWN, found[1], ()))
         return mine
-
-    def go_live(self, replayed_to: StreamId | None) -> None:
-        """Follow live events (the held ones went out with the subscriber's, in stream order)."""
-        self.live, self.replayed_to = True, replayed_to
 
 
 class PrivateRoutes:

@@ -1,4 +1,4 @@
-"""One `/events` connection: its filter, the frames it holds while replaying, and its sink.
+"""One `/events` connection: its filter, its sink, and while it resumes its hand-over (handover.py).
 
 The hub hands each subscriber ready-made bytes, and the subscriber hands them to its sink, the thing
 that owns the way to the client's socket (sinks.py). While the sink has room, bytes go straight
@@ -8,22 +8,28 @@ resumes from its last event id) only when it makes no progress — its socket to
 feed offered it more than its bound (CLIENT_BUFFER_BYTES), or for CLIENT_STALL_SECONDS — or when
 what waits passes the bound even conflated: a slow reader never slows the others or grows memory
 without bound, and a big backlog alone never makes a client slow.
+
+While the stream resumes, its `handover` (handover.py) stands between the hub and it: it holds the
+live frames while the backlog is written, then skips those the backlog had. It is None once the
+stream is past it, as most are: the fan-out then delivers straight to the subscriber.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import groupby
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from scrollr_relay.bus.cursor import StreamId
 from scrollr_relay.config import DEFAULT_CLIENT_BUFFER_BYTES
 from scrollr_relay.fanout.deflate import ZLIB_HEADER, Segment, alone
 from scrollr_relay.fanout.filters import StreamFilter
 from scrollr_relay.fanout.frame import Frame
 from scrollr_relay.fanout.pending import Pending
+
+if TYPE_CHECKING:  # for the annotation only: handover.py imports this module
+    from scrollr_relay.fanout.handover import Handover
 
 CLOSE_CLIENT_GONE = "client_disconnected"
 CLOSE_SLOW = "slow_client"
@@ -59,8 +65,6 @@ class Subscriber:
     __slots__ = (
         "_direct",
         "_drained",
-        "_held",
-        "_held_reset",
         "_interval",
         "_limit",
         "_next_round",
@@ -75,8 +79,7 @@ class Subscriber:
         "deflate",
         "done",
         "filter",
-        "live",
-        "replayed_to",
+        "handover",
         "segment",
     )
 
@@ -113,64 +116,14 @@ class Subscriber:
         self.deflate = deflate
         self._run = 0
         self.segment: Segment | None = None  # its filter group's (the hub sets it)
-        # Frames that arrive while the connection replays its backlog (until it goes live).
-        self._held: list[Frame] = []
-        self._held_reset = False
-        # Plain attributes, not properties: the hub reads them once per client per event.
-        self.live = False
-        # The newest position the replay wrote. The replay reads the bus up to its head, which can be
-        # ahead of the hub's reader: live frames up to here were sent already and are skipped.
-        self.replayed_to: StreamId | None = None
+        # A resuming stream's hand-over from its replay to the live frames (handover.py sets it), None
+        # once past it: a plain attribute, the one thing the fan-out reads per client per event.
+        self.handover: Handover | None = None
         self.closed = False
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def wants(self, frame: Frame) -> bool:
         return self.filter is None or self.filter.wants(frame.topic, frame.keys)
-
-    def hold(self, frames: Iterable[Frame]) -> None:
-        """Keep live frames aside until the backlog has been written."""
-        self._held.extend(f for f in frames if self.wants(f))
-
-    def hold_own(self, position: StreamId, data: bytes) -> None:
-        """Keep aside, in stream order with the live frames, one meant for this connection alone (its
-        user's private event, private.py): no filter applies to it."""
-        self._held.append(Frame(position, OWN, data, ()))
-
-    def hold_reset(self, position: StreamId, frame: bytes) -> None:
-        """The hub lost continuity while this connection replays: the held frames are moot, the reset isn't.
-
-        Frames held after it belong to the new history, so none of them is compared with the replay's
-        position (a position of the old history) when the connection goes live.
-        """
-        self._held = [Frame(position, "", frame, ())]
-        self._held_reset = True
-
-    def go_live(self, replayed_to: StreamId | None) -> None:
-        """Write the held frames newer than what the replay wrote, then go live."""
-        held, self._held = self._held, []
-        self.live = True
-        if self._held_reset:
-            self.reset(held[0].data)
-            held = held[1:]
-        elif replayed_to is not None:
-            if not held or held[-1].position <= replayed_to:
-                self.replayed_to = replayed_to
-            held = [f for f in held if f.position > replayed_to]
-        if held:
-            self.deliver_merged(held)
-        elif self._interval is not None:
-            self._flush()  # the first round: the replay's rows
-
-    def write_after_replay(self, frames: list[Frame]) -> int:
-        """A live write while the hub's reader is still behind the replay: skip what the replay sent."""
-        after = self.replayed_to
-        assert after is not None
-        if frames[-1].position > after:
-            self.replayed_to = None  # the hub has passed the replay: from now on every frame is new
-        chosen = [f for f in frames if f.position > after and self.wants(f)]
-        if chosen:
-            self.deliver(chosen)
-        return len(chosen)
 
     def close(self, reason: str) -> None:
         if not self.closed:
@@ -211,12 +164,14 @@ class Subscriber:
         changes = [f.data for f in frames]
         self._pending.add_changes(changes, time.monotonic())
         self._direct = False
+        handover = self.handover
+        live = handover is None or handover.live  # not the replay's backlog
         # Offered while the socket has no room; a backlog is offered as fast as it is read, so only
         # the feed measures a stall.
-        if self.live and not self._sink.writable:
+        if live and not self._sink.writable:
             self._offered += sum(map(len, changes))
         self._check_bound()
-        if self._interval is not None and self.live:  # a replay's rows wait for the first round
+        if self._interval is not None and live:  # a replay's rows wait for the first round
             self._flush()
 
     def deliver_own(self, data: bytes) -> None:
@@ -233,6 +188,14 @@ class Subscriber:
                     self.deliver_own(f.data)
             else:
                 self.deliver(list(run))
+
+    def release(self, held: list[Frame]) -> None:
+        """Live at last (handover.py): the frames held meanwhile, in stream order; with none, under a
+        max_rate the replay's rows go as the first round."""
+        if held:
+            self.deliver_merged(held)
+        elif self._interval is not None:
+            self._flush()
 
     def write(self, data: bytes) -> None:
         """Bytes that are no row's change (the preamble, a heartbeat, a reset), in order."""

@@ -29,7 +29,7 @@ from scrollr_relay.fanout import filter_budget, replays
 from scrollr_relay.fanout.clients import client_key
 from scrollr_relay.fanout.filter_budget import FilterBudget
 from scrollr_relay.fanout.filters import FilterError, StreamFilter, parse_filter
-from scrollr_relay.fanout.handover import replay
+from scrollr_relay.fanout.handover import Handover, replay
 from scrollr_relay.fanout.hub import Hub
 from scrollr_relay.fanout.rate import RateError, parse_max_rate
 from scrollr_relay.fanout.replays import ReplaySlot, ReplaySlots
@@ -238,6 +238,7 @@ class EventStream:
             max_rate=request.max_rate,
             deflate=request.deflate,
         )
+        handover = Handover(subscriber)  # holds its live frames until it goes live
         self._hub.add(subscriber)
         private = self._hub.private.add(subscriber, grant) if grant is not None else None
         self._filter_budget.charge(address, subscriber.filter)
@@ -258,9 +259,7 @@ class EventStream:
                     subscriber.close(CLOSE_BUS_UNAVAILABLE)
             if slot is not None:
                 slot.give_back()  # the replay is over; the stream may live on for hours
-            subscriber.go_live(resume_after)
-            if private is not None:
-                private.go_live(resume_after)
+            handover.go_live(resume_after)
             if not subscriber.closed and sink.detach():
                 # Live on its own socket: the rest of the stream needs no call of its own, so this
                 # request returns (and the middleware chain above it with it); its end comes from
