@@ -10,33 +10,25 @@ from scrollr_relay.bus.memory import MemoryBus
 from scrollr_relay.fanout.hub import LONG_FAN_OUT_SECONDS, OPENING_BURST, Hub
 from scrollr_relay.fanout.subscriber import Subscriber
 
+from services.relay.tests.test_hub import Recorder
+
 # Loop turns within which a reader that isn't paused has fanned a published event out.
 TURNS = 50
 
 
-class CostlySink:
+class CostlySink(Recorder):
     """A client's socket whose every write holds the loop for `cost` seconds of CPU, as a send to each
     of thousands of sockets adds up in a real fan-out (stands in for them in-process)."""
 
-    writable = True
-    on_writable = None
-
     def __init__(self, cost: float) -> None:
+        super().__init__()
         self.cost = cost
-        self.bodies: list[bytes] = []
 
     def write(self, data: bytes) -> str | None:
         until = time.perf_counter() + self.cost
         while time.perf_counter() < until:
             pass
-        self.bodies.append(data)
-        return None
-
-    async def finish(self, reason: str) -> None:
-        pass
-
-    def watch_disconnect(self, on_gone) -> bool:
-        return True
+        return super().write(data)
 
 
 async def publish(bus: MemoryBus, key: str) -> None:
