@@ -100,6 +100,22 @@ def _key_for(keys: PyJWKSet, header: _Header) -> PyJWK:
     return key
 
 
+# What each of PyJWT's errors means, most specific first: every one is an InvalidTokenError.
+REASONS: tuple[tuple[type[InvalidTokenError], str], ...] = (
+    (ExpiredSignatureError, "token_expired"),
+    (ImmatureSignatureError, "token_not_yet_valid"),
+    (InvalidAudienceError, "wrong_audience"),
+    (InvalidIssuerError, "wrong_issuer"),
+    (InvalidSignatureError, "bad_signature"),
+    (MissingRequiredClaimError, "missing_claim"),
+    (InvalidTokenError, "malformed_token"),
+)
+
+
+def _reason(exc: InvalidTokenError) -> str:
+    return next(reason for kind, reason in REASONS if isinstance(exc, kind))
+
+
 def verify_token(
     token: str, keys: PyJWKSet, *, issuer: str, audience: str, skew_seconds: float = CLOCK_SKEW_SECONDS
 ) -> Identity:
@@ -116,20 +132,8 @@ def verify_token(
             leeway=skew_seconds,
             options={"require": ["exp", "iss", "aud", "sub"], "verify_nbf": True},
         )
-    except ExpiredSignatureError:
-        raise TokenRejected("token_expired") from None
-    except ImmatureSignatureError:
-        raise TokenRejected("token_not_yet_valid") from None
-    except InvalidAudienceError:
-        raise TokenRejected("wrong_audience") from None
-    except InvalidIssuerError:
-        raise TokenRejected("wrong_issuer") from None
-    except InvalidSignatureError:
-        raise TokenRejected("bad_signature") from None
-    except MissingRequiredClaimError:
-        raise TokenRejected("missing_claim") from None
-    except InvalidTokenError:
-        raise TokenRejected("malformed_token") from None
+    except InvalidTokenError as exc:
+        raise TokenRejected(_reason(exc)) from None
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > MAX_SUBJECT_CHARS:
         raise TokenRejected("bad_subject")
