@@ -90,19 +90,23 @@ def test_updates_without_old_values_keep_the_newer_ones():
     assert parsed(merge_frames(first, then))[1]["changes"] == {"price": "2"}
 
 
-def truncate(n: int, table="trades") -> bytes:
-    data = {
+def truncate_data(table: str, lsn: int) -> dict:
+    """The emitter's TRUNCATE of `table` (scrollr_cdc.changes.truncate_message)."""
+    return {
         "table": table,
         "schema": "public",
         "action": "truncate",
         "record": {},
         "changes": None,
         "pks": [],
-        "commit_lsn": 1000 + n,
+        "commit_lsn": lsn,
         "commit_idx": 0,
         "commit_timestamp": "2026-12-05T00:00:00Z",
     }
-    return truncate_frame(Cursor("e1", StreamId(n, 0)), msgspec.json.encode(data))
+
+
+def truncate(n: int, table="trades") -> bytes:
+    return truncate_frame(Cursor("e1", StreamId(n, 0)), msgspec.json.encode(truncate_data(table, 1000 + n)))
 
 
 def test_a_truncate_stands_for_its_whole_table_and_is_no_rows_change():

@@ -16,6 +16,8 @@ from scrollr_relay.fanout.hub import Hub, encode_frames
 from scrollr_relay.fanout.sse import preamble
 from scrollr_relay.fanout.subscriber import CLOSE_SLOW, PIECE_BYTES, Subscriber
 
+from services.relay.tests.test_conflation import truncate_data
+
 
 class Link:
     """A sink whose every write fills it, until the test drains it (a saturated socket)."""
@@ -132,18 +134,7 @@ async def test_a_reset_makes_whatever_waits_moot():
 
 
 def emptied(table: str, lsn: int) -> Envelope:
-    """The emitter's TRUNCATE of `table` (scrollr_cdc.changes.truncate_message)."""
-    data = {
-        "table": table,
-        "schema": "public",
-        "action": "truncate",
-        "record": {},
-        "changes": None,
-        "pks": [],
-        "commit_lsn": lsn,
-        "commit_idx": 0,
-        "commit_timestamp": None,
-    }
+    data = truncate_data(table, lsn)
     return Envelope(topic=table, dedupe_key=f"truncate-{lsn}", data=json.dumps(data).encode())
 
 
