@@ -300,7 +300,7 @@ class Hub:
             for subscriber in self.subscribers:
                 if subscriber.stalled(now, self._stall_seconds):
                     subscriber.close(CLOSE_SLOW)  # its socket took nothing for too long
-                elif subscriber.handover is None or subscriber.handover.live:  # not while it replays
+                elif subscriber.is_live():  # not while it replays
                     subscriber.write(beat)
             for segment in self._segments.values():
                 segment.restart()  # the heartbeat took every client out of its run: start a new one

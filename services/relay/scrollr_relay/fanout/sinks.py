@@ -153,14 +153,11 @@ class SocketSink:
         self._recheck = None
         if self._paused:  # the transport's resume comes
             return
-        if self._kernel_full():
-            self._wait = min(self._wait * 2, RECHECK_MAX_SECONDS)
-            self._ask_again()
-            return
-        self._wait = max(self._wait / 2, RECHECK_MIN_SECONDS)
-        self.writable = True
-        if self.on_writable is not None:
-            self.on_writable()
+        full = self._kernel_full()
+        self._wait = (
+            min(self._wait * 2, RECHECK_MAX_SECONDS) if full else max(self._wait / 2, RECHECK_MIN_SECONDS)
+        )
+        self._room_unless(full)
 
     def pause(self) -> None:
         self._paused = True
@@ -168,7 +165,11 @@ class SocketSink:
 
     def resume(self) -> None:
         self._paused = False
-        if self._kernel_full():
+        self._room_unless(self._kernel_full())
+
+    def _room_unless(self, kernel_full: bool) -> None:
+        """Room again, unless the kernel still holds too much unsent: then ask it again after a wait."""
+        if kernel_full:
             self._ask_again()
             return
         self.writable = True

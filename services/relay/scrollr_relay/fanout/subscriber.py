@@ -122,6 +122,11 @@ class Subscriber:
         self.closed = False
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
+    def is_live(self) -> bool:
+        """Past its replay's backlog: no hand-over, or one that has gone live (handover.py)."""
+        handover = self.handover
+        return handover is None or handover.live
+
     def wants(self, frame: Frame) -> bool:
         return self.filter is None or self.filter.wants(frame.topic, frame.keys)
 
@@ -163,9 +168,7 @@ class Subscriber:
         self._begin_waiting()
         changes = [f.data for f in frames]
         self._pending.add_changes(changes, time.monotonic())
-        self._direct = False
-        handover = self.handover
-        live = handover is None or handover.live  # not the replay's backlog
+        live = self.is_live()  # not the replay's backlog
         # Offered while the socket has no room; a backlog is offered as fast as it is read, so only
         # the feed measures a stall.
         if live and not self._sink.writable:
@@ -211,7 +214,6 @@ class Subscriber:
             return
         self._begin_waiting()
         (self._pending.add_own if own else self._pending.add_other)(data, time.monotonic())
-        self._direct = False
         self._check_bound()
 
     def reset(self, frame: bytes) -> None:
@@ -246,6 +248,8 @@ class Subscriber:
             self._drained = None
 
     def _begin_waiting(self) -> None:
+        """Something is about to wait: deliveries wait behind it from now on."""
+        self._direct = False
         if not self._pending:
             self._progress_at = time.monotonic()
 
