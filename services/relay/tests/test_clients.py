@@ -14,6 +14,7 @@ from scrollr_relay.fanout.clients import client_key
         ("::ffff:203.0.113.7", "203.0.113.7"),  # IPv4-mapped: the IPv4 client
         ("::1", "::/64"),
         ("unknown", "unknown"),
+        ("010.0.0.1", "010.0.0.1"),  # not an address ipaddress accepts: a key of its own, as before
     ],
 )
 def test_ipv6_clients_are_their_64(address, key):

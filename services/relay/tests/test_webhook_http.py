@@ -178,6 +178,10 @@ def test_a_request_without_the_right_token_is_refused_before_its_body_arrives(re
         (b"", "headers"),  # connects and says nothing
         (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a", "headers"),  # headers that never end
         (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a",
+            "headers",
+        ),  # the same, as a kept-alive connection's second request
+        (
             b"POST /webhooks/sequin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
             + SECRET.encode()
             + b'\r\nContent-Length: 1000\r\n\r\n{"data":',

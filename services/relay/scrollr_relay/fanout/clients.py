@@ -14,6 +14,10 @@ IPV6_CLIENT_PREFIX = 64
 
 def client_key(address: str) -> str:
     """The key `address` counts under: itself for IPv4 (and anything not an IP), its /64 for IPv6."""
+    if ":" not in address:
+        # IPv4 (which `ipaddress` accepts only in the dotted form it prints) or not an IP: itself,
+        # without parsing it on every stream's way in.
+        return address
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

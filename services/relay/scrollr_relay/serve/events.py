@@ -10,13 +10,13 @@ the stream's headers and no stream.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
-from litestar import HttpMethod, Request, Response, route
+from litestar import HttpMethod, route
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, QueryParameter
-from litestar.response.base import ASGIResponse
-from litestar.types import Receive, Scope, Send
+from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Reference, Schema
+from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import CONNECTION_STATE_KEY
 
 from scrollr_relay import metrics
@@ -37,12 +37,54 @@ preferences`), under the same cursor, never conflated, until the token behind th
 (`event: token_expired`, then the stream ends: reconnect from the cursor with a new ticket)."""
 
 
-class _StreamRunner(ASGIResponse):
-    """The ASGI response that is the stream (Litestar calls it as it would any response)."""
+def _text(name: str, description: str, where: str = "query", **schema: Any) -> Parameter:
+    return Parameter(
+        name=name,
+        param_in=where,
+        description=description,
+        schema=Schema(type=OpenAPIType.STRING, **schema),
+    )
+
+
+# The stream reads its parameters from the raw request (stream.py: the topic list is split before it
+# is percent-decoded, and a bad value gets the stream's own 400, which names it), so they are
+# declared for the schema only. As handler arguments Litestar would parse and validate all six on
+# every connection, for a result nothing reads: about 5% of a connection's CPU (py-spy).
+EVENTS_PARAMETERS: list[Parameter | Reference] = [
+    _text("topics", "Comma-separated tables to receive (default: all)"),
+    _text("lastEventId", "Resume after this event id"),
+    _text("ticket", "Single-use ticket from POST /events/ticket: adds private events"),
+    _text("Last-Event-ID", "Resume after this event id", where="header"),
+    Parameter(
+        name="max_rate",
+        param_in="query",
+        description="At most this many updates of each row per second (0.01 to 100), each row's newest; "
+        "default: every change as it comes",
+        schema=Schema(type=OpenAPIType.NUMBER, minimum=MIN_RATE, maximum=MAX_RATE),
+    ),
+    _text(
+        "compress",
+        "`deflate`: the body comes with Content-Encoding: deflate, flushed per write (what browsers "
+        "decode themselves); default: not compressed",
+        enum=["deflate"],
+    ),
+]
+
+
+@dataclass
+class _EventsOperation(Operation):
+    """`/events`' operation in the schema, with the parameters the stream reads."""
+
+    def __post_init__(self) -> None:
+        self.parameters = list(EVENTS_PARAMETERS)
+
+
+class _StreamRunner:
+    """The ASGI app that is the stream, as the route's response (Litestar calls it as it would any)."""
 
     __slots__ = ("_stream",)
 
-    def __init__(self, stream: EventStream) -> None:  # no super(): there is no body to encode
+    def __init__(self, stream: EventStream) -> None:
         self._stream = stream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,15 +100,6 @@ class _StreamRunner(ASGIResponse):
             metrics.UNHANDLED_ERRORS.labels("stream").inc()
             log.exception("unexpected error serving /events")
             raise
-
-
-class EventStreamResponse(Response[None]):
-    def __init__(self, stream: EventStream) -> None:
-        super().__init__(content=None)
-        self._stream = stream
-
-    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **_: Any) -> ASGIResponse:
-        return _StreamRunner(self._stream)
 
 
 def events_route(stream: EventStream) -> object:
@@ -85,41 +118,11 @@ def events_route(stream: EventStream) -> object:
             503: ResponseSpec(None, description="Stream limit reached (Retry-After)"),
         },
         response_description="text/event-stream: retry, `: connected`, then change/reset events and pings",
+        operation_class=_EventsOperation,
     )
-    async def handler(
-        # Declared for the schema; the stream reads them from the raw request (stream.py), where the
-        # topic list is split before it is percent-decoded.
-        topics: Annotated[
-            str | None, QueryParameter(description="Comma-separated tables to receive (default: all)")
-        ] = None,
-        last_event_id_query: Annotated[
-            str | None, QueryParameter(name="lastEventId", description="Resume after this event id")
-        ] = None,
-        ticket: Annotated[
-            str | None,
-            QueryParameter(description="Single-use ticket from POST /events/ticket: adds private events"),
-        ] = None,
-        last_event_id: Annotated[
-            str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this event id")
-        ] = None,
-        # A number, read as text here so that a bad one gets the stream's own 400, which names it.
-        max_rate: Annotated[
-            str | None,
-            QueryParameter(
-                description="At most this many updates of each row per second (0.01 to 100), each "
-                "row's newest; default: every change as it comes",
-                schema_extra={"type": "number", "minimum": MIN_RATE, "maximum": MAX_RATE},
-            ),
-        ] = None,
-        compress: Annotated[
-            str | None,
-            QueryParameter(
-                description="`deflate`: the body comes with Content-Encoding: deflate, flushed per write "
-                "(what browsers decode themselves); default: not compressed",
-                enum=["deflate"],
-            ),
-        ] = None,
-    ) -> EventStreamResponse:
-        return EventStreamResponse(stream)
+    async def handler() -> ASGIApp:
+        # The stream itself, as the ASGI app Litestar calls for the response: no Response object to
+        # build and turn into one on every connection.
+        return _StreamRunner(stream)
 
     return handler

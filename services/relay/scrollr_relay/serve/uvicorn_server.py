@@ -13,7 +13,8 @@ Once a stream is live it detaches from its request (`StreamSocket.detach`): uvic
 as complete, the app's call returns, and the stream ends later by writing its last chunk itself.
 
 It also bounds how long a request may take to arrive (slowloris): the headers within
-`HEADER_TIMEOUT_SECONDS` of the request's start, the body within `BODY_TIMEOUT_SECONDS` after them.
+`HEADER_TIMEOUT_SECONDS` of the connection's start (or, on a kept-alive connection, of the next
+request's), the body within `BODY_TIMEOUT_SECONDS` after them.
 uvicorn has only an idle keep-alive timeout, so a request trickling in byte by byte would otherwise
 hold its connection (and, for a webhook, its buffered body) for ever. And it bounds how many bytes
 the headers may take (`MAX_HEADER_BYTES`): the parser keeps an unfinished header line whole, so
@@ -196,6 +197,7 @@ class StreamingHttpProtocol(HttpToolsProtocol):
     # Bytes received towards the headers of the request being read; None once they are complete
     # (its body, if any, is bounded elsewhere).
     _header_bytes: int | None = 0
+    _body_due = False  # the headers are complete and the body's deadline isn't armed yet
 
     @classmethod
     def configured(
@@ -236,6 +238,12 @@ class StreamingHttpProtocol(HttpToolsProtocol):
         self._arm(self.header_timeout_seconds, "headers")  # a connection that never sends a request
 
     def data_received(self, data: bytes) -> None:
+        self._feed(data)
+        if self._body_due:  # the headers ended in this piece and the body didn't
+            self._body_due = False
+            self._arm(self.body_timeout_seconds, "body")
+
+    def _feed(self, data: bytes) -> None:
         if self.transport.is_closing():
             return  # refused: nothing more of it is parsed or kept
         counted = self._header_bytes
@@ -251,7 +259,7 @@ class StreamingHttpProtocol(HttpToolsProtocol):
         if self._header_bytes is not None and self._header_bytes >= self.max_header_bytes:
             self._refuse_headers()
         else:
-            self.data_received(data[room:])
+            self._feed(data[room:])
 
     def _refuse_headers(self) -> None:
         metrics.LIMITS_REACHED.labels("header_bytes").inc()
@@ -264,16 +272,22 @@ class StreamingHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm(self.header_timeout_seconds, "headers")
+        if self._deadline is None:  # a kept-alive connection's next request; the first has the connection's
+            self._arm(self.header_timeout_seconds, "headers")
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._body_due = False
         self._header_bytes = 0  # what arrives next is the next request's
         super().on_message_complete()
 
     def on_headers_complete(self) -> None:
         self._header_bytes = None
-        self._arm(self.body_timeout_seconds, "body")
+        # The body's deadline is armed once this piece of data is parsed, if the request isn't whole
+        # by then: most requests (every stream's) have no body, and a timer armed and cancelled in
+        # one call is a cost on every connection.
+        self._disarm()
+        self._body_due = True
         super().on_headers_complete()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
