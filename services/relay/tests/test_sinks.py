@@ -5,8 +5,8 @@ import socket
 
 import httpx
 import uvicorn
-from scrollr_relay.fanout.sinks import AsgiSink, http_chunk, open_sink
-from scrollr_relay.fanout.subscriber import CLOSE_SEND_FAILED, CLOSE_SHUTDOWN, CLOSE_SLOW
+from scrollr_relay.fanout.sinks import AsgiSink, SocketSink, http_chunk, open_sink
+from scrollr_relay.fanout.subscriber import CLOSE_CLIENT_GONE, CLOSE_SEND_FAILED, CLOSE_SHUTDOWN, CLOSE_SLOW
 from scrollr_relay.serve.uvicorn_server import StreamingHttpProtocol, StreamSocket
 
 
@@ -16,8 +16,13 @@ async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[
 
     async def app(scope, receive, send):
         assert scope["type"] == "http"
+        own = StreamSocket.of(scope)
+        if own is not None:  # as a stream does: the start waits for the first bytes (HEAD's goes alone)
+            own.hold_start()
         await send({"type": "http.response.start", "status": 200, "headers": []})
-        sink = open_sink(StreamSocket.of(scope), send, 1 << 20)
+        if own is not None:
+            own.release_start()
+        sink = open_sink(own, send, 1 << 20)
         kinds[scope["method"]] = type(sink).__name__
         assert sink.write(b"one") is None and sink.write(b"two") is None
         await sink.finish(CLOSE_SHUTDOWN)
@@ -130,3 +135,53 @@ def test_the_kernel_says_how_much_a_socket_holds_unsent():
     finally:
         for s in (writer, reader, listener):
             s.close()
+
+
+class RecordingTransport:
+    """What a socket sink needs of a transport (not a TCP one: no kernel to ask), recording writes."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def set_write_buffer_limits(self, high: int, low: int) -> None:
+        pass
+
+    def get_extra_info(self, name: str) -> None:
+        return None
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+
+class HeldStartSocket:
+    flow = None
+    on_end = None
+    detached = False
+
+    def __init__(self, start: bytes) -> None:
+        self._start = start
+
+    def take_start(self) -> bytes:
+        start, self._start = self._start, b""
+        return start
+
+
+def test_a_held_start_leaves_with_the_streams_first_bytes_in_one_write():
+    transport = RecordingTransport()
+    sink = SocketSink(HeldStartSocket(b"HTTP/1.1 200 OK\r\n\r\n"), transport, send=None)  # type: ignore[arg-type]
+    sink.write(b"retry: 1000\n\n")
+    sink.write(b": ping\n\n")
+    assert transport.writes == [
+        b"HTTP/1.1 200 OK\r\n\r\n" + http_chunk(b"retry: 1000\n\n"),
+        http_chunk(b": ping\n\n"),
+    ]
+
+
+async def test_a_held_start_goes_out_even_if_the_stream_ends_before_writing():
+    transport = RecordingTransport()
+    sink = SocketSink(HeldStartSocket(b"HTTP/1.1 200 OK\r\n\r\n"), transport, send=None)  # type: ignore[arg-type]
+    await sink.finish(CLOSE_CLIENT_GONE)
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\n"]

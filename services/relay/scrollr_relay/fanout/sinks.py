@@ -62,6 +62,7 @@ class OwnSocket(Protocol):
     flow: FlowListener | None
 
     def chunked_transport(self) -> asyncio.Transport | None: ...
+    def take_start(self) -> bytes: ...
     def abort(self) -> None: ...
     def detach(self) -> None: ...
     def end(self) -> None: ...
@@ -102,6 +103,7 @@ class SocketSink:
         "_recheck",
         "_send",
         "_socket",
+        "_start",
         "_transport",
         "_wait",
         "_written",
@@ -125,9 +127,16 @@ class SocketSink:
         transport.set_write_buffer_limits(high=ROOM_HIGH_BYTES, low=ROOM_LOW_BYTES)
         self._fd = _tcp_fd(transport)
         socket.flow = self
+        self._start = (
+            socket.take_start()
+        )  # the response's start, if the server held it: sent with the first write
 
     def write(self, data: bytes) -> str | None:
-        self._transport.write(http_chunk(data))
+        if self._start:
+            self._transport.write(self._start + http_chunk(data))
+            self._start = b""
+        else:
+            self._transport.write(http_chunk(data))
         self._written += len(data)
         if self._written >= KERNEL_UNSENT_BYTES:
             self._written = 0
@@ -188,6 +197,9 @@ class SocketSink:
         return True
 
     async def finish(self, reason: str) -> None:
+        if self._start:  # ended before its first write: the response still begins with its start
+            self._transport.write(self._start)
+            self._start = b""
         self._socket.on_end = None
         self._socket.flow = None
         self.on_writable = None

@@ -134,6 +134,20 @@ def _client_address(scope: dict[str, Any]) -> str:
     return client_key(str(client[0])) if client else "unknown"
 
 
+async def _start(send: Send, headers: list[tuple[bytes, bytes]], own: StreamSocket | None) -> None:
+    """The 200's start, through `send` (the middleware adds its headers there); on a socket the
+    stream may write to, held until the stream's first bytes join it (uvicorn_server.py)."""
+    start = {"type": "http.response.start", "status": 200, "headers": headers}
+    if own is None:
+        await send(start)
+        return
+    own.hold_start()
+    try:
+        await send(start)
+    finally:
+        own.release_start()
+
+
 async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
     while True:
         message = await receive()
@@ -227,8 +241,9 @@ class EventStream:
     ) -> None:
         settings = self._settings
         client = address if settings.max_streams_per_client else None
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        sink = open_sink(StreamSocket.of(scope), send, settings.client_buffer_bytes)
+        own = StreamSocket.of(scope)
+        await _start(send, headers, own)
+        sink = open_sink(own, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(
             sink,
