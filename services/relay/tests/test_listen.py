@@ -4,6 +4,7 @@ import errno
 import socket
 
 import pytest
+from scrollr_relay.fanout.sinks import KERNEL_UNSENT_BYTES
 from scrollr_relay.serve.listen import accept_queues
 
 
@@ -20,7 +21,11 @@ def test_one_port_several_queues_all_accepting():
         for s in sockets:
             while True:
                 try:
-                    s.accept()[0].close()
+                    connection = s.accept()[0]
+                    # The socket sink's mark, inherited from the listening socket (sinks.py).
+                    lowat = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT)
+                    assert lowat == KERNEL_UNSENT_BYTES
+                    connection.close()
                     accepted += 1
                 except BlockingIOError:
                     break

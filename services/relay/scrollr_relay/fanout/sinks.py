@@ -84,11 +84,11 @@ def http_chunk(data: bytes) -> bytes:
 
 
 def _tcp_fd(transport: asyncio.Transport) -> int | None:
-    """The TCP socket's descriptor, its unsent low-water mark set; None for any other socket."""
+    """The TCP socket's descriptor; None for any other socket. Its unsent low-water mark
+    (TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES) comes from the listening socket (serve/listen.py)."""
     sock = transport.get_extra_info("socket")
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return None
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
     return int(sock.fileno())
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import socket
 
+from scrollr_relay.fanout.sinks import KERNEL_UNSENT_BYTES
+
 LISTEN_BACKLOG = 4096
 ACCEPT_QUEUES = 4
 
@@ -23,6 +25,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    # The socket sink's unsent low-water mark (fanout/sinks.py), set once here: accepted connections
+    # inherit it, where setting it on each cost a socket object and a syscall per connection.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
     sock.bind((host, port))
     sock.listen(LISTEN_BACKLOG)
     return sock
