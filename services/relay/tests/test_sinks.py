@@ -1,32 +1,22 @@
 """Which sink a stream gets, over real HTTP from an in-process uvicorn, and the chunk framing."""
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 import uvicorn
 from scrollr_relay.fanout.sinks import AsgiSink, SocketSink, http_chunk, open_sink
 from scrollr_relay.fanout.subscriber import CLOSE_CLIENT_GONE, CLOSE_SEND_FAILED, CLOSE_SHUTDOWN, CLOSE_SLOW
+from scrollr_relay.serve.stream import start_response
 from scrollr_relay.serve.uvicorn_server import StreamingHttpProtocol, StreamSocket
 
 
-async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[str, str]]:
-    """Serve an app that writes two frames through `open_sink`; GET and HEAD it."""
-    kinds: dict[str, str] = {}
-
-    async def app(scope, receive, send):
-        assert scope["type"] == "http"
-        own = StreamSocket.of(scope)
-        if own is not None:  # as a stream does: the start waits for the first bytes (HEAD's goes alone)
-            own.hold_start()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        if own is not None:
-            own.release_start()
-        sink = open_sink(own, send, 1 << 20)
-        kinds[scope["method"]] = type(sink).__name__
-        assert sink.write(b"one") is None and sink.write(b"two") is None
-        await sink.finish(CLOSE_SHUTDOWN)
-
+@contextlib.asynccontextmanager
+async def serving(app: object, protocol: object) -> AsyncIterator[httpx.AsyncClient]:
+    """`app` under an in-process uvicorn with `protocol`, and a client of it."""
     # A socket already listening: connections wait in its backlog until the server takes them.
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -34,12 +24,42 @@ async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            bodies = {"GET": (await client.get("/")).text, "HEAD": (await client.head("/")).text}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            yield client
     finally:
         server.should_exit = True
         await task
+
+
+async def serve_recording_sinks(protocol: object) -> tuple[dict[str, str], dict[str, str]]:
+    """Serve an app that starts as a stream does and writes two frames through `open_sink`; GET and
+    HEAD it."""
+    kinds: dict[str, str] = {}
+
+    async def app(scope, receive, send):
+        assert scope["type"] == "http"
+        own = StreamSocket.of(scope)
+        await start_response(send, [], own)  # on the relay's server, held for the first bytes
+        sink = open_sink(own, send, 1 << 20)
+        kinds[scope["method"]] = type(sink).__name__
+        assert sink.write(b"one") is None and sink.write(b"two") is None
+        await sink.finish(CLOSE_SHUTDOWN)
+
+    async with serving(app, protocol) as client:
+        bodies = {"GET": (await client.get("/")).text, "HEAD": (await client.head("/")).text}
     return kinds, bodies
+
+
+async def test_a_start_the_server_refuses_still_closes_the_connection_at_once():
+    """uvicorn refuses a header value with a line break after it has taken the start as begun, and
+    closes the connection: through the real transport, or the held start standing in for it."""
+
+    async def app(scope, receive, send):
+        await start_response(send, [(b"x-bad", b"a\r\nb")], StreamSocket.of(scope))
+
+    async with serving(app, StreamingHttpProtocol) as client:
+        with pytest.raises(httpx.RemoteProtocolError):  # closed at once, not a read timeout
+            await client.get("/")
 
 
 async def test_scrollr_relays_server_lets_streams_write_to_the_socket_and_head_keeps_to_send():
@@ -157,16 +177,26 @@ class RecordingTransport:
 
 
 class HeldStartSocket:
+    """A detached stream's socket whose start the server held."""
+
     flow = None
     on_end = None
-    detached = False
+    detached = True
 
-    def __init__(self, start: bytes) -> None:
+    def __init__(self, start: bytes, transport: RecordingTransport | None = None) -> None:
         self._start = start
+        self._transport = transport
 
     def take_start(self) -> bytes:
         start, self._start = self._start, b""
         return start
+
+    def end(self) -> None:
+        assert self._transport is not None
+        self._transport.write(b"0\r\n\r\n")
+
+    def abort(self) -> None:
+        pass
 
 
 def test_a_held_start_leaves_with_the_streams_first_bytes_in_one_write():
@@ -180,8 +210,17 @@ def test_a_held_start_leaves_with_the_streams_first_bytes_in_one_write():
     ]
 
 
-async def test_a_held_start_goes_out_even_if_the_stream_ends_before_writing():
+@pytest.mark.parametrize(
+    ("reason", "written"),
+    [
+        (CLOSE_SHUTDOWN, [b"HTTP/1.1 200 OK\r\n\r\n", b"0\r\n\r\n"]),  # the start, then the end
+        (CLOSE_CLIENT_GONE, []),  # nobody to write to
+        (CLOSE_SLOW, []),  # aborted: it took nothing
+    ],
+)
+async def test_a_stream_ended_before_its_first_write_still_begins_with_its_start(reason, written):
     transport = RecordingTransport()
-    sink = SocketSink(HeldStartSocket(b"HTTP/1.1 200 OK\r\n\r\n"), transport, send=None)  # type: ignore[arg-type]
-    await sink.finish(CLOSE_CLIENT_GONE)
-    assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\n"]
+    socket = HeldStartSocket(b"HTTP/1.1 200 OK\r\n\r\n", transport)
+    sink = SocketSink(socket, transport, send=None)  # type: ignore[arg-type]
+    await sink.finish(reason)
+    assert transport.writes == written

@@ -42,6 +42,8 @@ ROOM_LOW_BYTES = 4 * 1024
 KERNEL_UNSENT_BYTES = 2 * 1024
 RECHECK_MIN_SECONDS = 0.001
 RECHECK_MAX_SECONDS = 0.1
+# Why a stream ended that leaves nothing to write to its client: gone, or not taking bytes (aborted).
+UNWRITABLE = (CLOSE_CLIENT_GONE, CLOSE_SLOW)
 SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in a TCP socket's send queue not yet sent
 _INT = struct.Struct("i")
 
@@ -127,14 +129,13 @@ class SocketSink:
         transport.set_write_buffer_limits(high=ROOM_HIGH_BYTES, low=ROOM_LOW_BYTES)
         self._fd = _tcp_fd(transport)
         socket.flow = self
-        self._start = (
-            socket.take_start()
-        )  # the response's start, if the server held it: sent with the first write
+        # The response's start, if the server held it (serve/uvicorn_server.py): sent with the first write.
+        self._start = socket.take_start()
 
     def write(self, data: bytes) -> str | None:
         if self._start:
-            self._transport.write(self._start + http_chunk(data))
-            self._start = b""
+            start, self._start = self._start, b""
+            self._transport.write(start + http_chunk(data))
         else:
             self._transport.write(http_chunk(data))
         self._written += len(data)
@@ -197,9 +198,9 @@ class SocketSink:
         return True
 
     async def finish(self, reason: str) -> None:
-        if self._start:  # ended before its first write: the response still begins with its start
-            self._transport.write(self._start)
-            self._start = b""
+        start, self._start = self._start, b""
+        if start and reason not in UNWRITABLE and not self._transport.is_closing():
+            self._transport.write(start)  # ended before its first write: the response still begins so
         self._socket.on_end = None
         self._socket.flow = None
         self.on_writable = None

@@ -26,7 +26,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     # The socket sink's unsent low-water mark (fanout/sinks.py), set once here: accepted connections
-    # inherit it, where setting it on each cost a socket object and a syscall per connection.
+    # inherit it, where setting it on each cost a socket object and a syscall per connection. Every
+    # response gets it, not only streams: a large one (a snapshot) reaches the kernel in more, smaller
+    # steps, the loop woken each time the unsent bytes fall below the mark.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, KERNEL_UNSENT_BYTES)
     sock.bind((host, port))
     sock.listen(LISTEN_BACKLOG)

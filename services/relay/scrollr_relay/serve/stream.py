@@ -134,7 +134,7 @@ def _client_address(scope: dict[str, Any]) -> str:
     return client_key(str(client[0])) if client else "unknown"
 
 
-async def _start(send: Send, headers: list[tuple[bytes, bytes]], own: StreamSocket | None) -> None:
+async def start_response(send: Send, headers: list[tuple[bytes, bytes]], own: StreamSocket | None) -> None:
     """The 200's start, through `send` (the middleware adds its headers there); on a socket the
     stream may write to, held until the stream's first bytes join it (uvicorn_server.py)."""
     start = {"type": "http.response.start", "status": 200, "headers": headers}
@@ -242,7 +242,7 @@ class EventStream:
         settings = self._settings
         client = address if settings.max_streams_per_client else None
         own = StreamSocket.of(scope)
-        await _start(send, headers, own)
+        await start_response(send, headers, own)
         sink = open_sink(own, send, settings.client_buffer_bytes)
         metrics.STREAMS_OPENED.labels(sink.kind).inc()
         subscriber = Subscriber(
