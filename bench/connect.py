@@ -34,12 +34,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # the sibling module: contenders, build, /proc readers
+from scrollr_relay.fanout.sinks import http_chunk
 
 ANSWER_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]
-FIRST_CHUNK = b"retry: 1000\n\n"
+FIRST_CHUNK = http_chunk(b"retry: 1000\n\n")
 RAW_ANSWER = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\n"
-    b"transfer-encoding: chunked\r\n\r\n%x\r\n%b\r\n" % (len(FIRST_CHUNK), FIRST_CHUNK)
+    b"transfer-encoding: chunked\r\n\r\n" + FIRST_CHUNK
 )
 FLOORS = ("httptools", "uvicorn", "uvicorn+litestar")
 
@@ -47,18 +48,15 @@ FLOORS = ("httptools", "uvicorn", "uvicorn+litestar")
 async def detaching_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Answer as a live stream does under the relay's server: the start held for the first chunk,
     one write, then the connection detached from the request (serve/uvicorn_server.py)."""
+    from scrollr_relay.serve.stream import start_response
     from scrollr_relay.serve.uvicorn_server import StreamSocket
 
     own = StreamSocket.of(scope)
     assert own is not None, "the relay's protocol offers the socket"
-    own.hold_start()
-    try:
-        await send({"type": "http.response.start", "status": 200, "headers": ANSWER_HEADERS})
-    finally:
-        own.release_start()
+    await start_response(send, ANSWER_HEADERS, own)
     transport = own.chunked_transport()
     assert transport is not None
-    transport.write(own.take_start() + b"%x\r\n%b\r\n" % (len(FIRST_CHUNK), FIRST_CHUNK))
+    transport.write(own.take_start() + FIRST_CHUNK)
     own.detach()
 
 

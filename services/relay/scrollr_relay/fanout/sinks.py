@@ -200,7 +200,7 @@ class SocketSink:
     async def finish(self, reason: str) -> None:
         start, self._start = self._start, b""
         if start and reason not in UNWRITABLE and not self._transport.is_closing():
-            self._transport.write(start)  # ended before its first write: the response still begins so
+            self._transport.write(start)  # ended before its first write: the response still begins with it
         self._socket.on_end = None
         self._socket.flow = None
         self.on_writable = None

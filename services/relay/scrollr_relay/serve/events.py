@@ -37,13 +37,10 @@ preferences`), under the same cursor, never conflated, until the token behind th
 (`event: token_expired`, then the stream ends: reconnect from the cursor with a new ticket)."""
 
 
-def _text(name: str, description: str, where: str = "query", **schema: Any) -> Parameter:
-    return Parameter(
-        name=name,
-        param_in=where,
-        description=description,
-        schema=Schema(type=OpenAPIType.STRING, **schema),
-    )
+def _parameter(
+    name: str, description: str, kind: OpenAPIType = OpenAPIType.STRING, where: str = "query", **schema: Any
+) -> Parameter:
+    return Parameter(name=name, param_in=where, description=description, schema=Schema(type=kind, **schema))
 
 
 # The stream reads its parameters from the raw request (stream.py: the topic list is split before it
@@ -51,18 +48,19 @@ def _text(name: str, description: str, where: str = "query", **schema: Any) -> P
 # declared for the schema only. As handler arguments Litestar would parse and validate all six on
 # every connection, for a result nothing reads: about 5% of a connection's CPU (py-spy).
 EVENTS_PARAMETERS: list[Parameter | Reference] = [
-    _text("topics", "Comma-separated tables to receive (default: all)"),
-    _text("lastEventId", "Resume after this event id"),
-    _text("ticket", "Single-use ticket from POST /events/ticket: adds private events"),
-    _text("Last-Event-ID", "Resume after this event id", where="header"),
-    Parameter(
-        name="max_rate",
-        param_in="query",
-        description="At most this many updates of each row per second (0.01 to 100), each row's newest; "
+    _parameter("topics", "Comma-separated tables to receive (default: all)"),
+    _parameter("lastEventId", "Resume after this event id"),
+    _parameter("ticket", "Single-use ticket from POST /events/ticket: adds private events"),
+    _parameter("Last-Event-ID", "Resume after this event id", where="header"),
+    _parameter(
+        "max_rate",
+        "At most this many updates of each row per second (0.01 to 100), each row's newest; "
         "default: every change as it comes",
-        schema=Schema(type=OpenAPIType.NUMBER, minimum=MIN_RATE, maximum=MAX_RATE),
+        OpenAPIType.NUMBER,
+        minimum=MIN_RATE,
+        maximum=MAX_RATE,
     ),
-    _text(
+    _parameter(
         "compress",
         "`deflate`: the body comes with Content-Encoding: deflate, flushed per write (what browsers "
         "decode themselves); default: not compressed",
